@@ -1,0 +1,59 @@
+package bundle
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Policy is how a jail asks to be run, beyond what an OCI config can say.
+// A recipe's `run:` section decodes into it; the build stores it as JSON in
+// the image config label PolicyLabel; `jailimg run` reads it back, and its
+// flags override it field by field.
+type Policy struct {
+	// Writable lists the jail paths the service may write (e.g. /var/log/nginx).
+	// With Landlock, everything else in the jail is read-only.
+	Writable []string `json:"writable,omitempty" yaml:"writable"`
+	// Rlimits maps a limit name (cpu, nofile, nproc, fsize, as, core, data,
+	// stack, memlock) to its value, applied as both soft and hard limit.
+	Rlimits map[string]uint64 `json:"rlimits,omitempty" yaml:"rlimits"`
+	// Seccomp enables the default-deny list of escape-prone system calls.
+	Seccomp bool `json:"seccomp,omitempty" yaml:"seccomp"`
+	// Landlock confines the service to the jail, read-only but Writable.
+	Landlock bool `json:"landlock,omitempty" yaml:"landlock"`
+	// Network is "" (host network) or "none" (a fresh namespace with loopback only).
+	Network string `json:"network,omitempty" yaml:"network"`
+	// Umask is the file mode creation mask; 0 means the default 077.
+	Umask Octal `json:"umask,omitempty" yaml:"umask"`
+}
+
+// Octal is a number written in octal in text forms such as recipes
+// ("027", "0o027"); in JSON it is a plain number.
+type Octal uint32
+
+// UnmarshalText implements encoding.TextUnmarshaler, reading octal digits.
+func (o *Octal) UnmarshalText(b []byte) error {
+	s := strings.TrimPrefix(strings.TrimPrefix(string(b), "0o"), "0O")
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		return fmt.Errorf("%q is not an octal number", b)
+	}
+	*o = Octal(v)
+	return nil
+}
+
+// PolicyFromConfig reads the Policy stored in an image config's labels.
+func PolicyFromConfig(cfg *v1.ConfigFile) (Policy, error) {
+	var p Policy
+	raw, ok := cfg.Config.Labels[PolicyLabel]
+	if !ok {
+		return p, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return p, fmt.Errorf("image label %s: %w", PolicyLabel, err)
+	}
+	return p, nil
+}
