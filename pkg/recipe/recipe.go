@@ -1,0 +1,129 @@
+package recipe
+
+import "github.com/jailimg/jailimg/pkg/bundle"
+
+// Recipe is a parsed jail recipe. Field docs give the YAML key.
+type Recipe struct {
+	// Name names the jail and the default output directory (name).
+	Name string `yaml:"name"`
+	// Version becomes org.opencontainers.image.version and the default tag (version).
+	Version string `yaml:"version"`
+	// Epoch is the mtime of every entry and the image's created time, in Unix
+	// seconds, unless SOURCE_DATE_EPOCH is set (epoch; default 0).
+	Epoch *int64 `yaml:"epoch"`
+	// Compression is the layer compression, "gzip" (default) or "zstd" (compression).
+	Compression string `yaml:"compression"`
+
+	// Binaries are host executables copied with their shared-library closure (binaries).
+	Binaries []Binary `yaml:"binaries"`
+	// Libraries are extra sonames or paths loaded with dlopen, with their closure (libraries).
+	Libraries []string `yaml:"libraries"`
+	// Files are copied from the host or the recipe's directory (files).
+	Files []File `yaml:"files"`
+	// Dirs are created empty (dirs).
+	Dirs []Dir `yaml:"dirs"`
+	// Symlinks are created as given (symlinks).
+	Symlinks []Symlink `yaml:"symlinks"`
+	// Devices are device nodes, by safe name or spelled out (devices).
+	Devices []Device `yaml:"devices"`
+	// Users are the only entries of the jail's /etc/passwd and /etc/shadow (users).
+	Users []User `yaml:"users"`
+	// Groups are the only entries of the jail's /etc/group (groups).
+	Groups []Group `yaml:"groups"`
+	// NSS lists name-service sources, e.g. [files, dns]; it writes
+	// /etc/nsswitch.conf and pulls in the libnss modules (nss).
+	NSS []string `yaml:"nss"`
+	// Timezone is a zoneinfo name copied to /etc/localtime (timezone).
+	Timezone string `yaml:"timezone"`
+
+	// Entrypoint is the image config's entrypoint (entrypoint).
+	Entrypoint []string `yaml:"entrypoint"`
+	// Cmd is the image config's default arguments (cmd).
+	Cmd []string `yaml:"cmd"`
+	// User is the user the service runs as: a name from Users or a uid (user).
+	User string `yaml:"user"`
+	// Workdir is the service's working directory (workdir).
+	Workdir string `yaml:"workdir"`
+	// Env maps variable names to values in the service's environment (env).
+	Env map[string]string `yaml:"env"`
+	// Annotations are added to the image manifest (annotations).
+	Annotations map[string]string `yaml:"annotations"`
+	// Run is how `jailimg run` confines the service (run).
+	Run bundle.Policy `yaml:"run"`
+
+	// Path is the file the recipe was loaded from; relative sources are
+	// resolved against its directory. Not part of the YAML.
+	Path string `yaml:"-"`
+
+	lines map[string]int // key path -> line, from Parse
+}
+
+// Binary is an executable copied with its closure. In YAML it is either a
+// path or a mapping with path and the optional mode, owner and group.
+type Binary struct {
+	Path  string `yaml:"path"`
+	Mode  *Mode  `yaml:"mode"`
+	Owner *Owner `yaml:"owner"`
+	Group *Owner `yaml:"group"`
+}
+
+// File is copied from Src (host absolute path, or relative to the recipe's
+// directory) to Dst in the jail. A directory Src copies its tree; Mode then
+// applies to the top directory and Owner and Group to every entry.
+type File struct {
+	Src   string `yaml:"src"`
+	Dst   string `yaml:"dst"`
+	Mode  *Mode  `yaml:"mode"`
+	Owner *Owner `yaml:"owner"`
+	Group *Owner `yaml:"group"`
+}
+
+// Dir is an empty directory (default mode 0755, owner 0:0).
+type Dir struct {
+	Path  string `yaml:"path"`
+	Mode  *Mode  `yaml:"mode"`
+	Owner *Owner `yaml:"owner"`
+	Group *Owner `yaml:"group"`
+}
+
+// Symlink is a symbolic link at Path pointing to Target, stored as written.
+type Symlink struct {
+	Path   string `yaml:"path"`
+	Target string `yaml:"target"`
+}
+
+// Device is a device node. In YAML it is either a name from the safe table
+// (null, zero, full, random, urandom, tty), created at /dev/NAME with mode
+// 0666, or a mapping {path, type, major, minor, mode} with type "char" or
+// "block".
+type Device struct {
+	Path  string `yaml:"path"`
+	Type  string `yaml:"type"`
+	Major uint32 `yaml:"major"`
+	Minor uint32 `yaml:"minor"`
+	Mode  *Mode  `yaml:"mode"`
+	Owner *Owner `yaml:"owner"`
+	Group *Owner `yaml:"group"`
+	// Name is the safe-table name when the short form was used.
+	Name string `yaml:"-"`
+}
+
+// User is one line of the jail's /etc/passwd. Its /etc/shadow password is
+// always locked.
+type User struct {
+	Name  string `yaml:"name"`
+	UID   uint32 `yaml:"uid"`
+	GID   uint32 `yaml:"gid"`
+	Gecos string `yaml:"gecos"`
+	// Home defaults to "/nonexistent".
+	Home string `yaml:"home"`
+	// Shell defaults to "/usr/sbin/nologin".
+	Shell string `yaml:"shell"`
+}
+
+// Group is one line of the jail's /etc/group.
+type Group struct {
+	Name    string   `yaml:"name"`
+	GID     uint32   `yaml:"gid"`
+	Members []string `yaml:"members"`
+}

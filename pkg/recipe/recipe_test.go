@@ -1,0 +1,159 @@
+package recipe
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `name: web
+version: "1.0"
+binaries:
+  - /usr/sbin/nginx
+  - {path: /usr/bin/passwd, mode: 0755}
+libraries: [libnss_files.so.2]
+files:
+  - {src: nginx.conf, dst: /etc/nginx/nginx.conf, mode: 0644}
+dirs:
+  - {path: /var/log/nginx, mode: "0750", owner: www, group: www}
+symlinks:
+  - {path: /run, target: var/run}
+devices:
+  - null
+  - {path: /dev/foo, type: char, major: 1, minor: 3, mode: 600}
+users:
+  - {name: www, uid: 101, gid: 101}
+groups:
+  - {name: www, gid: 101, members: [www]}
+nss: [files, dns]
+timezone: Europe/Paris
+entrypoint: [/usr/sbin/nginx]
+cmd: ["-g", "daemon off;"]
+user: www
+workdir: /
+env: {LANG: C.UTF-8}
+run:
+  writable: [/var/log/nginx]
+  rlimits: {nofile: 1024}
+  umask: "027"
+`
+
+func TestParseGood(t *testing.T) {
+	r, err := Parse("good.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Binaries[1]; got.Path != "/usr/bin/passwd" || got.Mode == nil || *got.Mode != 0o755 {
+		t.Errorf("binaries[1] = %+v", got)
+	}
+	if *r.Dirs[0].Mode != 0o750 || r.Dirs[0].Owner.Name != "www" {
+		t.Errorf("dirs[0] = %+v", r.Dirs[0])
+	}
+	if d := r.Devices[0]; d.Path != "/dev/null" || d.Major != 1 || d.Minor != 3 || *d.Mode != 0o666 {
+		t.Errorf("devices[0] = %+v", d)
+	}
+	if *r.Devices[1].Mode != 0o600 {
+		t.Errorf("devices[1].mode = %o", *r.Devices[1].Mode)
+	}
+	if r.Users[0].Shell != "/usr/sbin/nologin" || r.Users[0].Home != "/nonexistent" {
+		t.Errorf("user defaults not filled: %+v", r.Users[0])
+	}
+	if r.Run.Umask != 0o27 || r.Run.Rlimits["nofile"] != 1024 {
+		t.Errorf("run = %+v", r.Run)
+	}
+	if uid, _ := r.UID(*r.Dirs[0].Owner); uid != 101 {
+		t.Errorf("UID(www) = %d", uid)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"unknown top key", "name: a\nbinarys: [/bin/sh]\n", "r.yaml:2: binarys: unknown key"},
+		{"unknown nested key", "name: a\nfiles:\n  - src: /etc/hosts\n    dst: /etc/hosts\n    mod: 0644\n", "r.yaml:5: files[0].mod: unknown key"},
+		{"wrong type list", "name: a\nbinaries: /bin/sh\n", "r.yaml:2: binaries: want a list"},
+		{"wrong type mapping", "name: a\nenv: [A]\n", "r.yaml:2: env: want a mapping"},
+		{"bad mode", "name: a\ndirs:\n  - {path: /x, mode: 0x9}\n", "r.yaml:3: dirs[0].mode: \"0x9\" is not an octal mode"},
+		{"bad uid", "name: a\nusers:\n  - {name: u, uid: -1}\n", "r.yaml:3: users[0].uid: \"-1\" is not a non-negative whole number"},
+		{"duplicate key", "name: a\nname: b\n", "r.yaml:2: name: duplicate key"},
+		{"yaml syntax", "name: [a\n", "r.yaml"},
+		{"two documents", "name: a\n---\nname: b\n", "more than one YAML document"},
+		{"empty", "", "r.yaml: empty recipe"},
+		{"bad name", "name: A B\n", "r.yaml:1: name: \"A B\" must be"},
+		{"relative binary", "name: a\nbinaries: [bin/sh]\n", "r.yaml:2: binaries[0]: \"bin/sh\" is not an absolute path"},
+		{"src escapes", "name: a\nfiles:\n  - {src: ../../etc/shadow, dst: /etc/shadow}\n", "r.yaml:3: files[0].src: \"../../etc/shadow\" escapes the recipe directory"},
+		{"unclean dst", "name: a\nfiles:\n  - {src: x, dst: /etc/../x}\n", "r.yaml:3: files[0].dst: \"/etc/../x\" is not clean"},
+		{"unsafe device", "name: a\ndevices: [sda]\n", "r.yaml:2: devices[0]: \"sda\" is not in the safe device table"},
+		{"device type", "name: a\ndevices:\n  - {path: /dev/x, type: pipe, major: 1, minor: 1, mode: 600}\n", "r.yaml:3: devices[0].type: \"pipe\" is not char or block"},
+		{"unknown owner", "name: a\ndirs:\n  - {path: /x, owner: nobody}\n", "r.yaml:3: dirs[0].owner: \"nobody\" is not one of the recipe's users"},
+		{"unknown user", "name: a\nuser: www\n", "r.yaml:2: user: \"www\" is neither a uid"},
+		{"bad timezone", "name: a\ntimezone: ../../etc/shadow\n", "r.yaml:2: timezone:"},
+		{"bad rlimit", "name: a\nrun:\n  rlimits: {files: 3}\n", "r.yaml:3: run.rlimits.files: unknown limit"},
+		{"bad umask", "name: a\nrun:\n  umask: 99\n", "r.yaml:3: run.umask: \"99\" is not an octal number"},
+		{"colon in gecos", "name: a\nusers:\n  - {name: u, gecos: \"a:b\"}\n", "r.yaml:3: users[0].gecos: must not contain"},
+		{"bad compression", "name: a\ncompression: xz\n", "r.yaml:2: compression: \"xz\" is not gzip or zstd"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Parse("r.yaml", []byte(tc.yaml))
+			if err == nil {
+				err = r.Validate()
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q\nwant it to contain %q", err, tc.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(p, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Path != p {
+		t.Errorf("Path = %q", r.Path)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("Load of a missing file: no error")
+	}
+	big := filepath.Join(dir, "big.yaml")
+	os.WriteFile(big, []byte("name: a\n#"+strings.Repeat("x", MaxSize)), 0o644)
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load of a huge file: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("name: a\nbinaries: [/bin/sh]\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse("f.yaml", data)
+		if err == nil {
+			_ = r.Validate()
+		}
+	})
+}
+
+func TestAliasLoop(t *testing.T) {
+	_, err := Parse("loop.yaml", []byte("name: a\nlibraries: &x [*x]\n"))
+	if err == nil || !strings.Contains(err.Error(), "loop.yaml:2: libraries[0]") {
+		t.Fatalf("self-referencing alias: %v", err)
+	}
+}

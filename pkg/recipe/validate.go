@@ -1,0 +1,179 @@
+package recipe
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// SafeDevices is the table of device nodes a recipe may name without
+// spelling them out: character devices that give a jail nothing to escape with.
+var SafeDevices = map[string]Device{
+	"null":    {Path: "/dev/null", Type: "char", Major: 1, Minor: 3},
+	"zero":    {Path: "/dev/zero", Type: "char", Major: 1, Minor: 5},
+	"full":    {Path: "/dev/full", Type: "char", Major: 1, Minor: 7},
+	"random":  {Path: "/dev/random", Type: "char", Major: 1, Minor: 8},
+	"urandom": {Path: "/dev/urandom", Type: "char", Major: 1, Minor: 9},
+	"tty":     {Path: "/dev/tty", Type: "char", Major: 5, Minor: 0},
+}
+
+// Rlimits lists the resource limit names a recipe's run.rlimits may set.
+var Rlimits = []string{"as", "core", "cpu", "data", "fsize", "memlock", "nofile", "nproc", "stack"}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+	userRE   = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	nssRE    = regexp.MustCompile(`^[a-z0-9_]+$`)
+	tzRE     = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+	envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Validate checks the recipe's values, fills in the defaults the rest of the
+// pipeline relies on (device short forms, user home and shell) and returns
+// every problem found, one error per line.
+func (r *Recipe) Validate() error {
+	v := validator{r: r}
+	if !nameRE.MatchString(r.Name) {
+		v.errorf("name", "%q must be 1-128 characters of a-z 0-9 . _ - starting with a letter or digit", r.Name)
+	}
+	if r.Compression != "" && r.Compression != "gzip" && r.Compression != "zstd" {
+		v.errorf("compression", "%q is not gzip or zstd", r.Compression)
+	}
+	if r.Epoch != nil && *r.Epoch < 0 {
+		v.errorf("epoch", "must not be negative")
+	}
+	for i, b := range r.Binaries {
+		key := fmt.Sprintf("binaries[%d]", i)
+		v.absPath(key, b.Path)
+		v.owners(key, b.Owner, b.Group)
+	}
+	for i, l := range r.Libraries {
+		if strings.Contains(l, "/") {
+			v.absPath(fmt.Sprintf("libraries[%d]", i), l)
+		} else if l == "" || l == "." || l == ".." {
+			v.errorf(fmt.Sprintf("libraries[%d]", i), "%q is not a soname or an absolute path", l)
+		}
+	}
+	for i, f := range r.Files {
+		key := fmt.Sprintf("files[%d]", i)
+		v.source(key+".src", f.Src)
+		v.jailPath(key+".dst", f.Dst)
+		v.owners(key, f.Owner, f.Group)
+	}
+	for i, d := range r.Dirs {
+		key := fmt.Sprintf("dirs[%d]", i)
+		v.jailPath(key+".path", d.Path)
+		v.owners(key, d.Owner, d.Group)
+	}
+	for i, s := range r.Symlinks {
+		key := fmt.Sprintf("symlinks[%d]", i)
+		v.jailPath(key+".path", s.Path)
+		if s.Target == "" || strings.ContainsRune(s.Target, 0) {
+			v.errorf(key+".target", "must be a non-empty path")
+		}
+	}
+	for i := range r.Devices {
+		v.device(fmt.Sprintf("devices[%d]", i), &r.Devices[i])
+	}
+	v.usersAndGroups()
+	for i, s := range r.NSS {
+		if !nssRE.MatchString(s) {
+			v.errorf(fmt.Sprintf("nss[%d]", i), "%q is not an NSS source name such as files or dns", s)
+		}
+	}
+	if r.Timezone != "" && (!tzRE.MatchString(r.Timezone) || strings.Contains(r.Timezone, "..")) {
+		v.errorf("timezone", "%q is not a zoneinfo name such as UTC or Europe/Paris", r.Timezone)
+	}
+	v.config()
+	return errors.Join(v.errs...)
+}
+
+type validator struct {
+	r    *Recipe
+	errs []error
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.r.Path, Line: v.r.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// line finds the line of key, or of its closest parent that has one.
+func (r *Recipe) line(key string) int {
+	for key != "" {
+		if l, ok := r.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// absPath checks a host or jail path is absolute and clean.
+func (v *validator) absPath(key, p string) bool {
+	switch {
+	case p == "":
+		v.errorf(key, "path is required")
+	case !path.IsAbs(p):
+		v.errorf(key, "%q is not an absolute path", p)
+	case path.Clean(p) != p:
+		v.errorf(key, "%q is not clean (want %q)", p, path.Clean(p))
+	case strings.ContainsRune(p, 0):
+		v.errorf(key, "path contains a NUL byte")
+	default:
+		return true
+	}
+	return false
+}
+
+func (v *validator) jailPath(key, p string) {
+	if v.absPath(key, p) && p == "/" {
+		v.errorf(key, "cannot replace the jail's root directory")
+	}
+}
+
+// source checks a file source: absolute on the host, or relative to the
+// recipe's directory and not leaving it.
+func (v *validator) source(key, src string) {
+	if src == "" {
+		v.errorf(key, "path is required")
+		return
+	}
+	if filepath.IsAbs(src) {
+		v.absPath(key, src)
+		return
+	}
+	if c := filepath.Clean(src); c == ".." || strings.HasPrefix(c, "../") {
+		v.errorf(key, "%q escapes the recipe directory", src)
+	}
+}
+
+func (v *validator) device(key string, d *Device) {
+	if d.Name != "" {
+		safe, ok := SafeDevices[d.Name]
+		if !ok {
+			v.errorf(key, "%q is not in the safe device table (null, zero, full, random, urandom, tty); spell it out as {path, type, major, minor, mode}", d.Name)
+			return
+		}
+		name := d.Name
+		*d = safe
+		d.Name = name
+		m := Mode(0o666)
+		d.Mode = &m
+		return
+	}
+	v.jailPath(key+".path", d.Path)
+	if d.Type != "char" && d.Type != "block" {
+		v.errorf(key+".type", "%q is not char or block", d.Type)
+	}
+	if d.Mode == nil {
+		v.errorf(key+".mode", "is required for a spelled-out device")
+	}
+	v.owners(key, d.Owner, d.Group)
+}
