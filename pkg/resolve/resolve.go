@@ -1,0 +1,133 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"sync"
+)
+
+// ErrNotELF is returned (wrapped, with the path) for an input, interpreter or
+// library that is not an ELF file.
+var ErrNotELF = errors.New("not an ELF file")
+
+// Request names what to resolve.
+type Request struct {
+	// Binaries are absolute paths inside the root of ELF executables or
+	// shared objects; each is resolved as the main program of its own process.
+	Binaries []string
+	// Libraries are loaded as if dlopen()ed by the first binary: a soname
+	// (e.g. "libnss_files.so.2") is searched as ld.so would, an absolute path
+	// is taken as is.
+	Libraries []string
+}
+
+// Closure is everything the dynamic loader needs to start the requested
+// binaries.
+type Closure struct {
+	// Files are absolute real paths (no symlink in any component) of the
+	// regular files to copy: the inputs, the interpreters and every library.
+	// Sorted, unique.
+	Files []string `json:"files"`
+	// Links are the symlinks met on the way from each path the loader opens
+	// to its file. Link.Path has no symlink in its parent directories.
+	// Sorted by Path, unique.
+	Links []Link `json:"links"`
+	// Missing lists every DT_NEEDED (and requested library) that could not
+	// be found, in the order met.
+	Missing []MissingLib `json:"missing,omitempty"`
+}
+
+// Link is a symlink: Path is absolute, Target is exactly as stored.
+type Link struct {
+	Path   string `json:"path"`
+	Target string `json:"target"`
+}
+
+// MissingLib is a library that could not be found.
+type MissingLib struct {
+	Soname   string `json:"soname"`
+	NeededBy string `json:"neededBy"`
+}
+
+// MissingLibError reports a library that could not be found. Resolve returns
+// one for the first missing library.
+type MissingLibError struct {
+	Soname, NeededBy string
+}
+
+// Error implements error.
+func (e *MissingLibError) Error() string {
+	return fmt.Sprintf("resolving %s for %s: not found", e.Soname, e.NeededBy)
+}
+
+// Option configures a Resolver.
+type Option func(*options)
+
+type options struct {
+	logger  *slog.Logger
+	hwcaps  []string
+	hwcapOK bool
+	workers int
+}
+
+// WithLogger sets the logger for debug messages. Default: discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// WithHWCaps sets the glibc-hwcaps subdirectories searched, best first, for
+// every machine. Default: the x86-64 levels the running CPU supports, for
+// x86-64 objects only, as ld.so does on this CPU.
+func WithHWCaps(names ...string) Option {
+	return func(o *options) { o.hwcaps = append([]string(nil), names...); o.hwcapOK = true }
+}
+
+// WithWorkers sets how many binaries are resolved concurrently.
+// Default: runtime.GOMAXPROCS(0).
+func WithWorkers(n int) Option {
+	return func(o *options) { o.workers = n }
+}
+
+// Resolver resolves ELF closures inside one root. It caches every file it
+// reads and is safe for concurrent use; the root must not change meanwhile.
+type Resolver struct {
+	fsys fs.ReadLinkFS
+	opts options
+
+	mu     sync.Mutex
+	stats  map[string]*statEntry // fs name -> lstat/readlink result
+	objs   map[string]*objEntry  // real path -> parsed object
+	walks  map[string]*walkEntry // absolute path -> resolution
+	abis   map[abiKey]*abi
+	ldOnce sync.Once
+	ld     *ldConfig
+}
+
+// New returns a Resolver reading fsys as the root "/". fsys must implement
+// fs.ReadLinkFS (os.DirFS does) so that symlinks are resolved inside it.
+func New(fsys fs.FS, opts ...Option) (*Resolver, error) {
+	rl, ok := fsys.(fs.ReadLinkFS)
+	if !ok {
+		return nil, fmt.Errorf("resolve: %T does not implement fs.ReadLinkFS", fsys)
+	}
+	r := &Resolver{
+		fsys:  rl,
+		stats: map[string]*statEntry{},
+		objs:  map[string]*objEntry{},
+		walks: map[string]*walkEntry{},
+		abis:  map[abiKey]*abi{},
+	}
+	for _, o := range opts {
+		o(&r.opts)
+	}
+	if r.opts.logger == nil {
+		r.opts.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.opts.workers <= 0 {
+		r.opts.workers = runtime.GOMAXPROCS(0)
+	}
+	return r, nil
+}

@@ -1,0 +1,82 @@
+package resolve
+
+import "strings"
+
+// search finds a DT_NEEDED name without '/' for the object by, in ld.so's
+// order: DT_RPATH of by and its loaders up to the program (only if by has no
+// DT_RUNPATH), DT_RUNPATH of by, then unless by has DF_1_NODEFLIB the
+// ld.so.cache (or ld.so.conf) and the system directories.
+func (p *process) search(name string, by *loaded) (*candidate, error) {
+	if by == nil || !by.obj.hasRun {
+		didMain := false
+		for l := by; l != nil; l = l.loader {
+			if c, err := p.searchPath(l.obj.rpath, l, name); c != nil || err != nil {
+				return c, err
+			}
+			didMain = didMain || l == p.main
+		}
+		if !didMain && p.main != nil {
+			if c, err := p.searchPath(p.main.obj.rpath, p.main, name); c != nil || err != nil {
+				return c, err
+			}
+		}
+	}
+	if by != nil && by.obj.hasRun {
+		if c, err := p.searchPath(by.obj.runpath, by, name); c != nil || err != nil {
+			return c, err
+		}
+	}
+	if by != nil && by.obj.nodflib {
+		return nil, nil
+	}
+	ld := p.r.ldconfig()
+	if ld.cache != nil {
+		if path := ld.cache.lookup(name, p.abi.class, p.abi.machine, p.abi.hwcaps); path != "" {
+			if c, err := p.try(path); c != nil || err != nil {
+				return c, err
+			}
+		}
+	}
+	for _, d := range ld.confDirs {
+		if c, err := p.searchDir(d, name); c != nil || err != nil {
+			return c, err
+		}
+	}
+	for _, d := range p.abi.sysDirs {
+		if c, err := p.searchDir(d, name); c != nil || err != nil {
+			return c, err
+		}
+	}
+	return nil, nil
+}
+
+// searchPath searches a DT_RPATH/DT_RUNPATH value of owner.
+func (p *process) searchPath(list string, owner *loaded, name string) (*candidate, error) {
+	if list == "" {
+		return nil, nil
+	}
+	for _, d := range strings.Split(list, ":") {
+		d, ok := expandDST(d, owner.origin, p.abi)
+		if !ok || d == "" {
+			continue
+		}
+		if !strings.HasPrefix(d, "/") {
+			d = "/" + d // relative to the working directory, taken as "/"
+		}
+		if c, err := p.searchDir(d, name); c != nil || err != nil {
+			return c, err
+		}
+	}
+	return nil, nil
+}
+
+// searchDir tries dir's glibc-hwcaps subdirectories, then dir itself.
+func (p *process) searchDir(dir, name string) (*candidate, error) {
+	dir = strings.TrimRight(dir, "/")
+	for _, h := range p.abi.hwcaps {
+		if c, err := p.try(dir + "/glibc-hwcaps/" + h + "/" + name); c != nil || err != nil {
+			return c, err
+		}
+	}
+	return p.try(dir + "/" + name)
+}
