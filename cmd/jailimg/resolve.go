@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/jailimg/jailimg/pkg/resolve"
+	"github.com/spf13/cobra"
+)
+
+// resolveOptions are the flags of `jailimg resolve`.
+type resolveOptions struct {
+	root  string
+	json  bool
+	links bool
+	libs  []string
+}
+
+func newCmdResolve() *cobra.Command {
+	o := &resolveOptions{}
+	cmd := &cobra.Command{
+		Use:   "resolve [--json] [--root DIR] [--links] [--lib SONAME]... BINARY...",
+		Short: "List the files (and symlinks) the dynamic loader needs to run binaries",
+		Long: `Resolve the ELF dependency closure of BINARY... inside --root without running
+anything: the binaries, their interpreter and every shared library, as real
+paths inside the root, one per line. --links adds "PATH -> TARGET" lines for
+the symlinks the loader follows. On a missing library the command still prints
+what it found and then fails.`,
+		Args:         cobra.MinimumNArgs(1),
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runResolve(cmd.Context(), o, args, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.root, "root", "/", "directory taken as the root of the file system")
+	f.BoolVar(&o.json, "json", false, "print the closure as JSON")
+	f.BoolVar(&o.links, "links", false, `also print symlinks as "PATH -> TARGET"`)
+	f.StringArrayVar(&o.libs, "lib", nil, "extra library (soname or absolute path) loaded as if dlopen()ed by the first binary")
+	return cmd
+}
+
+// runResolve resolves args inside o.root and prints the closure to w.
+func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	bins := make([]string, len(args))
+	for i, a := range args {
+		if !filepath.IsAbs(a) {
+			if o.root != "/" {
+				return fmt.Errorf("binary %q: must be an absolute path inside --root", a)
+			}
+			abs, err := filepath.Abs(a)
+			if err != nil {
+				return fmt.Errorf("binary %q: %w", a, err)
+			}
+			a = abs
+		}
+		bins[i] = a
+	}
+	if fi, err := os.Stat(o.root); err != nil {
+		return fmt.Errorf("--root: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("--root %s: not a directory", o.root)
+	}
+	r, err := resolve.New(os.DirFS(o.root))
+	if err != nil {
+		return err
+	}
+	cl, rerr := r.Resolve(ctx, resolve.Request{Binaries: bins, Libraries: o.libs})
+	if cl != nil {
+		if err := printClosure(w, cl, o); err != nil {
+			return err
+		}
+	}
+	return rerr
+}
+
+func printClosure(w io.Writer, cl *resolve.Closure, o *resolveOptions) error {
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cl)
+	}
+	for _, f := range cl.Files {
+		if _, err := fmt.Fprintln(w, f); err != nil {
+			return err
+		}
+	}
+	if o.links {
+		for _, l := range cl.Links {
+			if _, err := fmt.Fprintf(w, "%s -> %s\n", l.Path, l.Target); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
