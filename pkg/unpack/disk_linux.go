@@ -1,0 +1,204 @@
+package unpack
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// resolveFlags make the kernel refuse any path that leaves the root, goes
+// through a symlink (of any kind) or crosses a mount point.
+const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+
+// disk applies entries below a root directory fd. Directories are resolved
+// with openat2(resolveFlags); the last component is always handled with a
+// no-follow *at call on the resolved parent.
+type disk struct {
+	root      int
+	chown     bool
+	cacheName string
+	cacheFd   int
+	dirTimes  map[string]time.Time
+	buf       []byte
+}
+
+func newDisk(root int) *disk {
+	return &disk{root: root, chown: os.Geteuid() == 0, cacheFd: -1, dirTimes: map[string]time.Time{}, buf: make([]byte, 1<<20)}
+}
+
+var _ applier = (*disk)(nil)
+
+// openDir opens dir (clean, relative, "" for the root) beneath the root.
+func (d *disk) openDir(dir string, flags int) (int, error) {
+	if dir == "" {
+		dir = "."
+	}
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolveFlags}
+	for {
+		fd, err := unix.Openat2(d.root, dir, how)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		return fd, dirErr(dir, err)
+	}
+}
+
+// dirErr explains an error resolving dir; ENOENT is kept as is.
+func dirErr(dir string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.ELOOP):
+		return fmt.Errorf("%w: %q is a symlink or goes through one", ErrUnsafePath, dir)
+	case errors.Is(err, unix.EXDEV):
+		return fmt.Errorf("%w: %q crosses a mount point", ErrUnsafePath, dir)
+	case errors.Is(err, unix.ENOTDIR):
+		return fmt.Errorf("%w: %q is not a directory", ErrUnsafePath, dir)
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("%q: %w", dir, os.ErrNotExist)
+	}
+	return fmt.Errorf("opening %q: %w", dir, err)
+}
+
+// parent returns an O_PATH fd for dir, creating missing directories. The fd
+// is cached and must not be closed by the caller.
+func (d *disk) parent(dir string) (int, error) {
+	if dir == "" {
+		return d.root, nil
+	}
+	if d.cacheFd >= 0 && d.cacheName == dir {
+		return d.cacheFd, nil
+	}
+	fd, err := d.openDir(dir, unix.O_PATH)
+	if errors.Is(err, os.ErrNotExist) {
+		fd, err = d.mkdirAll(dir)
+	}
+	if err != nil {
+		return -1, err
+	}
+	d.invalidate()
+	d.cacheName, d.cacheFd = dir, fd
+	return fd, nil
+}
+
+// mkdirAll creates the missing directories of dir, mode 0755, one
+// component at a time, each resolved beneath the previous one.
+func (d *disk) mkdirAll(dir string) (int, error) {
+	cur := d.root
+	rest := dir
+	for rest != "" {
+		var comp string
+		if i := indexSlash(rest); i >= 0 {
+			comp, rest = rest[:i], rest[i+1:]
+		} else {
+			comp, rest = rest, ""
+		}
+		err := unix.Mkdirat(cur, comp, 0o755)
+		if err == nil {
+			err = unix.Fchmodat(cur, comp, 0o755, 0) // fresh directory: undo the umask
+		} else if err == unix.EEXIST {
+			err = nil
+		}
+		var next int
+		if err == nil {
+			next, err = unix.Openat2(cur, comp, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveFlags})
+		}
+		if cur != d.root {
+			unix.Close(cur)
+		}
+		if err != nil {
+			return -1, dirErr(dir, err)
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+func indexSlash(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func (d *disk) invalidate() {
+	if d.cacheFd >= 0 {
+		unix.Close(d.cacheFd)
+	}
+	d.cacheFd, d.cacheName = -1, ""
+}
+
+// close releases the cached fd.
+func (d *disk) close() { d.invalidate() }
+
+// clear removes whatever is at pfd/base (the entry name) unless it is a
+// directory and keepDir is set. It reports whether a directory was kept.
+func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat %q: %w", base, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if keepDir {
+			return true, nil
+		}
+		err := removeAll(pfd, base)
+		if d.cacheName == name || strings.HasPrefix(d.cacheName, name+"/") {
+			d.invalidate()
+		}
+		return false, err
+	}
+	if err := unix.Unlinkat(pfd, base, 0); err != nil {
+		return false, fmt.Errorf("removing %q: %w", base, err)
+	}
+	return false, nil
+}
+
+// removeAll removes pfd/base and everything below it without following any
+// symlink.
+func removeAll(pfd int, base string) error {
+	err := unix.Unlinkat(pfd, base, 0)
+	if err == nil || err == unix.ENOENT {
+		return nil
+	}
+	if err != unix.EISDIR && err != unix.EPERM {
+		return fmt.Errorf("removing %q: %w", base, err)
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", base, err)
+	}
+	f := os.NewFile(uintptr(fd), base)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("listing %q: %w", base, err)
+	}
+	for _, n := range names {
+		if err := removeAll(fd, n); err != nil {
+			return err
+		}
+	}
+	if err := unix.Unlinkat(pfd, base, unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("removing %q: %w", base, err)
+	}
+	return nil
+}
+
+func perm(h *tar.Header) uint32 { return uint32(h.Mode) & 0o1777 }
+
+func times(h *tar.Header) []unix.Timespec {
+	ts := unix.Timespec{Sec: h.ModTime.Unix(), Nsec: int64(h.ModTime.Nanosecond())}
+	return []unix.Timespec{ts, ts}
+}

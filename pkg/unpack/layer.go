@@ -1,0 +1,154 @@
+package unpack
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// layerRef is one layer to apply, with what the manifest and config say
+// about it.
+type layerRef struct {
+	index  int
+	desc   v1.Descriptor
+	diffID v1.Hash
+	layer  v1.Layer
+}
+
+// layers lists the image's layers with their descriptors and diff_ids, after
+// checking that the config is the one the manifest names.
+func layers(img v1.Image) ([]layerRef, *v1.ConfigFile, error) {
+	mf, err := img.Manifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading config: %w", err)
+	}
+	h := newHash()
+	h.Write(raw)
+	if got := sumOf(h); got != mf.Config.Digest {
+		return nil, nil, fmt.Errorf("config: %w: got %s, manifest says %s", ErrDigest, got, mf.Config.Digest)
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(mf.Layers) {
+		return nil, nil, fmt.Errorf("config: %w: %d diff_ids for %d layers", ErrCorrupt, len(cfg.RootFS.DiffIDs), len(mf.Layers))
+	}
+	refs := make([]layerRef, len(mf.Layers))
+	for i, d := range mf.Layers {
+		l, err := img.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, nil, fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
+		}
+		refs[i] = layerRef{index: i, desc: d, diffID: cfg.RootFS.DiffIDs[i], layer: l}
+	}
+	return refs, cfg, nil
+}
+
+// applyLayer streams one layer into a, verifying digests and limits.
+func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bool, a applier) (err error) {
+	wrap := func(err error) error { return fmt.Errorf("layer %d (%s): %w", ref.index, ref.desc.Digest, err) }
+	rc, err := ref.layer.Compressed()
+	if err != nil {
+		return wrap(err)
+	}
+	defer rc.Close()
+	comp := &compressedReader{r: rc, h: newHash(), size: ref.desc.Size}
+	unc := &uncompressedReader{h: newHash(), comp: comp, b: b}
+	switch ref.desc.MediaType {
+	case types.OCILayer, types.DockerLayer:
+		gz, err := gzip.NewReader(comp)
+		if err != nil {
+			return wrap(fmt.Errorf("%w: gzip: %w", ErrCorrupt, err))
+		}
+		defer gz.Close()
+		unc.r = gz
+	case types.OCILayerZStd:
+		zr, err := zstd.NewReader(comp, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return wrap(fmt.Errorf("%w: zstd: %w", ErrCorrupt, err))
+		}
+		defer zr.Close()
+		unc.r = zr
+	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
+		unc.r, unc.comp = comp, nil
+	default:
+		return wrap(fmt.Errorf("%w: unsupported media type %q", ErrCorrupt, ref.desc.MediaType))
+	}
+	ahead := readAhead(ctx, unc)
+	defer ahead.Close()
+	if err := applyTar(ctx, ref.index, ahead, b, devs, a); err != nil {
+		return err
+	}
+	// The rest of the stream after the end-of-archive marker must be zeros.
+	if err := drainZeros(ahead); err != nil {
+		return wrap(err)
+	}
+	if _, err := io.Copy(io.Discard, comp); err != nil {
+		return wrap(err)
+	}
+	if comp.n != ref.desc.Size {
+		return wrap(fmt.Errorf("%w: blob is %d bytes, manifest says %d", ErrDigest, comp.n, ref.desc.Size))
+	}
+	if got := sumOf(comp.h); got != ref.desc.Digest {
+		return wrap(fmt.Errorf("%w: blob is %s, manifest says %s", ErrDigest, got, ref.desc.Digest))
+	}
+	if got := sumOf(unc.h); got != ref.diffID {
+		return wrap(fmt.Errorf("%w: uncompressed layer is %s, config diff_id says %s", ErrDigest, got, ref.diffID))
+	}
+	return nil
+}
+
+func drainZeros(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return fmt.Errorf("%w: trailing data after the end of the tar archive", ErrCorrupt)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return streamErr(err)
+		}
+	}
+}
+
+// streamErr classifies a read error of the layer stream.
+func streamErr(err error) error {
+	for _, s := range []error{ErrLimit, ErrDigest, ErrCorrupt, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
+
+// tarTypeName names a tar type flag for error messages.
+func tarTypeName(t byte) string {
+	switch t {
+	case tar.TypeFifo:
+		return "FIFO"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeChar:
+		return "character device"
+	}
+	return fmt.Sprintf("type %q", t)
+}

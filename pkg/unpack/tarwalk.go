@@ -1,0 +1,175 @@
+package unpack
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// applier is where a checked entry goes: the disk (unpack) or an in-memory
+// model of the tree (verify). Names are clean (see cleanName), "" is the
+// root. The walker has already applied the policy; an applier only has to
+// keep every operation inside its root.
+type applier interface {
+	dir(name string, h *tar.Header) error
+	file(name string, h *tar.Header, r io.Reader) error
+	symlink(name string, h *tar.Header) error
+	hardlink(name, target string, h *tar.Header) error
+	device(name string, h *tar.Header) error
+	// whiteout removes name and everything below it, if it exists.
+	whiteout(name string) error
+	// opaque removes the children of dir for which keep returns false.
+	opaque(dir string, keep func(name string) bool) error
+}
+
+// Kinds of entries recorded per layer to spot duplicates of different types.
+const (
+	kindTouched = iota // an ancestor of an entry of this layer
+	kindDir
+	kindFile
+	kindSymlink
+	kindDevice
+)
+
+// applyTar reads one tar stream and hands every checked entry to a.
+func applyTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[Device]bool, a applier) error {
+	tr := tar.NewReader(r)
+	seen := map[string]int{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("layer %d: reading tar: %w", layer, streamErr(err))
+		}
+		b.entries++
+		if b.entries > b.lim.MaxEntries {
+			return &EntryError{layer, h.Name, fmt.Errorf("%w: more than %d entries", ErrLimit, b.lim.MaxEntries)}
+		}
+		if b.entries%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := applyEntry(h, tr, seen, devs, a); err != nil {
+			return &EntryError{layer, h.Name, streamErr(err)}
+		}
+	}
+}
+
+func applyEntry(h *tar.Header, r io.Reader, seen map[string]int, devs map[Device]bool, a applier) error {
+	if h.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	name, err := cleanName(h.Name)
+	if err != nil {
+		return err
+	}
+	if err := checkPolicy(h, devs); err != nil {
+		return err
+	}
+	dir, base := split(name)
+	if strings.HasPrefix(base, whPrefix) {
+		return applyWhiteout(dir, base, seen, a)
+	}
+	kind := kindOf(h.Typeflag)
+	if old, ok := seen[name]; ok && old != kindTouched && old != kind {
+		return fmt.Errorf("%w: duplicate entry of a different type", ErrCorrupt)
+	}
+	seen[name] = kind
+	for d := dir; d != ""; d, _ = split(d) {
+		if _, ok := seen[d]; ok {
+			break
+		}
+		seen[d] = kindTouched
+	}
+	if name == "" && h.Typeflag != tar.TypeDir {
+		return fmt.Errorf("%w: the root must be a directory", ErrUnsafePath)
+	}
+	switch h.Typeflag {
+	case tar.TypeDir:
+		return a.dir(name, h)
+	case tar.TypeReg:
+		return a.file(name, h, r)
+	case tar.TypeSymlink:
+		if h.Linkname == "" || len(h.Linkname) > maxPathLen || strings.IndexByte(h.Linkname, 0) >= 0 {
+			return fmt.Errorf("%w: bad symlink target %q", ErrCorrupt, h.Linkname)
+		}
+		return a.symlink(name, h)
+	case tar.TypeLink:
+		target, err := cleanName(h.Linkname)
+		if err != nil {
+			return fmt.Errorf("hardlink target %q: %w", h.Linkname, err)
+		}
+		if target == name || target == "" {
+			return fmt.Errorf("%w: hardlink to itself or the root", ErrUnsafePath)
+		}
+		return a.hardlink(name, target, h)
+	case tar.TypeChar, tar.TypeBlock:
+		return a.device(name, h)
+	}
+	return fmt.Errorf("%w: unsupported entry %s", ErrCorrupt, tarTypeName(h.Typeflag))
+}
+
+func kindOf(t byte) int {
+	switch t {
+	case tar.TypeDir:
+		return kindDir
+	case tar.TypeSymlink:
+		return kindSymlink
+	case tar.TypeChar, tar.TypeBlock:
+		return kindDevice
+	}
+	return kindFile
+}
+
+func applyWhiteout(dir, base string, seen map[string]int, a applier) error {
+	if base == whOpaque {
+		return a.opaque(dir, func(name string) bool { _, ok := seen[name]; return ok })
+	}
+	if strings.HasPrefix(base, whMeta) {
+		return fmt.Errorf("%w: unsupported special whiteout %q", ErrCorrupt, base)
+	}
+	victim := base[len(whPrefix):]
+	if victim == "" || victim == "." || victim == ".." {
+		return fmt.Errorf("%w: whiteout of %q", ErrUnsafePath, victim)
+	}
+	name := join(dir, victim)
+	if _, ok := seen[name]; ok {
+		return nil // a whiteout only hides lower layers
+	}
+	return a.whiteout(name)
+}
+
+// checkPolicy refuses setuid/setgid bits, file capabilities, FIFOs and
+// devices outside the allowed table.
+func checkPolicy(h *tar.Header, devs map[Device]bool) error {
+	if h.Mode&0o6000 != 0 {
+		return fmt.Errorf("%w: setuid/setgid mode %#o", ErrPolicy, h.Mode&0o7777)
+	}
+	if h.Mode < 0 || h.Uid < 0 || h.Gid < 0 || h.Uid > 1<<31 || h.Gid > 1<<31 {
+		return fmt.Errorf("%w: bad mode, uid or gid", ErrCorrupt)
+	}
+	for k := range h.PAXRecords {
+		if strings.Contains(strings.ToLower(k), "security.capability") {
+			return fmt.Errorf("%w: file capabilities (%s)", ErrPolicy, k)
+		}
+	}
+	switch h.Typeflag {
+	case tar.TypeFifo:
+		return fmt.Errorf("%w: FIFOs are not allowed", ErrPolicy)
+	case tar.TypeChar, tar.TypeBlock:
+		if h.Devmajor < 0 || h.Devminor < 0 || h.Devmajor > 1<<31 || h.Devminor > 1<<31 {
+			return fmt.Errorf("%w: bad device numbers", ErrCorrupt)
+		}
+		d := Device{Block: h.Typeflag == tar.TypeBlock, Major: uint32(h.Devmajor), Minor: uint32(h.Devminor)}
+		if !devs[d] {
+			return fmt.Errorf("%w: %s %s is not allowed (see --allow-device)", ErrPolicy, tarTypeName(h.Typeflag), d)
+		}
+	}
+	return nil
+}

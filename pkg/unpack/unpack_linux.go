@@ -1,0 +1,205 @@
+package unpack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
+)
+
+// Result describes a finished unpack.
+type Result struct {
+	// Digest is the manifest digest of the image now live.
+	Digest v1.Hash
+	// Changed is false when the image was already live and nothing was done.
+	Changed bool
+	// Gen is the absolute path of the live generation directory.
+	Gen string
+	// Bytes and Entries count the uncompressed tar bytes and entries read.
+	Bytes, Entries int64
+}
+
+// Unpack makes img the live generation of the bundle directory target (see
+// package bundle), creating target if needed. It is safe against hostile
+// layers and crashes (see the package doc) and does nothing when img is
+// already live. Concurrent calls on one target are serialized with a lock.
+func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (*Result, error) {
+	o := makeOptions(opts)
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("image digest: %w", err)
+	}
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return nil, err
+	}
+	tfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", abs, err)
+	}
+	defer unix.Close(tfd)
+	if err := unix.Flock(tfd, unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", abs, err)
+	}
+	defer unix.Flock(tfd, unix.LOCK_UN)
+
+	live := cleanup(tfd, abs, o)
+	res := &Result{Digest: digest}
+	if live != nil && live.Meta.ManifestDigest == digest.String() {
+		var st unix.Stat_t
+		if unix.Stat(live.RootFS(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			res.Gen = live.Gen
+			o.logger.Info("image already live", "target", abs, "digest", digest)
+			return res, nil
+		}
+	}
+
+	refs, cfg, err := layers(img)
+	if err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			if err := os.RemoveAll(staging); err != nil {
+				o.logger.Warn("removing staging directory", "dir", staging, "err", err)
+			}
+		}
+	}()
+	b := &budget{lim: o.limits}
+	if err := extract(ctx, staging, refs, b, o); err != nil {
+		return nil, err
+	}
+	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Config: *cfg}
+	raw, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(staging, bundle.MetaFile), raw, 0o644); err != nil {
+		return nil, err
+	}
+	gen, err := commit(tfd, abs, staging)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	res.Changed, res.Gen, res.Bytes, res.Entries = true, filepath.Join(abs, gen), b.bytes, b.entries
+	o.logger.Info("unpacked", "target", abs, "digest", digest, "gen", gen, "bytes", b.bytes, "entries", b.entries)
+	if live != nil {
+		if err := os.RemoveAll(live.Gen); err != nil {
+			o.logger.Warn("removing old generation", "dir", live.Gen, "err", err)
+		}
+	}
+	return res, nil
+}
+
+// extract applies all layers into staging/rootfs.
+func extract(ctx context.Context, staging string, refs []layerRef, b *budget, o *options) error {
+	if err := os.Mkdir(filepath.Join(staging, bundle.RootFS), 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(staging, bundle.RootFS), 0o755); err != nil {
+		return err
+	}
+	root, err := unix.Open(filepath.Join(staging, bundle.RootFS), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	d := newDisk(root)
+	defer d.close()
+	for _, ref := range refs {
+		o.logger.Debug("applying layer", "index", ref.index, "digest", ref.desc.Digest, "size", ref.desc.Size)
+		if err := applyLayer(ctx, ref, b, o.devices, d); err != nil {
+			return err
+		}
+	}
+	return d.finish()
+}
+
+// commit makes staging durable, renames it to a generation and switches
+// TARGET/current to it. It returns the generation's name.
+func commit(tfd int, abs, staging string) (string, error) {
+	sfd, err := unix.Open(staging, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	if err := unix.Fchmod(sfd, 0o755); err != nil {
+		unix.Close(sfd)
+		return "", err
+	}
+	err = unix.Syncfs(sfd)
+	unix.Close(sfd)
+	if err != nil {
+		return "", fmt.Errorf("syncfs %s: %w", staging, err)
+	}
+	suffix := filepath.Base(staging)[len(bundle.StagingPrefix):]
+	gen := bundle.GenPrefix + suffix
+	if err := unix.Renameat(tfd, filepath.Base(staging), tfd, gen); err != nil {
+		return "", fmt.Errorf("renaming %s: %w", staging, err)
+	}
+	link := bundle.StagingPrefix + "link-" + suffix
+	if err := unix.Symlinkat(gen, tfd, link); err != nil {
+		return "", fmt.Errorf("creating %s link: %w", bundle.Current, err)
+	}
+	if err := unix.Fsync(tfd); err != nil {
+		return "", fmt.Errorf("fsync %s: %w", abs, err)
+	}
+	if err := unix.Renameat(tfd, link, tfd, bundle.Current); err != nil {
+		return "", fmt.Errorf("switching %s: %w", bundle.Current, err)
+	}
+	if err := unix.Fsync(tfd); err != nil {
+		return "", fmt.Errorf("fsync %s: %w", abs, err)
+	}
+	return gen, nil
+}
+
+// cleanup removes staging leftovers and generations that are not live, and
+// returns the live bundle if there is one.
+func cleanup(tfd int, abs string, o *options) *bundle.Bundle {
+	live, err := bundle.Open(abs)
+	if err != nil && !errors.Is(err, bundle.ErrNotBundle) {
+		o.logger.Warn("live generation unreadable, replacing it", "target", abs, "err", err)
+	}
+	if err != nil {
+		live = nil
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return live
+	}
+	for _, e := range entries {
+		n := e.Name()
+		stale := len(n) > len(bundle.StagingPrefix) && n[:len(bundle.StagingPrefix)] == bundle.StagingPrefix
+		if len(n) > len(bundle.GenPrefix) && n[:len(bundle.GenPrefix)] == bundle.GenPrefix {
+			stale = live == nil || filepath.Join(abs, n) != live.Gen
+			if live == nil {
+				// current may point to a generation whose image.json is damaged; keep it until replaced.
+				if t, err := os.Readlink(filepath.Join(abs, bundle.Current)); err == nil && t == n {
+					stale = false
+				}
+			}
+		}
+		if stale {
+			o.logger.Info("removing leftover", "path", filepath.Join(abs, n))
+			if err := os.RemoveAll(filepath.Join(abs, n)); err != nil {
+				o.logger.Warn("removing leftover", "path", filepath.Join(abs, n), "err", err)
+			}
+		}
+	}
+	return live
+}
