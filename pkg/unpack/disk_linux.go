@@ -38,7 +38,9 @@ func (d *disk) openDir(dir string, flags int) (int, error) {
 	if dir == "" {
 		dir = "."
 	}
-	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolveFlags}
+	// No O_NOFOLLOW: with it a final symlink gives ENOTDIR; without it
+	// RESOLVE_NO_SYMLINKS refuses it with ELOOP, which says what happened.
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_CLOEXEC), Resolve: resolveFlags}
 	for {
 		fd, err := unix.Openat2(d.root, dir, how)
 		if err == unix.EINTR || err == unix.EAGAIN {
@@ -106,7 +108,7 @@ func (d *disk) mkdirAll(dir string) (int, error) {
 		}
 		var next int
 		if err == nil {
-			next, err = unix.Openat2(cur, comp, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveFlags})
+			next, err = unix.Openat2(cur, comp, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveFlags})
 		}
 		if cur != d.root {
 			unix.Close(cur)

@@ -72,7 +72,7 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 	case types.OCILayer, types.DockerLayer:
 		gz, err := gzip.NewReader(comp)
 		if err != nil {
-			return wrap(fmt.Errorf("%w: gzip: %w", ErrCorrupt, err))
+			return wrap(fmt.Errorf("%w: %w", ErrCorrupt, err))
 		}
 		defer gz.Close()
 		unc.r = gz
@@ -132,7 +132,7 @@ func drainZeros(r io.Reader) error {
 
 // streamErr classifies a read error of the layer stream.
 func streamErr(err error) error {
-	for _, s := range []error{ErrLimit, ErrDigest, ErrCorrupt, context.Canceled, context.DeadlineExceeded} {
+	for _, s := range []error{ErrUnsafePath, ErrPolicy, ErrLimit, ErrDigest, ErrCorrupt, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, s) {
 			return err
 		}
