@@ -1,0 +1,39 @@
+// Package run starts a service in an unpacked jail without a container
+// runtime, closing the gaps chroot(2) leaves open.
+//
+// Start (and Run, which also forwards signals and waits) re-executes the
+// jailimg binary as the jail's init; cmd/jailimg's main calls Main first, so
+// that child performs, on one locked OS thread, in this order:
+//
+//  1. with --network none, brings up loopback in the fresh network namespace
+//     it was cloned into;
+//  2. opens the jail's rootfs once, fchdir, chroot("."), chdir("/"), before
+//     anything of the jail is read;
+//  3. resolves the user and groups from the jail's own /etc/passwd and
+//     /etc/group (package passwd; no NSS, no C library), refusing uid 0
+//     unless allowed (ErrRoot);
+//  4. sets rlimits and the umask (077 by default);
+//  5. with Landlock, restricts the jail to read/execute everywhere and write
+//     only below the writable directories; nothing outside the jail is named,
+//     so nothing outside is reachable even through a leaked descriptor;
+//  6. empties the capability bounding and ambient sets, sets securebits
+//     NOROOT (locked), then setgroups, setresgid, setresuid, and clears the
+//     remaining capability sets, checking that no id is left at its old value;
+//  7. re-arms the parent-death signal, chdirs to the workdir as the user,
+//     sets no_new_privs, marks every descriptor above 2 close-on-exec;
+//  8. with seccomp, loads the Profile's deny list (foreign ABIs and clone3
+//     always fail with ENOSYS);
+//  9. execs the service with the clean environment of the image config.
+//
+// The service keeps the init's pid, its exit status becomes Run's result
+// (ExitError, ExitCode), and launcher failures carry the exit codes
+// ExitLaunch, ExitCannotExec and ExitNotFound.
+//
+// A requested feature the kernel lacks (seccomp, Landlock, network
+// namespaces) is reported through the logger and skipped, or refused with
+// WithStrict; never skipped silently.
+//
+// What it does not do: it mounts nothing (no /proc, no /dev), makes no
+// cgroup, user or PID namespace, and does not confine the network beyond
+// "none". The jail's contents are not checked here; see package check.
+package run

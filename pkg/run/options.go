@@ -1,0 +1,127 @@
+package run
+
+import (
+	"io"
+	"log/slog"
+	"os"
+)
+
+// Option configures Start and Run.
+type Option func(*options)
+
+type options struct {
+	user       string
+	allowRoot  bool
+	entrypoint []string
+	hasEntry   bool
+	cmd        []string
+	env        []string
+	workdir    string
+	seccomp    *bool
+	profile    *Profile
+	landlock   *bool
+	writable   []string
+	network    *string
+	umask      *uint32
+	rlimits    map[string]uint64
+	pidfile    string
+	strict     bool
+	initPath   string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	logger     *slog.Logger
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{
+		initPath: "/proc/self/exe",
+		stdin:    os.Stdin,
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		logger:   slog.New(slog.DiscardHandler),
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithUser runs the service as spec, "NAME|UID[:GROUP|GID]", looked up in the
+// jail's /etc/passwd and /etc/group. Default: the image config's User.
+func WithUser(spec string) Option { return func(o *options) { o.user = spec } }
+
+// WithAllowRoot permits running the service as uid 0. Default: refused (ErrRoot).
+func WithAllowRoot() Option { return func(o *options) { o.allowRoot = true } }
+
+// WithEntrypoint replaces the image config's Entrypoint (nil clears it).
+func WithEntrypoint(argv []string) Option {
+	return func(o *options) { o.entrypoint, o.hasEntry = argv, true }
+}
+
+// WithCommand replaces the image config's Cmd; the command run is
+// Entrypoint followed by Cmd. It is required for a plain jail directory.
+func WithCommand(argv []string) Option { return func(o *options) { o.cmd = argv } }
+
+// WithEnv adds KEY=VALUE entries to the config's Env, replacing equal keys.
+func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.env, env...) } }
+
+// WithWorkdir sets the jail directory the service starts in. Default: the
+// config's WorkingDir, else "/".
+func WithWorkdir(dir string) Option { return func(o *options) { o.workdir = dir } }
+
+// WithSeccomp turns the seccomp filter on or off. Default: Policy.Seccomp.
+func WithSeccomp(on bool) Option { return func(o *options) { o.seccomp = &on } }
+
+// WithSeccompProfile sets the filter used when seccomp is on, and turns it on.
+// Default: DefaultProfile.
+func WithSeccompProfile(p *Profile) Option {
+	return func(o *options) { on := true; o.seccomp, o.profile = &on, p }
+}
+
+// WithLandlock turns Landlock on or off. Default: Policy.Landlock.
+func WithLandlock(on bool) Option { return func(o *options) { o.landlock = &on } }
+
+// WithWritable replaces Policy.Writable: the jail directories the service
+// may write when Landlock is on.
+func WithWritable(dirs ...string) Option {
+	return func(o *options) { o.writable = append([]string{}, dirs...) }
+}
+
+// WithNetwork sets the network mode: "host" (or "") or "none". Default: Policy.Network.
+func WithNetwork(mode string) Option { return func(o *options) { o.network = &mode } }
+
+// WithUmask sets the umask. Default: Policy.Umask, else 077.
+func WithUmask(mask uint32) Option { return func(o *options) { o.umask = &mask } }
+
+// WithRlimit sets one resource limit (a Policy.Rlimits name), soft and hard,
+// overriding the Policy's value for that name.
+func WithRlimit(name string, value uint64) Option {
+	return func(o *options) {
+		if o.rlimits == nil {
+			o.rlimits = map[string]uint64{}
+		}
+		o.rlimits[name] = value
+	}
+}
+
+// WithPidfile writes the service's pid to path once it runs, and removes it
+// when it ends. Default: none.
+func WithPidfile(path string) Option { return func(o *options) { o.pidfile = path } }
+
+// WithStrict makes a requested feature the kernel lacks (seccomp, Landlock,
+// network namespaces) an error. Default: run without it and log a warning.
+func WithStrict() Option { return func(o *options) { o.strict = true } }
+
+// WithInit sets the jailimg binary re-executed as the jail's init, whose
+// main calls Main first. Default: /proc/self/exe.
+func WithInit(path string) Option { return func(o *options) { o.initPath = path } }
+
+// WithStdio sets the service's standard streams. Default: the process's own.
+func WithStdio(in io.Reader, out, errw io.Writer) Option {
+	return func(o *options) { o.stdin, o.stdout, o.stderr = in, out, errw }
+}
+
+// WithLogger receives warnings (a feature the kernel lacks) and progress.
+// Default: discard.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }

@@ -1,0 +1,148 @@
+// Package passwd reads a jail's own /etc/passwd and /etc/group without the
+// C library: jailimg is built with CGO_ENABLED=0 and must never load NSS
+// modules from a jail, so users and groups are parsed here.
+//
+// Every file is hostile: it is opened without following it into a FIFO or a
+// device (the opener must use O_NONBLOCK and the file must be regular), read
+// up to MaxSize bytes, and malformed lines are reported with their number.
+package passwd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// MaxSize is the largest passwd, group or shadow file read.
+const MaxSize = 4 << 20
+
+// Opener opens a file of the jail by its jail path, e.g. "/etc/passwd".
+// Implementations must not block on FIFOs (open with O_NONBLOCK) and must
+// keep symbolic links inside the jail.
+type Opener func(name string) (*os.File, error)
+
+// Entry is one line of /etc/passwd.
+type Entry struct {
+	Name     string
+	Password string
+	UID      uint32
+	GID      uint32
+	Gecos    string
+	Home     string
+	Shell    string
+	// Line is the 1-based line number the entry came from.
+	Line int
+}
+
+// Group is one line of /etc/group.
+type Group struct {
+	Name    string
+	GID     uint32
+	Members []string
+	Line    int
+}
+
+// ReadFile opens name with open and returns its bytes, refusing anything but
+// a regular file of at most MaxSize bytes.
+func ReadFile(open Opener, name string) ([]byte, error) {
+	f, err := open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", name, st.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxSize)
+	}
+	return b, nil
+}
+
+// ParsePasswd parses the contents of an /etc/passwd file.
+func ParsePasswd(b []byte) ([]Entry, error) {
+	var out []Entry
+	err := eachLine(b, 7, func(n int, f []string) error {
+		uid, err := parseID(f[2])
+		if err != nil {
+			return fmt.Errorf("line %d: uid: %w", n, err)
+		}
+		gid, err := parseID(f[3])
+		if err != nil {
+			return fmt.Errorf("line %d: gid: %w", n, err)
+		}
+		out = append(out, Entry{Name: f[0], Password: f[1], UID: uid, GID: gid,
+			Gecos: f[4], Home: f[5], Shell: f[6], Line: n})
+		return nil
+	})
+	return out, err
+}
+
+// ParseGroup parses the contents of an /etc/group file.
+func ParseGroup(b []byte) ([]Group, error) {
+	var out []Group
+	err := eachLine(b, 4, func(n int, f []string) error {
+		gid, err := parseID(f[2])
+		if err != nil {
+			return fmt.Errorf("line %d: gid: %w", n, err)
+		}
+		g := Group{Name: f[0], GID: gid, Line: n}
+		for _, m := range strings.Split(f[3], ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				g.Members = append(g.Members, m)
+			}
+		}
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls fn with the colon-separated fields of every non-empty,
+// non-comment line, which must have exactly want fields.
+func eachLine(b []byte, want int, fn func(n int, fields []string) error) error {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), MaxSize)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "+") || strings.HasPrefix(line, "-") {
+			return fmt.Errorf("line %d: NIS compat entries are not supported", n)
+		}
+		f := strings.Split(line, ":")
+		if len(f) != want {
+			return fmt.Errorf("line %d: %d fields, want %d", n, len(f), want)
+		}
+		if err := fn(n, f); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// parseID parses a decimal uid or gid; -1 (4294967295) is refused.
+func parseID(s string) (uint32, error) {
+	v, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a decimal id", s)
+	}
+	if v == 1<<32-1 {
+		return 0, errors.New("4294967295 is not a valid id")
+	}
+	return uint32(v), nil
+}

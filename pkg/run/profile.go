@@ -1,0 +1,112 @@
+package run
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Profile is a seccomp deny list: the file format of --seccomp-profile.
+//
+// A profile is YAML (or JSON, which is YAML):
+//
+//	# Calls that always fail with EPERM.
+//	deny: [mount, umount2, pivot_root, chroot, ptrace]
+//	# Calls that fail with EPERM when every condition of one entry holds.
+//	deny_if:
+//	  - syscall: mknod                     # mode has both S_IFBLK bits
+//	    args:
+//	      - {index: 1, op: bits_any, value: 0o040000}
+//	      - {index: 1, op: bits_any, value: 0o020000}
+//	# What a denied call does: "errno" (EPERM, the default) or "kill" (the
+//	# process is killed with SIGSYS).
+//	action: errno
+//
+// Every other call is allowed. Unknown keys, unknown system call names and
+// unknown operators are errors. op is one of eq, ne, gt, ge, lt, le (64-bit
+// unsigned comparisons), bits_any (some bit of value is set in the argument)
+// and bits_none (no bit of value is set); index is the argument position,
+// 0 to 5.
+//
+// Whatever the profile says, jailimg's filter also refuses system calls made
+// through another ABI (32-bit int 0x80 and x32 on amd64) and makes clone3
+// fail with ENOSYS, so that C libraries fall back to clone, whose flags the
+// filter can see.
+type Profile struct {
+	Deny   []string   `json:"deny,omitempty" yaml:"deny"`
+	DenyIf []DenyRule `json:"deny_if,omitempty" yaml:"deny_if"`
+	Action string     `json:"action,omitempty" yaml:"action"`
+}
+
+// DenyRule denies Syscall when all of Args hold.
+type DenyRule struct {
+	Syscall string    `json:"syscall" yaml:"syscall"`
+	Args    []ArgRule `json:"args" yaml:"args"`
+}
+
+// ArgRule compares argument Index of a call with Value using Op.
+type ArgRule struct {
+	Index uint32 `json:"index" yaml:"index"`
+	Op    string `json:"op" yaml:"op"`
+	Value uint64 `json:"value" yaml:"value"`
+}
+
+// Namespace flags of clone(2) and unshare(2), denied by DefaultProfile.
+const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 |
+	0x10000000 | 0x20000000 | 0x40000000 | 0x00000080 // NS UTS IPC USER PID NET CGROUP TIME
+
+// DefaultProfile returns the deny list --seccomp uses: the system calls that
+// let a process leave or reshape its jail, inspect other processes, or reach
+// the kernel's most exposed interfaces.
+// Names the running architecture lacks (mknod on arm64) are left out.
+func DefaultProfile() *Profile {
+	p := &Profile{
+		Deny: []string{
+			"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
+			"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+			"ptrace", "process_vm_readv", "process_vm_writev",
+			"kexec_load", "kexec_file_load",
+			"init_module", "finit_module", "delete_module",
+			"bpf", "perf_event_open", "keyctl", "add_key", "request_key",
+			"unshare", "setns", "open_by_handle_at", "name_to_handle_at",
+			"userfaultfd", "swapon", "swapoff", "reboot", "acct",
+			"settimeofday", "clock_settime", "adjtimex", "clock_adjtime",
+			"iopl", "ioperm", "quotactl", "lookup_dcookie", "syslog",
+		},
+		DenyIf: []DenyRule{
+			{Syscall: "mknod", Args: blockDevice(1)},
+			{Syscall: "mknodat", Args: blockDevice(2)},
+			{Syscall: "clone", Args: []ArgRule{{Index: 0, Op: "bits_any", Value: cloneNamespaces}}},
+		},
+	}
+	p.Deny = slices.DeleteFunc(p.Deny, func(n string) bool { return !knownSyscall(n) })
+	p.DenyIf = slices.DeleteFunc(p.DenyIf, func(r DenyRule) bool { return !knownSyscall(r.Syscall) })
+	return p
+}
+
+// blockDevice matches a mode argument whose file type is S_IFBLK (060000):
+// both of its bits set, which no other valid file type has.
+func blockDevice(index uint32) []ArgRule {
+	return []ArgRule{{Index: index, Op: "bits_any", Value: 0o040000}, {Index: index, Op: "bits_any", Value: 0o020000}}
+}
+
+// LoadProfile reads a Profile from a file, strictly.
+func LoadProfile(name string) (*Profile, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if _, err := p.policy(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
+}

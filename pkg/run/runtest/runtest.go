@@ -1,0 +1,128 @@
+// Package runtest helps tests of code that starts jails with package run:
+// it reads what the kernel says about a running service and checks that the
+// service is confined. Any test binary that calls run.Start must call
+// run.Main first in its TestMain.
+package runtest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Status is the part of /proc/PID/status that says how a process is confined.
+type Status struct {
+	UID, GID   [4]uint32 // real, effective, saved, filesystem
+	Groups     []uint32  // supplementary groups
+	CapInh     uint64
+	CapPrm     uint64
+	CapEff     uint64
+	CapBnd     uint64
+	CapAmb     uint64
+	NoNewPrivs int
+	Seccomp    int // 0 none, 1 strict, 2 filter
+}
+
+// ReadStatus parses /proc/PID/status.
+func ReadStatus(pid int) (*Status, error) {
+	name := fmt.Sprintf("/proc/%d/status", pid)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var s Status
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, _ := strings.Cut(sc.Text(), ":")
+		val = strings.TrimSpace(val)
+		switch key {
+		case "Uid", "Gid":
+			ids := &s.UID
+			if key == "Gid" {
+				ids = &s.GID
+			}
+			for i, fv := range strings.Fields(val) {
+				if i < 4 {
+					v, err := strconv.ParseUint(fv, 10, 32)
+					if err != nil {
+						return nil, fmt.Errorf("%s: %s: %w", name, key, err)
+					}
+					ids[i] = uint32(v)
+				}
+			}
+		case "Groups":
+			for _, fv := range strings.Fields(val) {
+				v, err := strconv.ParseUint(fv, 10, 32)
+				if err != nil {
+					return nil, fmt.Errorf("%s: Groups: %w", name, err)
+				}
+				s.Groups = append(s.Groups, uint32(v))
+			}
+		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb":
+			v, err := strconv.ParseUint(val, 16, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", name, key, err)
+			}
+			*map[string]*uint64{"CapInh": &s.CapInh, "CapPrm": &s.CapPrm, "CapEff": &s.CapEff,
+				"CapBnd": &s.CapBnd, "CapAmb": &s.CapAmb}[key] = v
+		case "NoNewPrivs":
+			s.NoNewPrivs, _ = strconv.Atoi(val)
+		case "Seccomp":
+			s.Seccomp, _ = strconv.Atoi(val)
+		}
+	}
+	return &s, sc.Err()
+}
+
+// Confined returns an error naming every way the process pid differs from
+// running as uid and gid with exactly groups, no capability in any set and
+// no_new_privs set.
+func Confined(pid int, uid, gid uint32, groups []uint32) error {
+	s, err := ReadStatus(pid)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	if s.UID != [4]uint32{uid, uid, uid, uid} {
+		bad = append(bad, fmt.Sprintf("Uid %v, want %d everywhere", s.UID, uid))
+	}
+	if s.GID != [4]uint32{gid, gid, gid, gid} {
+		bad = append(bad, fmt.Sprintf("Gid %v, want %d everywhere", s.GID, gid))
+	}
+	g := slices.Sorted(slices.Values(s.Groups))
+	if !slices.Equal(g, slices.Sorted(slices.Values(groups))) {
+		bad = append(bad, fmt.Sprintf("Groups %v, want %v", s.Groups, groups))
+	}
+	for name, v := range map[string]uint64{"CapInh": s.CapInh, "CapPrm": s.CapPrm, "CapEff": s.CapEff,
+		"CapBnd": s.CapBnd, "CapAmb": s.CapAmb} {
+		if v != 0 {
+			bad = append(bad, fmt.Sprintf("%s %016x, want 0", name, v))
+		}
+	}
+	if s.NoNewPrivs != 1 {
+		bad = append(bad, fmt.Sprintf("NoNewPrivs %d, want 1", s.NoNewPrivs))
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return fmt.Errorf("pid %d not confined: %s", pid, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// NeedRoot skips the test unless it runs as root, and fails it instead
+// when CI=true.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("needs root: %s (CI=true: not skipping)", why)
+	}
+	t.Skipf("needs root: %s", why)
+}

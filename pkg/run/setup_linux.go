@@ -1,0 +1,185 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/run/passwd"
+)
+
+// setup performs the privileged sequence on the calling, locked thread and
+// execs the service. It returns only on failure.
+func setup(s *spec, rep *reporter) error {
+	ppid := os.Getppid()
+	if s.NetworkNone {
+		if err := loopbackUp(); err != nil {
+			if err := degrade(s, rep, err); err != nil {
+				return err
+			}
+		}
+	}
+	if err := enter(s.Root); err != nil {
+		return err
+	}
+	u, err := passwd.Lookup(openJail, s.User)
+	if err != nil {
+		return fmt.Errorf("jail %s: %w", s.Root, err)
+	}
+	if u.UID == 0 && !s.AllowRoot {
+		return ErrRoot
+	}
+	if !slices.ContainsFunc(s.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+		s.Env = append(s.Env, "HOME="+u.Home)
+	}
+	for name, v := range s.Rlimits {
+		lim := syscall.Rlimit{Cur: v, Max: v}
+		// syscall.Setrlimit, not unix's: it keeps Go from restoring its
+		// own RLIMIT_NOFILE on exec.
+		if err := syscall.Setrlimit(rlimitNames[name], &lim); err != nil {
+			return fmt.Errorf("rlimit %s=%d: %w", name, v, err)
+		}
+	}
+	syscall.Umask(int(s.Umask))
+	if s.Landlock {
+		if _, err := applyLandlock(s.Writable); err != nil {
+			if !errors.Is(err, errLandlockUnsupported) {
+				return err
+			}
+			if err := degrade(s, rep, err); err != nil {
+				return err
+			}
+		}
+	}
+	if err := dropPrivileges(u); err != nil {
+		return err
+	}
+	// The parent-death signal does not survive the credential change; set
+	// it now, then make sure the launcher did not die before it was set.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
+	}
+	if os.Getppid() != ppid {
+		return errors.New("init: the launcher died")
+	}
+	if err := unix.Chdir(s.Dir); err != nil {
+		return fmt.Errorf("workdir %s: %w", s.Dir, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
+	}
+	prog, err := lookPath(s.Argv[0], s.Env)
+	if err != nil {
+		return err
+	}
+	if err := closeInherited(); err != nil {
+		return err
+	}
+	if s.Seccomp != nil {
+		if err := loadSeccomp(s.Seccomp); err != nil {
+			if !errors.Is(err, errSeccompUnsupported) {
+				return err
+			}
+			if err := degrade(s, rep, err); err != nil {
+				return err
+			}
+		}
+	}
+	err = syscall.Exec(prog, s.Argv, s.Env)
+	code := ExitCannotExec
+	if errors.Is(err, syscall.ENOENT) {
+		code = ExitNotFound
+		err = fmt.Errorf("%w (or its ELF interpreter is missing from the jail)", err)
+	}
+	return &LaunchError{Code: code, Err: fmt.Errorf("exec %s: %w", prog, err)}
+}
+
+// degrade turns a missing kernel feature into a warning, or into an error
+// when the spec is strict.
+func degrade(s *spec, rep *reporter, err error) error {
+	if s.Strict {
+		return fmt.Errorf("%w (strict: refusing to run without it)", err)
+	}
+	rep.warn("%v; running without it", err)
+	return nil
+}
+
+// dropPrivileges leaves the calling thread, and through Go's all-threads
+// set*id calls every thread, with u's ids and groups and no capability.
+func dropPrivileges(u passwd.User) error {
+	if err := dropBounding(); err != nil {
+		return err
+	}
+	groups := make([]int, len(u.Groups))
+	for i, g := range u.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
+	}
+	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("setresgid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("setresuid %d: %w", u.UID, err)
+	}
+	if err := clearCaps(); err != nil {
+		return err
+	}
+	r, e, sv := unix.Getresuid()
+	if r != int(u.UID) || e != int(u.UID) || sv != int(u.UID) {
+		return fmt.Errorf("setresuid %d: still %d/%d/%d", u.UID, r, e, sv)
+	}
+	return nil
+}
+
+// lookPath finds argv0 in the jail as execvp(3) would, with the service's PATH.
+func lookPath(argv0 string, env []string) (string, error) {
+	if strings.Contains(argv0, "/") {
+		return argv0, nil
+	}
+	p := strings.TrimPrefix(defaultPath, "PATH=")
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			p = v
+		}
+	}
+	for _, dir := range strings.Split(p, ":") {
+		if !path.IsAbs(dir) {
+			continue // a relative PATH entry would depend on the workdir
+		}
+		cand := path.Join(dir, argv0)
+		if st, err := os.Stat(cand); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	return "", &LaunchError{Code: ExitNotFound, Err: fmt.Errorf("%s: not found in the jail's PATH %s", argv0, p)}
+}
+
+// closeInherited marks every descriptor above 2 close-on-exec: whatever the
+// launcher inherited (a directory outside the jail is an escape) stays out
+// of the service.
+func closeInherited() error {
+	err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	var lim unix.Rlimit // kernels before 5.11: mark them one by one
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("getrlimit: %w", err)
+	}
+	for fd := 3; uint64(fd) < min(lim.Max, 1<<20); fd++ {
+		unix.CloseOnExec(fd)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+// Command escape is run inside a jail by pkg/run's tests. Each mode prints
+// JSON on stdout.
+//
+//	escape attempts FD PORT HOSTFILE   try every escape; one {"name","escaped","err"} per line
+//	escape info               {"uid",...}: who and where the process is
+//	escape sleep              sleep until killed
+//	escape trap CODE          exit CODE on SIGUSR1, CODE+1 on SIGTERM
+//	escape exit CODE          exit CODE
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// secret is the name of a file that exists only outside the jail.
+const secret = "OUTSIDE-SECRET"
+
+type result struct {
+	Name    string `json:"name"`
+	Escaped bool   `json:"escaped"`
+	Err     string `json:"err,omitempty"`
+}
+
+func report(name string, escaped bool, err error) {
+	r := result{Name: name, Escaped: escaped}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func main() {
+	switch os.Args[1] {
+	case "attempts":
+		fd, _ := strconv.Atoi(os.Args[2])
+		attempts(fd, os.Args[3], os.Args[4])
+	case "info":
+		info()
+	case "sleep":
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "trap":
+		code, _ := strconv.Atoi(os.Args[2])
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGUSR1, syscall.SIGTERM)
+		fmt.Println("ready")
+		if <-c == syscall.SIGTERM {
+			code++
+		}
+		os.Exit(code)
+	case "exit":
+		code, _ := strconv.Atoi(os.Args[2])
+		os.Exit(code)
+	}
+}
+
+func attempts(fd int, port, hostFile string) {
+	err := unix.Setuid(0)
+	report("setuid-0", err == nil && unix.Getuid() == 0, err)
+
+	err = unix.Mknod("/data/blk", unix.S_IFBLK|0o600, int(unix.Mkdev(8, 0)))
+	report("mknod-block", err == nil, err)
+
+	err = unix.PtraceSeize(os.Getppid())
+	report("ptrace-parent", err == nil, err)
+
+	// A directory outside the jail, leaked to the launcher as fd.
+	sfd, err := unix.Openat(fd, secret, unix.O_RDONLY, 0)
+	if err == nil {
+		unix.Close(sfd)
+	}
+	report("inherited-fd", err == nil, err)
+
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	report("tcp-outside", err == nil, err)
+
+	err = os.WriteFile("/tmp/written", []byte("x"), 0o600)
+	report("write-undeclared", err == nil, err)
+
+	_, err = unix.AddKey("user", "jailimg-test", []byte("x"), unix.KEY_SPEC_PROCESS_KEYRING)
+	report("add-key", err == nil, err)
+
+	err = unix.Unshare(unix.CLONE_NEWUSER)
+	report("unshare-user", err == nil, err)
+
+	// Positive controls: what the jail must still allow.
+	err = os.WriteFile("/data/written", []byte("x"), 0o600)
+	report("write-declared", err == nil, err)
+	report("loopback-self", loopbackSelf() == nil, loopbackSelf())
+
+	// Last: when it works, the root is no longer the jail's.
+	escaped, err := breakout(hostFile)
+	report("chroot-breakout", escaped, err)
+}
+
+// breakout is the classic chroot escape: chroot into a subdirectory, so the
+// working directory is outside the root, walk up, chroot there, and look
+// for hostFile, a host path outside the jail.
+func breakout(hostFile string) (bool, error) {
+	os.Mkdir("/data/x", 0o700)
+	if err := unix.Chroot("/data/x"); err != nil {
+		return false, err
+	}
+	for range 64 {
+		unix.Chdir("..")
+	}
+	if err := unix.Chroot("."); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(hostFile)
+	return err == nil, err
+}
+
+func loopbackSelf() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func info() {
+	var st unix.Stat_t
+	wd, _ := os.Getwd()
+	mask := unix.Umask(0)
+	var lim unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	groups, _ := unix.Getgroups()
+	var fds []int
+	for fd := 0; fd < 1024; fd++ {
+		if unix.Fstat(fd, &st) == nil {
+			fds = append(fds, fd)
+		}
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"uid": unix.Getuid(), "gid": unix.Getgid(), "groups": groups,
+		"cwd": wd, "env": os.Environ(), "umask": mask, "nofile": lim.Cur,
+		"fds": fds, "args": os.Args,
+	})
+}
