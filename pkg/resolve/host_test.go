@@ -1,0 +1,140 @@
+package resolve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// lddFiles runs the ldd oracle on bin and returns the real paths it lists
+// (plus bin itself), ignoring the vDSO; ok is false when ldd refuses bin
+// ("not a dynamic executable") or any library is "not found".
+func lddFiles(bin string) (files []string, ok bool, err error) {
+	out, err := exec.Command("ldd", bin).CombinedOutput()
+	if bytes.Contains(out, []byte("not a dynamic executable")) || bytes.Contains(out, []byte("statically linked")) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	set := map[string]bool{}
+	add := func(p string) error {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		set[real] = true
+		return nil
+	}
+	if err := add(bin); err != nil {
+		return nil, false, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.Contains(line, "not found") {
+			return nil, false, nil
+		}
+		if _, right, ok := strings.Cut(line, "=> "); ok {
+			line = right
+		}
+		p, _, _ := strings.Cut(line, " (")
+		if !strings.HasPrefix(p, "/") {
+			continue // linux-vdso.so.1 and friends
+		}
+		if err := add(p); err != nil {
+			return nil, false, err
+		}
+	}
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range set {
+			if !yield(k) {
+				return
+			}
+		}
+	}), true, nil
+}
+
+// needLdd skips when the ldd oracle is absent (fails under CI=true).
+func needLdd(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("ldd"); err != nil {
+		skipOrFatal(t, "needs ldd as the oracle: %v", err)
+	}
+}
+
+func skipOrFatal(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// ensureHostFile installs pkg with apt-get when path is missing and we are
+// root; it reports whether path exists afterwards.
+func ensureHostFile(t *testing.T, path, pkg string) bool {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return true
+	}
+	if os.Geteuid() != 0 || pkg == "" {
+		return false
+	}
+	if out, err := exec.Command("apt-get", "install", "-y", "--no-install-recommends", pkg).CombinedOutput(); err != nil {
+		t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
+	}
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestHostMatchesLdd resolves real host binaries and compares with ldd.
+func TestHostMatchesLdd(t *testing.T) {
+	needLdd(t)
+	tests := []struct {
+		bin, pkg string
+		required bool
+	}{
+		{"/usr/bin/bash", "bash", true},
+		{"/usr/bin/ls", "coreutils", true},
+		{"/bin/ls", "coreutils", true}, // through the /bin symlink
+		{"/usr/sbin/nginx", "nginx", false},
+		{"/usr/bin/git", "git", false},
+		{"/usr/bin/ssh", "openssh-client", false},
+		{"/usr/bin/python3", "python3", false},
+		{"/usr/bin/curl", "curl", false},
+		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "libssl3", false},
+	}
+	r, err := New(os.DirFS("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.bin, func(t *testing.T) {
+			if !ensureHostFile(t, tc.bin, tc.pkg) {
+				if tc.required {
+					t.Fatalf("%s missing", tc.bin)
+				}
+				t.Skipf("%s not installed", tc.bin)
+			}
+			want, ok, err := lddFiles(tc.bin)
+			if err != nil || !ok {
+				t.Fatalf("ldd %s: ok=%v %v", tc.bin, ok, err)
+			}
+			cl, err := r.Resolve(context.Background(), Request{Binaries: []string{tc.bin}})
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			if !slices.Equal(cl.Files, want) {
+				t.Errorf("Files =\n%q\nldd says\n%q", cl.Files, want)
+			}
+			assertInsideRoot(t, "/", cl)
+		})
+	}
+}
