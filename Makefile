@@ -1,0 +1,46 @@
+# jailimg — see README.md. Every target that needs outside tools installs them
+# first through hack/deps.sh (apt and the Go module proxy).
+GO        ?= go
+BIN       ?= bin/jailimg
+export CGO_ENABLED = 0
+
+.PHONY: all build test test-short fuzz repro demo bench vet fmt clean deps
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/jailimg
+
+deps:
+	hack/deps.sh test
+
+# The whole suite, as CI runs it. Root-only tests run when root (and must, under CI=true).
+test: deps vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+# Unit tests only: no root, no outside tools.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# Each fuzz target for a while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/resolve -run '^$$' -fuzz FuzzResolve -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/unpack -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME)
+
+# Build the sample recipes twice, in two directories under two umasks, and compare digests.
+repro: build
+	hack/repro.sh $(BIN) recipes/bash.yaml recipes/nginx.yaml
+
+# Build the nginx jail and show what it holds.
+demo: build
+	hack/deps.sh demo
+	hack/demo.sh $(BIN)
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/pkg/build"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/spf13/cobra"
+)
+
+// buildOptions are the flags of `jailimg build`.
+type buildOptions struct {
+	output      string
+	tag         string
+	compression string
+	root        string
+	json        bool
+}
+
+func newCmdBuild() *cobra.Command {
+	o := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build RECIPE",
+		Short: "Build a jail image from a recipe into an OCI image layout",
+		Long: `Build the jail a recipe describes and store it as a one-layer OCI image in an
+OCI image layout directory (default ./out/NAME), tagged with --tag (default:
+the recipe's version, else "latest").
+
+The binaries are copied with exactly the shared libraries the dynamic loader
+would load for them, the recipe's files, directories, symlinks and devices
+are added, and /etc/passwd, /etc/group and /etc/shadow hold only the recipe's
+users. The output is reproducible: the same recipe and host files give the
+same manifest digest, whatever the directory, umask, time or machine. Entry
+mtimes and the image's created time come from SOURCE_DATE_EPOCH, else the
+recipe's epoch, else 0.
+
+The layout is written beside --output and renamed into place at the end: a
+failed build leaves the previous output as it was. The manifest digest is
+printed on stdout.`,
+		Example: `  jailimg build recipes/nginx.yaml
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) jailimg build --compression zstd -o /var/lib/jails/nginx recipes/nginx.yaml
+  jailimg build --json recipes/bash.yaml | jq -r .digest`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runBuild(cmd.Context(), o, a[0], cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "OCI image layout directory to write (default ./out/NAME)")
+	f.StringVarP(&o.tag, "tag", "t", "", `tag of the image in the layout (default: the recipe's version, else "latest")`)
+	f.StringVar(&o.compression, "compression", "", "layer compression, gzip or zstd (default: the recipe's, else gzip)")
+	f.StringVar(&o.root, "root", "/", "take binaries and absolute sources from this root file system")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	cmd.RegisterFlagCompletionFunc("compression", cobra.FixedCompletions([]string{"gzip", "zstd"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// buildResult is what `jailimg build --json` prints.
+type buildResult struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	Output string `json:"output"`
+	Tag    string `json:"tag"`
+	Size   int64  `json:"size"` // bytes of manifest, config and layers
+}
+
+func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdout io.Writer) error {
+	r, err := recipe.Load(recipePath)
+	if err != nil {
+		return err
+	}
+	opts := []build.Option{build.WithRoot(o.root), build.WithLogger(logger())}
+	if o.compression != "" {
+		if o.compression != "gzip" && o.compression != "zstd" {
+			return usageError{fmt.Errorf("--compression %q: want gzip or zstd", o.compression)}
+		}
+		opts = append(opts, build.WithCompression(compression.Compression(o.compression)))
+	}
+	if s, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || sec < 0 {
+			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds", s)}
+		}
+		opts = append(opts, build.WithEpoch(sec))
+	}
+	img, err := build.Image(ctx, r, opts...)
+	if err != nil {
+		return err
+	}
+	res := buildResult{Name: r.Name, Output: o.output, Tag: o.tag}
+	if res.Output == "" {
+		res.Output = filepath.Join("out", r.Name)
+	}
+	if res.Tag == "" {
+		res.Tag = "latest"
+		if r.Version != "" {
+			res.Tag = r.Version
+		}
+	}
+	if err := image.WriteLayout(ctx, res.Output, img, res.Tag); err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	res.Digest = digest.String()
+	res.Size, err = imageSize(img)
+	if err != nil {
+		return err
+	}
+	logger().Info("built", "name", r.Name, "output", res.Output, "tag", res.Tag, "bytes", res.Size)
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	_, err = fmt.Fprintln(stdout, res.Digest)
+	return err
+}
+
+// imageSize adds up the bytes of an image's manifest, config and layers.
+func imageSize(img v1.Image) (int64, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return 0, err
+	}
+	size := int64(len(raw)) + m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return size, nil
+}

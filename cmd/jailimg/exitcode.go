@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/jailimg/jailimg/pkg/resolve"
+	"github.com/jailimg/jailimg/pkg/tree"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, the same for every subcommand.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // anything not listed below
+	exitUsage    = 2 // bad flags or arguments
+	exitInput    = 3 // bad input: recipe, ELF file, image, tree
+	exitRegistry = 4 // the registry refused or could not be reached
+	exitCanceled = 130
+)
+
+const exitCodeHelp = `
+Exit codes:
+  0    success
+  1    failure not listed below
+  2    bad flags or arguments
+  3    bad input: a recipe error, a missing or non-ELF binary, an unsafe or
+       duplicate jail path, an invalid image
+  4    registry error: unreachable, unauthorized, not found
+  130  interrupted
+`
+
+// usageError marks errors in how jailimg was called.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// inputError marks errors in what jailimg was given to work on.
+type inputError struct{ error }
+
+func (e inputError) Unwrap() error { return e.error }
+
+func exitCode(err error) int {
+	var (
+		usage     usageError
+		input     inputError
+		recipeErr *recipe.Error
+		missing   *resolve.MissingLibError
+		terr      *transport.Error
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitCanceled
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
+		errors.Is(err, resolve.ErrNotELF), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
+		return exitInput
+	case errors.As(err, &terr):
+		return exitRegistry
+	}
+	return exitFailure
+}
+
+// args wraps a cobra argument check so a wrong count exits with exitUsage.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

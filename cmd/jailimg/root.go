@@ -1,0 +1,64 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// globalOptions are the flags every subcommand shares.
+type globalOptions struct {
+	verbose bool
+	quiet   bool
+}
+
+var global globalOptions
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "jailimg",
+		Short: "Build, ship and run minimal chroot jails as OCI images",
+		Long: `jailimg turns a declarative recipe into a minimal chroot jail, packed as a
+reproducible OCI image: the binaries with exactly the libraries they load,
+the files, devices and users the service needs, and nothing else.
+
+  jailimg build recipes/nginx.yaml          # -> ./out/nginx, an OCI image layout
+  jailimg inspect ./out/nginx               # what the jail holds
+  jailimg resolve /usr/sbin/nginx           # the ELF closure of a binary
+
+Digests and references go to stdout; progress and errors to stderr.
+` + exitCodeHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(&global.verbose, "verbose", "v", false, "log progress in detail")
+	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "log nothing but errors")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newCmdBuild(),
+		newCmdInspect(),
+		newCmdResolve(),
+	)
+	return root
+}
+
+// logger returns the stderr logger the global flags ask for.
+func logger() *slog.Logger {
+	level := slog.LevelInfo
+	switch {
+	case global.quiet:
+		level = slog.LevelError
+	case global.verbose:
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: dropTime}))
+}
+
+// dropTime leaves timestamps out of log lines: rc scripts' logs carry their own.
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the tests, the demo and the benchmarks need on a Debian machine,
+# through apt and the Go module proxy, skipping whatever is already there.
+# Usage: hack/deps.sh [test|demo|bench]
+set -euo pipefail
+what=${1:-test}
+
+need=()
+want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+want umoci umoci
+want skopeo skopeo
+want zstd zstd
+want pigz pigz
+want mkfs.ext4 e2fsprogs
+want losetup mount
+want curl curl
+want dig dnsutils
+want docker-registry docker-registry
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ "$what" = bench ]; then
+  want gnuplot gnuplot-nox
+  want hyperfine hyperfine
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "hack/deps.sh: missing ${need[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "hack/deps.sh: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v crane >/dev/null 2>&1; then
+  echo "hack/deps.sh: installing crane" >&2
+  GOBIN=/usr/local/bin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
+fi

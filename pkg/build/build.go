@@ -1,0 +1,104 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/layer"
+	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/jailimg/jailimg/pkg/tree"
+)
+
+// Option configures a build.
+type Option func(*options)
+
+type options struct {
+	root        string
+	epoch       *int64
+	compression compression.Compression
+	logger      *slog.Logger
+}
+
+// WithRoot reads binaries, libraries and absolute file sources from the
+// file system rooted at dir instead of "/" (a sysroot, an unpacked image).
+func WithRoot(dir string) Option { return func(o *options) { o.root = dir } }
+
+// WithEpoch sets the mtime of every entry and the image's created time, in
+// Unix seconds, over the recipe's epoch (default: the recipe's, else 0).
+// The CLI passes SOURCE_DATE_EPOCH here.
+func WithEpoch(sec int64) Option { return func(o *options) { o.epoch = &sec } }
+
+// WithCompression overrides the recipe's layer compression (default gzip).
+func WithCompression(c compression.Compression) Option {
+	return func(o *options) { o.compression = c }
+}
+
+// WithLogger sets where progress is reported (default: nowhere).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+func makeOptions(r *recipe.Recipe, opts []Option) options {
+	o := options{root: "/", logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.epoch == nil {
+		var zero int64
+		o.epoch = &zero
+		if r.Epoch != nil {
+			o.epoch = r.Epoch
+		}
+	}
+	if o.compression == "" {
+		o.compression = compression.GZip
+		if r.Compression != "" {
+			o.compression = compression.Compression(r.Compression)
+		}
+	}
+	return o
+}
+
+// Image builds the recipe's jail image: Tree, then one reproducible layer,
+// then the image config and manifest.
+func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, error) {
+	o := makeOptions(r, opts)
+	t, arch, err := buildTree(ctx, r, o)
+	if err != nil {
+		return nil, err
+	}
+	epoch := time.Unix(*o.epoch, 0).UTC()
+	o.logger.Info("writing layer", "entries", t.Len(), "compression", o.compression)
+	l, err := layer.FromTree(ctx, t, layer.WithCompression(o.compression), layer.WithModTime(epoch))
+	if err != nil {
+		return nil, fmt.Errorf("building %s: %w", r.Path, err)
+	}
+	cfg, err := imageConfig(r, arch, epoch)
+	if err != nil {
+		return nil, err
+	}
+	return image.New(cfg, l)
+}
+
+// Tree builds the recipe's jail tree, checked for unsafe modes.
+func Tree(ctx context.Context, r *recipe.Recipe, opts ...Option) (*tree.Tree, error) {
+	t, _, err := buildTree(ctx, r, makeOptions(r, opts))
+	return t, err
+}
+
+func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, string, error) {
+	b := newBuilder(r, o)
+	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := b.t.Check(); err != nil {
+		return nil, "", err
+	}
+	return b.t, b.arch, nil
+}

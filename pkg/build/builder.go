@@ -1,0 +1,194 @@
+package build
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/jailimg/jailimg/pkg/resolve"
+	"github.com/jailimg/jailimg/pkg/tree"
+)
+
+// builder holds the state of one Tree call.
+type builder struct {
+	r      *recipe.Recipe
+	o      options
+	t      *tree.Tree
+	host   fs.FS    // the build root, "/" by default
+	local  inRoot   // the recipe's directory: relative sources cannot leave it
+	arch   string   // GOARCH of the binaries
+}
+
+func newBuilder(r *recipe.Recipe, o options) *builder {
+	return &builder{r: r, o: o, t: tree.New(), host: os.DirFS(o.root), local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
+}
+
+// builtinNSS are NSS sources that glibc 2.34 and later carry inside libc:
+// their libnss modules may be absent.
+var builtinNSS = map[string]bool{"libnss_files.so.2": true, "libnss_dns.so.2": true}
+
+// closure adds the binaries and libraries with everything they load.
+func (b *builder) closure(ctx context.Context) error {
+	req := resolve.Request{Libraries: b.r.Libraries}
+	for _, bin := range b.r.Binaries {
+		req.Binaries = append(req.Binaries, bin.Path)
+	}
+	for _, src := range b.r.NSS {
+		req.Libraries = append(req.Libraries, "libnss_"+src+".so.2")
+	}
+	if len(req.Binaries) == 0 && len(req.Libraries) == 0 {
+		return nil
+	}
+	res, err := resolve.New(b.host)
+	if err != nil {
+		return err
+	}
+	c, err := res.Resolve(ctx, req)
+	var missing *resolve.MissingLibError
+	if err != nil && !errors.As(err, &missing) {
+		return fmt.Errorf("%s: %w", b.r.Path, err)
+	}
+	for _, m := range c.Missing {
+		if m.NeededBy == "request" && builtinNSS[m.Soname] {
+			continue
+		}
+		return fmt.Errorf("%s: resolving %s for %s: not found", b.r.Path, m.Soname, m.NeededBy)
+	}
+	b.o.logger.Info("resolved closure", "files", len(c.Files), "links", len(c.Links))
+	if len(req.Binaries) > 0 {
+		if b.arch, err = b.elfArch(req.Binaries[0]); err != nil {
+			return err
+		}
+	}
+	explicit := b.explicitModes(c)
+	for _, p := range c.Files {
+		e, err := b.hostEntry(b.host, strings.TrimPrefix(p, "/"), p, "closure: "+p)
+		if err != nil {
+			return err
+		}
+		if bin, ok := explicit[p]; ok {
+			b.own(&e, bin.Mode, bin.Owner, bin.Group)
+		}
+		if err := b.t.Add(e); err != nil {
+			return err
+		}
+	}
+	for _, l := range c.Links {
+		if err := b.t.Add(tree.Entry{Path: l.Path, Type: tree.Symlink, Target: l.Target, Source: "closure: " + l.Path}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// explicitModes maps the real path of each binary given a mode or owner in
+// the recipe to its recipe entry.
+func (b *builder) explicitModes(c *resolve.Closure) map[string]recipe.Binary {
+	out := map[string]recipe.Binary{}
+	for _, bin := range b.r.Binaries {
+		if bin.Mode == nil && bin.Owner == nil && bin.Group == nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(filepath.Join(b.o.root, bin.Path))
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(b.o.root, real)
+		if err == nil {
+			out["/"+filepath.ToSlash(rel)] = bin
+		}
+	}
+	return out
+}
+
+// elfArch returns the GOARCH name of an ELF file's machine.
+func (b *builder) elfArch(p string) (string, error) {
+	f, err := b.host.Open(strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	ef, err := elf.NewFile(f.(io.ReaderAt))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	switch ef.Machine {
+	case elf.EM_X86_64:
+		return "amd64", nil
+	case elf.EM_AARCH64:
+		return "arm64", nil
+	case elf.EM_386:
+		return "386", nil
+	case elf.EM_ARM:
+		return "arm", nil
+	case elf.EM_RISCV:
+		return "riscv64", nil
+	case elf.EM_PPC64:
+		return "ppc64le", nil
+	case elf.EM_S390:
+		return "s390x", nil
+	}
+	return "", fmt.Errorf("%s: unsupported machine %s", p, ef.Machine)
+}
+
+// hostEntry describes the file name in fsys (following symlinks) as a jail
+// entry at dst, keeping its permission bits and inode identity.
+func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return tree.Entry{}, fmt.Errorf("%s: %w", source, err)
+	}
+	e := tree.Entry{Path: dst, Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky), Source: source}
+	switch {
+	case fi.Mode().IsRegular():
+		e.Type, e.Size = tree.Reg, fi.Size()
+		e.Open = func() (io.ReadCloser, error) { return fsys.Open(name) }
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			e.ID = tree.FileID{Dev: st.Dev, Ino: st.Ino}
+		}
+	case fi.IsDir():
+		e.Type = tree.Dir
+	default:
+		return e, fmt.Errorf("%s: %s is a %s; only files, directories and symlinks can be copied", source, name, fi.Mode().Type())
+	}
+	return e, nil
+}
+
+// own applies a recipe's explicit mode and owners to an entry.
+func (b *builder) own(e *tree.Entry, mode *recipe.Mode, owner, group *recipe.Owner) {
+	if mode != nil {
+		e.Mode = fileMode(*mode)
+	}
+	if owner != nil {
+		uid, _ := b.r.UID(*owner) // Validate checked the name
+		e.UID = uid
+	}
+	if group != nil {
+		gid, _ := b.r.GID(*group)
+		e.GID = gid
+	}
+}
+
+// fileMode converts a stat-style mode (0o4755) to an fs.FileMode.
+func fileMode(m recipe.Mode) fs.FileMode {
+	mode := fs.FileMode(m) & fs.ModePerm
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}

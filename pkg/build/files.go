@@ -1,0 +1,108 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/jailimg/jailimg/pkg/tree"
+)
+
+// files copies the recipe's files and directory trees.
+func (b *builder) files(ctx context.Context) error {
+	for i, f := range b.r.Files {
+		key := fmt.Sprintf("%s: files[%d]", b.r.Path, i)
+		fsys, name := b.source(f.Src)
+		top, err := b.hostEntry(fsys, name, f.Dst, key+": "+f.Src)
+		if err != nil {
+			return err
+		}
+		b.own(&top, f.Mode, f.Owner, f.Group)
+		if err := b.t.Add(top); err != nil {
+			return err
+		}
+		if top.Type != tree.Dir {
+			continue
+		}
+		err = fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			if p == name {
+				return ctx.Err()
+			}
+			dst := path.Join(f.Dst, strings.TrimPrefix(p, name+"/"))
+			e, err := b.treeEntry(fsys, p, d, dst, key+": "+p)
+			if err != nil {
+				return err
+			}
+			b.own(&e, nil, f.Owner, f.Group)
+			return b.t.Add(e)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// source returns the file system a files[].src lives in and its name there:
+// the build root for an absolute path, the recipe's directory (which a
+// relative path, symlinks included, cannot leave) otherwise.
+func (b *builder) source(src string) (fs.FS, string) {
+	if filepath.IsAbs(src) {
+		return b.host, strings.TrimPrefix(filepath.ToSlash(src), "/")
+	}
+	return b.local, filepath.ToSlash(filepath.Clean(src))
+}
+
+// treeEntry describes one entry met while copying a directory: symlinks are
+// kept as symlinks, everything else as hostEntry says.
+func (b *builder) treeEntry(fsys fs.FS, p string, d fs.DirEntry, dst, source string) (tree.Entry, error) {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return b.hostEntry(fsys, p, dst, source)
+	}
+	target, err := fs.ReadLink(fsys, p)
+	if err != nil {
+		return tree.Entry{}, fmt.Errorf("%s: %w", source, err)
+	}
+	return tree.Entry{Path: dst, Type: tree.Symlink, Target: target, Source: source}, nil
+}
+
+func (b *builder) dirs(context.Context) error {
+	for i, d := range b.r.Dirs {
+		e := tree.Entry{Path: d.Path, Type: tree.Dir, Mode: 0o755, Source: fmt.Sprintf("%s: dirs[%d]", b.r.Path, i)}
+		b.own(&e, d.Mode, d.Owner, d.Group)
+		if err := b.t.Add(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) symlinks(context.Context) error {
+	for i, s := range b.r.Symlinks {
+		e := tree.Entry{Path: s.Path, Type: tree.Symlink, Target: s.Target, Source: fmt.Sprintf("%s: symlinks[%d]", b.r.Path, i)}
+		if err := b.t.Add(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) devices(context.Context) error {
+	for i, d := range b.r.Devices {
+		e := tree.Entry{Path: d.Path, Type: tree.CharDev, Major: d.Major, Minor: d.Minor, Source: fmt.Sprintf("%s: devices[%d]", b.r.Path, i)}
+		if d.Type == "block" {
+			e.Type = tree.BlockDev
+		}
+		b.own(&e, d.Mode, d.Owner, d.Group)
+		if err := b.t.Add(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// WriteLayout stores img in a new OCI image layout at dir, tagged with
+// tag through the org.opencontainers.image.ref.name annotation. The layout is
+// written beside dir and renamed into place at the end: on failure dir is
+// left as it was. An existing dir is replaced only if it is an OCI layout or
+// empty.
+func WriteLayout(ctx context.Context, dir string, img v1.Image, tag string) error {
+	if err := replaceable(dir); err != nil {
+		return err
+	}
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	staging, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staging) // after the swap, this removes the old layout
+	p, err := layout.Write(staging, empty.Index)
+	if err != nil {
+		return fmt.Errorf("writing layout %s: %w", dir, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	opts := []layout.Option{}
+	if tag != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
+	}
+	if err := p.AppendImage(img, opts...); err != nil {
+		return fmt.Errorf("writing layout %s: %w", dir, err)
+	}
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return err
+	}
+	return swap(staging, dir)
+}
+
+// replaceable refuses to replace anything but an OCI layout or an empty directory.
+func replaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err != nil {
+		return fmt.Errorf("output %s exists and is not an OCI image layout; refusing to replace it", dir)
+	}
+	return nil
+}
+
+// swap puts staging at dir in one step: a rename when dir does not exist, an
+// exchange of the two directories when it does.
+func swap(staging, dir string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, staging, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) {
+		err = os.Rename(staging, dir)
+	}
+	if err != nil {
+		return fmt.Errorf("moving the new layout into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// FromLayout returns the image tagged tag in the OCI layout at dir. With an
+// empty tag the layout must hold exactly one image.
+func FromLayout(dir, tag string) (v1.Image, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	var tags []string
+	var found []v1.Descriptor
+	for _, d := range im.Manifests {
+		t := d.Annotations[ocispec.AnnotationRefName]
+		tags = append(tags, t)
+		if tag == "" || t == tag {
+			found = append(found, d)
+		}
+	}
+	sort.Strings(tags)
+	switch {
+	case len(found) == 0 && tag != "":
+		return nil, fmt.Errorf("OCI layout %s has no image tagged %q (tags: %s)", dir, tag, strings.Join(tags, ", "))
+	case len(found) == 0:
+		return nil, fmt.Errorf("OCI layout %s holds no image", dir)
+	case len(found) > 1:
+		return nil, fmt.Errorf("OCI layout %s holds %d images; name one as %s:TAG (tags: %s)", dir, len(found), dir, strings.Join(tags, ", "))
+	}
+	if !found[0].MediaType.IsImage() {
+		return nil, fmt.Errorf("OCI layout %s: %s is a %s, not an image manifest", dir, found[0].Digest, found[0].MediaType)
+	}
+	return idx.Image(found[0].Digest)
+}

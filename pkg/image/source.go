@@ -1,0 +1,89 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Source is a parsed SOURCE argument: an OCI layout directory with an
+// optional tag, or a registry reference.
+type Source struct {
+	// Layout is the layout directory, empty for a registry reference.
+	Layout string
+	// Tag selects an image in the layout.
+	Tag string
+	// Ref is the registry reference, nil for a layout.
+	Ref name.Reference
+}
+
+func (s Source) String() string {
+	if s.Ref != nil {
+		return s.Ref.String()
+	}
+	if s.Tag != "" {
+		return "oci:" + s.Layout + ":" + s.Tag
+	}
+	return "oci:" + s.Layout
+}
+
+// ParseSource reads a SOURCE argument. "oci:DIR[:TAG]" is always a layout;
+// otherwise a string naming an existing directory ("DIR", or "DIR:TAG" when
+// DIR exists) is a layout, and anything else a registry reference.
+func ParseSource(s string, opts ...name.Option) (Source, error) {
+	if rest, ok := strings.CutPrefix(s, "oci:"); ok {
+		dir, tag := rest, ""
+		if i := strings.LastIndex(rest, ":"); i >= 0 && !strings.Contains(rest[i+1:], "/") {
+			dir, tag = rest[:i], rest[i+1:]
+		}
+		if dir == "" {
+			return Source{}, fmt.Errorf("source %q: empty layout directory", s)
+		}
+		return Source{Layout: dir, Tag: tag}, nil
+	}
+	if isDir(s) {
+		return Source{Layout: s}, nil
+	}
+	if i := strings.LastIndex(s, ":"); i > 0 && !strings.Contains(s[i+1:], "/") && isDir(s[:i]) {
+		return Source{Layout: s[:i], Tag: s[i+1:]}, nil
+	}
+	ref, err := name.ParseReference(s, opts...)
+	if err != nil {
+		return Source{}, fmt.Errorf("source %q is neither an existing directory nor a registry reference: %w", s, err)
+	}
+	return Source{Ref: ref}, nil
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// Open returns the image a SOURCE names. Registry references are read with
+// credentials from the docker config keychain unless opts say otherwise.
+func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, error) {
+	src, err := ParseSource(source)
+	if err != nil {
+		return nil, err
+	}
+	return src.Image(ctx, opts...)
+}
+
+// Image returns the image the source names.
+func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, error) {
+	if s.Ref == nil {
+		return FromLayout(s.Layout, s.Tag)
+	}
+	base := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	img, err := remote.Image(s.Ref, append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.Ref, err)
+	}
+	return img, nil
+}
