@@ -68,7 +68,7 @@ func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writ
 	} else if !fi.IsDir() {
 		return fmt.Errorf("--root %s: not a directory", o.root)
 	}
-	r, err := resolve.New(os.DirFS(o.root))
+	r, err := resolve.New(os.DirFS(o.root), resolve.WithLogger(logger()))
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,10 @@ func (r *Resolver) doWalk(p string) (string, fs.FileMode, int64, []Link, error) 
 		}
 		st := r.lstat(next)
 		if st.err != nil {
+			var pe *fs.PathError
+			if errors.As(st.err, &pe) {
+				return "", 0, 0, nil, pe.Err // the fs name is not the caller's path
+			}
 			return "", 0, 0, nil, st.err
 		}
 		if st.mode&fs.ModeSymlink != 0 {

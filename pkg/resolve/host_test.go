@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,17 +14,23 @@ import (
 	"testing"
 )
 
-// lddFiles runs the ldd oracle on bin and returns the real paths it lists
-// (plus bin itself), ignoring the vDSO; ok is false when ldd refuses bin
-// ("not a dynamic executable") or any library is "not found".
-func lddFiles(bin string) (files []string, ok bool, err error) {
+// lddResult is what the ldd oracle says about one file.
+type lddResult struct {
+	files   []string // real paths, with the file itself; without the vDSO
+	missing []string // sonames reported "not found", sorted
+	static  bool     // "not a dynamic executable" or "statically linked"
+}
+
+// runLdd runs ldd on bin and realpaths what it lists.
+func runLdd(bin string) (*lddResult, error) {
 	out, err := exec.Command("ldd", bin).CombinedOutput()
 	if bytes.Contains(out, []byte("not a dynamic executable")) || bytes.Contains(out, []byte("statically linked")) {
-		return nil, false, nil
+		return &lddResult{static: true}, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, fmt.Errorf("ldd %s: %v: %s", bin, err, out)
 	}
+	res := &lddResult{}
 	set := map[string]bool{}
 	add := func(p string) error {
 		real, err := filepath.EvalSymlinks(p)
@@ -33,32 +41,40 @@ func lddFiles(bin string) (files []string, ok bool, err error) {
 		return nil
 	}
 	if err := add(bin); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if strings.Contains(line, "not found") {
-			return nil, false, nil
+		name, right, arrow := strings.Cut(line, " => ")
+		if arrow && right == "not found" {
+			res.missing = append(res.missing, name)
+			continue
 		}
-		if _, right, ok := strings.Cut(line, "=> "); ok {
+		if arrow {
 			line = right
 		}
 		p, _, _ := strings.Cut(line, " (")
 		if !strings.HasPrefix(p, "/") {
-			continue // linux-vdso.so.1 and friends
+			continue // linux-vdso.so.1, warnings
 		}
 		if err := add(p); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
-	return slices.Sorted(func(yield func(string) bool) {
-		for k := range set {
-			if !yield(k) {
-				return
-			}
-		}
-	}), true, nil
+	res.files = slices.Sorted(maps.Keys(set))
+	slices.Sort(res.missing)
+	return res, nil
+}
+
+// lddFiles returns the files ldd lists for bin; ok is false when ldd finds
+// bin static or misses a library.
+func lddFiles(bin string) (files []string, ok bool, err error) {
+	res, err := runLdd(bin)
+	if err != nil || res.static || len(res.missing) > 0 {
+		return nil, false, err
+	}
+	return res.files, true, nil
 }
 
 // needLdd skips when the ldd oracle is absent (fails under CI=true).
