@@ -1,0 +1,137 @@
+package check
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/run/passwd"
+)
+
+// Kind names a class of finding.
+type Kind string
+
+// The kinds of finding.
+const (
+	KindSetuid        Kind = "setuid"
+	KindSetgid        Kind = "setgid"
+	KindCapability    Kind = "capability"
+	KindWorldWritable Kind = "world-writable"
+	KindDevice        Kind = "device"
+	KindInterpreter   Kind = "interpreter"
+	KindUserWritable  Kind = "user-writable"
+	KindPasswd        Kind = "passwd"
+	KindHardlink      Kind = "hardlink"
+	KindMount         Kind = "mount"
+)
+
+// ErrFindings is returned by callers (the CLI) that turn findings into a failure.
+var ErrFindings = errors.New("jail has findings")
+
+// Finding is one weakness of a jail.
+type Finding struct {
+	Kind Kind `json:"kind"`
+	// Path is the jail path, e.g. "/usr/bin/perl".
+	Path   string `json:"path"`
+	Detail string `json:"detail"`
+}
+
+// String formats f as one line.
+func (f Finding) String() string { return fmt.Sprintf("%s\t%s\t%s", f.Kind, f.Path, f.Detail) }
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	user     string
+	writable []string
+}
+
+// WithUser names the service user, "NAME|UID[:GROUP|GID]" as in the jail's
+// /etc/passwd; files it may write outside the writable directories are
+// findings. Default: none, and that check is skipped.
+func WithUser(spec string) Option { return func(o *options) { o.user = spec } }
+
+// WithWritable declares the jail directories the service may write.
+// Default: none.
+func WithWritable(dirs ...string) Option {
+	return func(o *options) { o.writable = append(o.writable, dirs...) }
+}
+
+// ForBundle returns the options a bundle's image config and Policy imply:
+// its user and its writable directories.
+func ForBundle(b *bundle.Bundle) ([]Option, error) {
+	pol, err := b.Policy()
+	if err != nil {
+		return nil, err
+	}
+	opts := []Option{WithWritable(pol.Writable...)}
+	if u := b.Meta.Config.Config.User; u != "" {
+		opts = append(opts, WithUser(u))
+	}
+	return opts, nil
+}
+
+// Run audits the jail tree at root and returns its findings, sorted by path
+// then kind. An error means the audit could not be completed.
+func Run(ctx context.Context, root string, opts ...Option) ([]Finding, error) {
+	o := &options{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	st, err := os.Lstat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", root)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	open := func(name string) (*os.File, error) {
+		return r.OpenFile(strings.TrimPrefix(name, "/"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	}
+
+	a := &audit{root: root, dev: st.Sys().(*syscall.Stat_t).Dev, links: map[uint64]*link{}}
+	for _, w := range o.writable {
+		if !path.IsAbs(w) {
+			return nil, fmt.Errorf("writable %q: must be an absolute jail path", w)
+		}
+		a.writable = append(a.writable, path.Clean(w))
+	}
+	if o.user != "" {
+		u, err := passwd.Lookup(open, o.user)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", root, err)
+		}
+		a.user = &u
+	}
+	if err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return a.entry(p, d)
+	}); err != nil {
+		return nil, err
+	}
+	a.hardlinks()
+	a.passwd(open)
+	slices.SortFunc(a.out, func(x, y Finding) int {
+		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Detail, y.Detail))
+	})
+	return a.out, nil
+}

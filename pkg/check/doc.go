@@ -1,0 +1,14 @@
+// Package check audits a jail tree the way chroot hardening checklists do,
+// and reports each weakness as a Finding: setuid and setgid files, file
+// capabilities, world-writable files and non-sticky directories, device
+// nodes outside a small safe table, shells, interpreters and compilers,
+// files the service user may write outside the declared writable
+// directories, /etc/passwd and /etc/shadow entries with a login shell or a
+// password, hard links shared with files outside the tree, and mount points.
+//
+// The tree is only read: nothing is followed out of it (the walk uses
+// lstat, /etc files are opened through os.Root and must be regular), and a
+// FIFO never blocks it. What it does not see: POSIX ACLs (writability is
+// judged from mode bits, owner and groups), and a tree changed while it is
+// being walked.
+package check
