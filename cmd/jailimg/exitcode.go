@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/jailimg/jailimg/pkg/recipe"
@@ -26,8 +27,8 @@ Exit codes:
   0    success
   1    failure not listed below
   2    bad flags or arguments
-  3    bad input: a recipe error, a missing or non-ELF binary, an unsafe or
-       duplicate jail path, an invalid image
+  3    bad input: a recipe error, a missing file or library, a non-ELF binary,
+       an unsafe or duplicate jail path, an invalid image
   4    registry error: unreachable, unauthorized, not found
   130  interrupted
 `
@@ -58,7 +59,7 @@ func exitCode(err error) int {
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
-		errors.Is(err, resolve.ErrNotELF), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
+		errors.Is(err, resolve.ErrNotELF), errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
 	case errors.As(err, &terr):
 		return exitRegistry

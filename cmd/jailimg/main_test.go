@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// jailimgBin is the jailimg binary the end-to-end tests run, built once by TestMain.
+var jailimgBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "jailimg-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	jailimgBin = filepath.Join(dir, "jailimg")
+	build := exec.Command("go", "build", "-o", jailimgBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building jailimg: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is the outcome of one jailimg run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// jailimg runs the binary in dir (the test's cwd if empty) with extra
+// environment variables, and returns its output and exit code.
+func jailimg(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(jailimgBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running jailimg %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// mustJailimg is jailimg that fails the test on a non-zero exit.
+func mustJailimg(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	r := jailimg(t, dir, env, args...)
+	if r.code != 0 {
+		t.Fatalf("jailimg %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// needRoot skips a test when not root, except under CI where it must run.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root, and CI must run it")
+		}
+		t.Skip("needs root (chroot, device nodes)")
+	}
+}
+
+// needTool skips when a peer tool is missing, except under CI, where
+// `make test` (hack/deps.sh) installs it.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; `make test` installs it", name)
+		}
+		t.Skipf("%s not installed (hack/deps.sh installs it)", name)
+	}
+	return p
+}
+
+// copyRecipe copies a recipe and the files beside it into a fresh directory.
+func copyRecipe(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", "../../recipes/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copying recipes: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, name)
+}
