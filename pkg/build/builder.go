@@ -20,12 +20,12 @@ import (
 
 // builder holds the state of one Tree call.
 type builder struct {
-	r      *recipe.Recipe
-	o      options
-	t      *tree.Tree
-	host   fs.FS    // the build root, "/" by default
-	local  inRoot   // the recipe's directory: relative sources cannot leave it
-	arch   string   // GOARCH of the binaries
+	r     *recipe.Recipe
+	o     options
+	t     *tree.Tree
+	host  fs.FS  // the build root, "/" by default
+	local inRoot // the recipe's directory: relative sources cannot leave it
+	arch  string // GOARCH of the binaries
 }
 
 func newBuilder(r *recipe.Recipe, o options) *builder {
