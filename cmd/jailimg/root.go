@@ -39,6 +39,7 @@ Digests and references go to stdout; progress and errors to stderr.
 		newCmdBuild(),
 		newCmdInspect(),
 		newCmdResolve(),
+		newCmdRun(), newCmdCheck(),
 	)
 	return root
 }

@@ -44,6 +44,7 @@ func Main() {
 	}()
 	s, err := readSpec()
 	if err == nil {
+		_ = json.NewEncoder(rep.w).Encode(message{Init: true})
 		err = setup(s, rep) // returns only on failure
 	}
 	os.Exit(rep.fail(err))
@@ -51,6 +52,7 @@ func Main() {
 
 // message is one line of the status pipe: a warning or the init's error.
 type message struct {
+	Init bool   `json:"init,omitempty"` // the spec was read: Main runs
 	Warn string `json:"warn,omitempty"`
 	Err  string `json:"err,omitempty"`
 	Code int    `json:"code,omitempty"`

@@ -194,6 +194,7 @@ func TestLaunchErrors(t *testing.T) {
 		{"missing workdir", []run.Option{run.WithUser("svc"), run.WithWorkdir("/nope")}, run.ExitLaunch, "workdir /nope"},
 		{"bad rlimit", []run.Option{run.WithUser("svc"), run.WithRlimit("stack-size", 1)}, run.ExitLaunch, `rlimit "stack-size"`},
 		{"bad network", []run.Option{run.WithUser("svc"), run.WithNetwork("bridge")}, run.ExitLaunch, `network "bridge"`},
+		{"init without run.Main", []run.Option{run.WithUser("svc"), run.WithInit("/bin/true")}, run.ExitLaunch, "did not start"},
 		{"missing writable", []run.Option{run.WithUser("svc"), run.WithLandlock(true), run.WithWritable("/nope")}, run.ExitLaunch, "writable landlock: /nope"},
 	}
 	for _, tt := range tests {

@@ -155,12 +155,14 @@ func start(ctx context.Context, s *spec, o *options) (*Process, error) {
 
 	p := &Process{cmd: cmd, done: make(chan struct{})}
 	var failure *message
+	started := false
 	sc := bufio.NewScanner(statR)
 	for sc.Scan() {
 		var m message
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			continue
 		}
+		started = started || m.Init
 		if m.Warn != "" {
 			o.logger.Warn(m.Warn)
 		}
@@ -171,6 +173,10 @@ func start(ctx context.Context, s *spec, o *options) (*Process, error) {
 	if failure != nil {
 		_ = p.Wait()
 		return nil, &LaunchError{Code: failure.Code, Err: errors.New(failure.Err)}
+	}
+	if !started {
+		werr := p.Wait()
+		return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("jail init %s did not start (does its main call run.Main first?): %v", o.initPath, werr)}
 	}
 	return p, nil
 }
