@@ -13,4 +13,4 @@ echo "== jailimg inspect (the whole jail)"
 echo
 echo "== size"
 du -sh --apparent-size "$out/blobs" | sed 's/\t.*/ compressed image/'
-echo "   vs. $(dpkg-query -Wf '${Installed-Size}' nginx-light nginx-common libc6 libssl3 libpcre2-8-0 zlib1g 2>/dev/null | awk '{s+=$1} END {printf "%.1fM", s/1024}') for the Debian packages nginx-light needs"
+echo "   vs. $(dpkg-query -Wf '${Installed-Size}\n' nginx-light nginx-common libc6 libssl3 libpcre2-8-0 zlib1g 2>/dev/null | awk '{s+=$1} END {printf "%.1fM", s/1024}') for the Debian packages nginx-light needs"
