@@ -71,12 +71,12 @@ func (r *Resolver) abiFor(o *object) *abi {
 
 func (r *Resolver) abiForKey(k abiKey) *abi {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if a := r.abis[k]; a != nil {
+	a := r.abis[k]
+	r.mu.Unlock()
+	if a != nil {
 		return a
 	}
-	a := &abi{class: k.class, data: k.data, machine: k.machine, platform: platform(k)}
-	r.mu.Unlock()
+	a = &abi{class: k.class, data: k.data, machine: k.machine, platform: platform(k)}
 	t := multiarch(k)
 	if w := r.walk("/usr/lib/" + t); t != "" && w.err == nil && w.mode.IsDir() {
 		a.lib = "lib/" + t
@@ -95,8 +95,9 @@ func (r *Resolver) abiForKey(k abiKey) *abi {
 		a.hwcaps = x86Levels()
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if old := r.abis[k]; old != nil {
-		return old
+		return old // computed concurrently: the same value
 	}
 	r.abis[k] = a
 	return a

@@ -135,7 +135,12 @@ func (r *Resolver) startMain(p *process, bin string) bool {
 		p.fail(fmt.Errorf("interpreter of %s: %w", c.w.real, err))
 		return true
 	}
+	if l := p.byReal[w.real]; l != nil { // the program is its own interpreter
+		l.names = append(l.names, c.obj.interp)
+		return true
+	}
 	p.interp = &loaded{obj: obj, name: c.obj.interp, real: w.real, names: []string{c.obj.interp}, origin: dirOf(c.obj.interp)}
+	p.byReal[w.real] = p.interp // found again under another name, it is the same object
 	p.links = append(p.links, w.links...)
 	return true
 }
