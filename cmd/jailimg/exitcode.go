@@ -31,6 +31,8 @@ Exit codes:
        an unsafe or duplicate jail path, an invalid image
   4    registry error: unreachable, unauthorized, not found
   130  interrupted
+  jailimg run exits with the service's own status, or 125 (the launcher
+  failed), 126 (the command cannot be executed), 127 (command not found).
 `
 
 // usageError marks errors in how jailimg was called.
@@ -51,6 +53,9 @@ func exitCode(err error) int {
 		missing   *resolve.MissingLibError
 		terr      *transport.Error
 	)
+	if code, ok := runExitCode(err); ok {
+		return code // the service's own status, or the launcher's 125-127
+	}
 	switch {
 	case err == nil:
 		return exitOK

@@ -34,6 +34,24 @@ type Policy struct {
 // ("027", "0o027"); in JSON it is a plain number.
 type Octal uint32
 
+// UnmarshalJSON accepts a plain number (what encoding/json writes for an
+// Octal) or an octal string.
+func (o *Octal) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		return o.UnmarshalText([]byte(s))
+	}
+	var v uint32
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("umask %s: %w", b, err)
+	}
+	*o = Octal(v)
+	return nil
+}
+
 // UnmarshalText implements encoding.TextUnmarshaler, reading octal digits.
 func (o *Octal) UnmarshalText(b []byte) error {
 	s := strings.TrimPrefix(strings.TrimPrefix(string(b), "0o"), "0O")
