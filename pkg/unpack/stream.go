@@ -16,6 +16,7 @@ type budget struct {
 	lim     Limits
 	bytes   int64 // uncompressed bytes read so far
 	entries int64 // tar entries read so far
+	written int64 // file content bytes handed to the applier
 }
 
 // compressedReader hashes and counts a layer blob as it is read and refuses

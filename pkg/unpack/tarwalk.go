@@ -55,7 +55,7 @@ func applyTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[D
 				return err
 			}
 		}
-		if err := applyEntry(h, tr, seen, devs, a); err != nil {
+		if err := applyEntry(h, &entryReader{tr, b}, seen, devs, a); err != nil {
 			return &EntryError{layer, h.Name, streamErr(err)}
 		}
 	}
@@ -158,6 +158,9 @@ func checkPolicy(h *tar.Header, devs map[Device]bool) error {
 		if strings.Contains(strings.ToLower(k), "security.capability") {
 			return fmt.Errorf("%w: file capabilities (%s)", ErrPolicy, k)
 		}
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return fmt.Errorf("%w: sparse files are not supported", ErrCorrupt)
+		}
 	}
 	switch h.Typeflag {
 	case tar.TypeFifo:
@@ -172,4 +175,20 @@ func checkPolicy(h *tar.Header, devs map[Device]bool) error {
 		}
 	}
 	return nil
+}
+
+// entryReader counts the bytes of file contents against MaxBytes too: a
+// sparse entry or a reader bug must not turn a small stream into a big tree.
+type entryReader struct {
+	r io.Reader
+	b *budget
+}
+
+func (e *entryReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.b.written += int64(n)
+	if e.b.written > e.b.lim.MaxBytes {
+		return n, fmt.Errorf("%w: more than %d bytes of file contents", ErrLimit, e.b.lim.MaxBytes)
+	}
+	return n, err
 }
