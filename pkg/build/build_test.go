@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -213,6 +214,44 @@ func TestNSSwitch(t *testing.T) {
 	} {
 		if got := nsswitch(strings.Fields(tc.in)); got != tc.want {
 			t.Errorf("nsswitch(%s) =\n%s\nwant\n%s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestRootKeepsSymlinksInside builds from a sysroot whose absolute symlinks
+// point at paths that also exist on the build host: the jail must get the
+// sysroot's files, never the host's.
+func TestRootKeepsSymlinksInside(t *testing.T) {
+	sys := t.TempDir()
+	for p, content := range map[string]string{"etc/hostname": "sysroot\n", "srv/real.conf": "conf\n"} {
+		os.MkdirAll(filepath.Join(sys, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(sys, p), []byte(content), 0o644)
+	}
+	os.MkdirAll(filepath.Join(sys, "usr/share/zoneinfo"), 0o755)
+	os.Symlink("/etc/hostname", filepath.Join(sys, "usr/share/zoneinfo/Evil"))
+	os.Symlink("/etc/hostname", filepath.Join(sys, "srv/host.conf"))
+	os.Symlink("../../../../../srv/real.conf", filepath.Join(sys, "srv/up.conf"))
+	r, err := load(t, "name: x\ntimezone: Evil\nfiles:\n  - {src: /srv/host.conf, dst: /a}\n  - {src: /srv/up.conf, dst: /b}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Tree(context.Background(), r, WithRoot(sys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"/etc/localtime": "sysroot\n", "/a": "sysroot\n", "/b": "conf\n"} {
+		e, ok := tr.Get(p)
+		if !ok {
+			t.Fatalf("%s missing", p)
+		}
+		rc, err := e.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(got) != want {
+			t.Errorf("%s holds %q, want the sysroot's %q", p, got, want)
 		}
 	}
 }

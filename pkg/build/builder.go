@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -23,13 +22,13 @@ type builder struct {
 	r     *recipe.Recipe
 	o     options
 	t     *tree.Tree
-	host  fs.FS  // the build root, "/" by default
+	host  rootFS // the build root, "/" by default, read with chroot semantics
 	local inRoot // the recipe's directory: relative sources cannot leave it
 	arch  string // GOARCH of the binaries
 }
 
 func newBuilder(r *recipe.Recipe, o options) *builder {
-	return &builder{r: r, o: o, t: tree.New(), host: os.DirFS(o.root), local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
+	return &builder{r: r, o: o, t: tree.New(), host: rootFS(o.root), local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
 }
 
 // builtinNSS are NSS sources that glibc 2.34 and later carry inside libc:
@@ -69,7 +68,10 @@ func (b *builder) closure(ctx context.Context) error {
 			return err
 		}
 	}
-	explicit := b.explicitModes(c)
+	explicit, err := b.explicitModes()
+	if err != nil {
+		return err
+	}
 	for _, p := range c.Files {
 		e, err := b.hostEntry(b.host, strings.TrimPrefix(p, "/"), p, "closure: "+p)
 		if err != nil {
@@ -92,22 +94,19 @@ func (b *builder) closure(ctx context.Context) error {
 
 // explicitModes maps the real path of each binary given a mode or owner in
 // the recipe to its recipe entry.
-func (b *builder) explicitModes(c *resolve.Closure) map[string]recipe.Binary {
+func (b *builder) explicitModes() (map[string]recipe.Binary, error) {
 	out := map[string]recipe.Binary{}
-	for _, bin := range b.r.Binaries {
+	for i, bin := range b.r.Binaries {
 		if bin.Mode == nil && bin.Owner == nil && bin.Group == nil {
 			continue
 		}
-		real, err := filepath.EvalSymlinks(filepath.Join(b.o.root, bin.Path))
+		real, err := b.host.realPath(bin.Path)
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("%s: binaries[%d]: %w", b.r.Path, i, err)
 		}
-		rel, err := filepath.Rel(b.o.root, real)
-		if err == nil {
-			out["/"+filepath.ToSlash(rel)] = bin
-		}
+		out[real] = bin
 	}
-	return out
+	return out, nil
 }
 
 // elfArch returns the GOARCH name of an ELF file's machine.
