@@ -148,7 +148,7 @@ func hostileCases() []hostileCase {
 			return l
 		}), nil, ErrDigest, "diff_id"},
 		// Limits.
-		{"too many bytes", ents([]ent{file("f", big)}), []Option{WithLimits(Limits{MaxBytes: 4096})}, ErrLimit, "uncompressed bytes"},
+		{"too many bytes", ents([]ent{file("f", big)}), []Option{WithLimits(Limits{MaxBytes: 4096})}, ErrLimit, "more than 4096"},
 		{"too many entries", ents([]ent{file("a", ""), file("b", ""), file("c", "")}), []Option{WithLimits(Limits{MaxEntries: 2})}, ErrLimit, "entries"},
 	}
 }
