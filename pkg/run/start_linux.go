@@ -110,14 +110,6 @@ func Start(ctx context.Context, target string, opts ...Option) (*Process, error)
 	if err != nil {
 		return nil, err
 	}
-	if o.pidfile != "" {
-		if err := writePidfile(o.pidfile, p.Pid()); err != nil {
-			_ = p.Signal(syscall.SIGKILL)
-			_ = p.Wait()
-			return nil, &LaunchError{Code: ExitLaunch, Err: err}
-		}
-		p.pidfile = o.pidfile
-	}
 	return p, nil
 }
 
@@ -150,10 +142,20 @@ func start(ctx context.Context, s *spec, o *options) (*Process, error) {
 	}
 	specR.Close()
 	statW.Close()
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	// The init waits for its spec before it execs the service, so the
+	// pidfile names the service before the service runs.
+	if o.pidfile != "" {
+		if err := writePidfile(o.pidfile, p.Pid()); err != nil {
+			_ = p.Signal(syscall.SIGKILL)
+			_ = p.Wait()
+			return nil, &LaunchError{Code: ExitLaunch, Err: err}
+		}
+		p.pidfile = o.pidfile
+	}
 	_ = json.NewEncoder(specW).Encode(s) // a dead init is reported by Wait
 	specW.Close()
 
-	p := &Process{cmd: cmd, done: make(chan struct{})}
 	var failure *message
 	started := false
 	sc := bufio.NewScanner(statR)
