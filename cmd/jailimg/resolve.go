@@ -63,12 +63,12 @@ func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writ
 		}
 		bins[i] = a
 	}
-	if fi, err := os.Stat(o.root); err != nil {
+	root, err := os.OpenRoot(o.root)
+	if err != nil {
 		return fmt.Errorf("--root: %w", err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("--root %s: not a directory", o.root)
 	}
-	r, err := resolve.New(os.DirFS(o.root), resolve.WithLogger(logger()))
+	defer root.Close()
+	r, err := resolve.New(root.FS(), resolve.WithLogger(logger()))
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func (p *process) try(path string) (*candidate, error) {
 	if w.err != nil || !w.mode.IsRegular() {
 		return nil, nil
 	}
-	obj, err := p.r.object(w.real, w.size)
+	obj, err := p.r.object(w)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,11 @@
 //   - Symlinks are resolved with chroot semantics inside the fs.FS: an absolute
 //     target restarts at the root of the fs.FS and ".." never climbs above it.
 //     Only paths without symlink components are ever opened, and only regular
-//     files are opened, so with os.DirFS nothing outside the directory is read
-//     (barring a concurrent writer racing the resolver).
+//     files are opened, so with os.DirFS nothing outside the directory is read.
+//     When the fs.FS exposes inodes, a file that is not the one checked when
+//     it is opened (a root changed concurrently) is refused; an os.Root's FS
+//     (os.OpenRoot(dir).FS()) also keeps concurrent changes from making the
+//     opens themselves leave the directory.
 //   - Malformed ELF input yields an error naming the file, never a panic:
 //     files over 1 GiB are refused, counts and string lengths are capped, and
 //     panics from debug/elf are recovered.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 const (
@@ -24,6 +25,7 @@ type statEntry struct {
 	once   sync.Once
 	mode   fs.FileMode
 	size   int64
+	info   fs.FileInfo
 	target string
 	err    error
 }
@@ -34,6 +36,7 @@ type walkEntry struct {
 	real  string
 	mode  fs.FileMode
 	size  int64
+	info  fs.FileInfo // Lstat of the file reached; nil for the root
 	links []Link
 	err   error
 }
@@ -56,7 +59,7 @@ func (r *Resolver) lstat(name string) *statEntry {
 			e.err = err
 			return
 		}
-		e.mode, e.size = fi.Mode(), fi.Size()
+		e.mode, e.size, e.info = fi.Mode(), fi.Size(), fi
 		if e.mode&fs.ModeSymlink != 0 {
 			e.target, e.err = r.fsys.ReadLink(fsName)
 		}
@@ -76,7 +79,7 @@ func (r *Resolver) walk(p string) *walkEntry {
 	}
 	r.mu.Unlock()
 	e.once.Do(func() {
-		e.real, e.mode, e.size, e.links, e.err = r.doWalk(p)
+		e.err = r.doWalk(e, p)
 		if e.err != nil {
 			e.err = fmt.Errorf("%s: %w", p, e.err)
 		}
@@ -84,20 +87,21 @@ func (r *Resolver) walk(p string) *walkEntry {
 	return e
 }
 
-func (r *Resolver) doWalk(p string) (string, fs.FileMode, int64, []Link, error) {
+func (r *Resolver) doWalk(e *walkEntry, p string) error {
 	if len(p) > maxPathLen || strings.IndexByte(p, 0) >= 0 {
-		return "", 0, 0, nil, errTooLong
+		return errTooLong
 	}
 	var links []Link
 	todo := splitPath(p)
 	cur := "" // fs name of the real directory reached so far
-	mode, size := fs.ModeDir, int64(0)
+	mode := fs.ModeDir
+	var final *statEntry
 	hops := 0
 	for len(todo) > 0 {
 		c := todo[0]
 		todo = todo[1:]
 		if mode&fs.ModeDir == 0 {
-			return "", 0, 0, nil, errNotDir
+			return errNotDir
 		}
 		if c == ".." {
 			if i := strings.LastIndexByte(cur, '/'); i >= 0 {
@@ -115,31 +119,35 @@ func (r *Resolver) doWalk(p string) (string, fs.FileMode, int64, []Link, error) 
 		if st.err != nil {
 			var pe *fs.PathError
 			if errors.As(st.err, &pe) {
-				return "", 0, 0, nil, pe.Err // the fs name is not the caller's path
+				return pe.Err // the fs name is not the caller's path
 			}
-			return "", 0, 0, nil, st.err
+			return st.err
 		}
 		if st.mode&fs.ModeSymlink != 0 {
 			if hops++; hops > maxLinkHops {
-				return "", 0, 0, nil, errLoop
+				return errLoop
 			}
 			if st.target == "" {
-				return "", 0, 0, nil, fs.ErrNotExist
+				return fs.ErrNotExist
 			}
 			links = append(links, Link{Path: "/" + next, Target: st.target})
 			if strings.HasPrefix(st.target, "/") {
 				cur = ""
 			}
 			if len(st.target)+len(todo) > maxPathLen {
-				return "", 0, 0, nil, errTooLong
+				return errTooLong
 			}
 			todo = append(splitPath(st.target), todo...)
 			mode = fs.ModeDir
 			continue
 		}
-		cur, mode, size = next, st.mode, st.size
+		cur, mode, final = next, st.mode, st
 	}
-	return "/" + cur, mode, size, links, nil
+	e.real, e.mode, e.links = "/"+cur, mode, links
+	if final != nil && cur != "" {
+		e.size, e.info = final.size, final.info
+	}
+	return nil
 }
 
 // splitPath splits p into components, dropping empty ones and ".".
@@ -160,4 +168,27 @@ func fsName(real string) string {
 		return "."
 	}
 	return strings.TrimPrefix(real, "/")
+}
+
+// open opens the file a walk reached and checks, when the fs.FS exposes
+// inodes (os.DirFS does), that it is the very file that was checked: a root
+// changed meanwhile (a directory swapped for a symlink) cannot make the
+// resolver read a file it did not vet.
+func (r *Resolver) open(w *walkEntry) (fs.File, error) {
+	f, err := r.fsys.Open(fsName(w.real))
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a, ok1 := fi.Sys().(*syscall.Stat_t)
+	b, ok2 := w.info.Sys().(*syscall.Stat_t)
+	if !fi.Mode().IsRegular() || (ok1 && ok2 && (a.Dev != b.Dev || a.Ino != b.Ino)) {
+		f.Close()
+		return nil, fmt.Errorf("%s: changed while being resolved", w.real)
+	}
+	return f, nil
 }

@@ -56,7 +56,7 @@ func (r *Resolver) readFile(p string, limit int64) ([]byte, error) {
 	if w.size > limit {
 		return nil, fmt.Errorf("%s: larger than %d bytes", p, limit)
 	}
-	f, err := r.fsys.Open(fsName(w.real))
+	f, err := r.open(w)
 	if err != nil {
 		return nil, err
 	}

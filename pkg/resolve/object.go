@@ -16,7 +16,8 @@ type objEntry struct {
 
 // object returns the parsed ELF file at the real path, parsing it once per
 // Resolver. Errors name the path.
-func (r *Resolver) object(real string, size int64) (*object, error) {
+func (r *Resolver) object(w *walkEntry) (*object, error) {
+	real := w.real
 	r.mu.Lock()
 	e := r.objs[real]
 	if e == nil {
@@ -25,7 +26,7 @@ func (r *Resolver) object(real string, size int64) (*object, error) {
 	}
 	r.mu.Unlock()
 	e.once.Do(func() {
-		e.obj, e.err = r.parseFile(real, size)
+		e.obj, e.err = r.parseFile(w)
 		if e.err != nil {
 			e.err = fmt.Errorf("%s: %w", real, e.err)
 		}
@@ -33,11 +34,12 @@ func (r *Resolver) object(real string, size int64) (*object, error) {
 	return e.obj, e.err
 }
 
-func (r *Resolver) parseFile(real string, size int64) (*object, error) {
+func (r *Resolver) parseFile(w *walkEntry) (*object, error) {
+	size := w.size
 	if size > maxFileSize {
 		return nil, fmt.Errorf("file too large (%d bytes, limit %d)", size, maxFileSize)
 	}
-	f, err := r.fsys.Open(fsName(real))
+	f, err := r.open(w)
 	if err != nil {
 		return nil, err
 	}

@@ -104,7 +104,7 @@ func (r *Resolver) input(in string) (*candidate, error) {
 	if !w.mode.IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", in)
 	}
-	obj, err := r.object(w.real, w.size)
+	obj, err := r.object(w)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (r *Resolver) startMain(p *process, bin string) bool {
 		p.miss(c.obj.interp, p.main)
 		return true
 	}
-	obj, err := r.object(w.real, w.size)
+	obj, err := r.object(w)
 	if err != nil {
 		p.fail(fmt.Errorf("interpreter of %s: %w", c.w.real, err))
 		return true
