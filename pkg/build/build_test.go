@@ -132,7 +132,7 @@ func TestBuildErrors(t *testing.T) {
 		{name: "missing source", recipe: "name: x\nfiles: [{src: nothere.conf, dst: /etc/x.conf}]\n", want: "files[0]: nothere.conf"},
 		{name: "source escapes by symlink", recipe: "name: x\nfiles: [{src: link, dst: /etc/x}]\n",
 			setup: func(dir string) { os.Symlink("/etc/hostname", filepath.Join(dir, "link")) }, want: "files[0]: link"},
-		{name: "duplicate destination", recipe: "name: x\nfiles: [{src: a, dst: /etc/passwd}]\nusers: [{name: u}]\n",
+		{name: "duplicate destination", recipe: "name: x\nfiles: [{src: a, dst: /etc/passwd}]\nusers: [{name: u, uid: 1, gid: 1}]\n",
 			files: map[string]string{"a": "x"}, is: tree.ErrDuplicate, want: "/etc/passwd"},
 		{name: "setuid host file", recipe: "name: x\nfiles: [{src: suid, dst: /bin/suid}]\n", files: map[string]string{"suid": "x"},
 			setup: func(dir string) { os.Chmod(filepath.Join(dir, "suid"), 0o755|fs.ModeSetuid) }, is: tree.ErrUnsafeMode, want: "/bin/suid"},

@@ -3,7 +3,6 @@ package build
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"sort"
 	"time"
 
@@ -45,7 +44,7 @@ func imageConfig(r *recipe.Recipe, arch string, created time.Time) (image.Config
 	for _, k := range keys {
 		c.Config.Env = append(c.Config.Env, k+"="+r.Env[k])
 	}
-	if !reflect.ValueOf(r.Run).IsZero() {
+	if !r.Run.IsZero() {
 		raw, err := json.Marshal(r.Run)
 		if err != nil {
 			return c, fmt.Errorf("encoding run policy: %w", err)

@@ -20,11 +20,11 @@ func (b *builder) etc(context.Context) error {
 	if len(r.Users) > 0 || len(r.Groups) > 0 {
 		var passwd, shadow, group strings.Builder
 		for _, u := range r.Users {
-			fmt.Fprintf(&passwd, "%s:x:%d:%d:%s:%s:%s\n", u.Name, u.UID, u.GID, u.Gecos, u.Home, u.Shell)
+			fmt.Fprintf(&passwd, "%s:x:%d:%d:%s:%s:%s\n", u.Name, *u.UID, *u.GID, u.Gecos, u.Home, u.Shell)
 			fmt.Fprintf(&shadow, "%s:!:::::::\n", u.Name) // locked: no password can match
 		}
 		for _, g := range r.Groups {
-			fmt.Fprintf(&group, "%s:x:%d:%s\n", g.Name, g.GID, strings.Join(g.Members, ","))
+			fmt.Fprintf(&group, "%s:x:%d:%s\n", g.Name, *g.GID, strings.Join(g.Members, ","))
 		}
 		files = append(files,
 			generated("/etc/passwd", 0o444, passwd.String(), "users"),

@@ -24,7 +24,8 @@ type Policy struct {
 	Seccomp bool `json:"seccomp,omitempty" yaml:"seccomp"`
 	// Landlock confines the service to the jail, read-only but Writable.
 	Landlock bool `json:"landlock,omitempty" yaml:"landlock"`
-	// Network is "" (host network) or "none" (a fresh namespace with loopback only).
+	// Network is "" or "host" (the host's network) or "none" (a fresh
+	// namespace with loopback only).
 	Network string `json:"network,omitempty" yaml:"network"`
 	// Umask is the file mode creation mask; 0 means the default 077.
 	Umask Octal `json:"umask,omitempty" yaml:"umask"`
@@ -61,6 +62,11 @@ func (o *Octal) UnmarshalText(b []byte) error {
 	}
 	*o = Octal(v)
 	return nil
+}
+
+// IsZero reports whether the policy asks for nothing beyond the defaults.
+func (p Policy) IsZero() bool {
+	return len(p.Writable) == 0 && len(p.Rlimits) == 0 && !p.Seccomp && !p.Landlock && p.Network == "" && p.Umask == 0
 }
 
 // PolicyFromConfig reads the Policy stored in an image config's labels.

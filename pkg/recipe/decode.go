@@ -72,14 +72,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		}
 		return nil
 	}
+	if null {
+		return nil // leave the zero value; Validate reports what is required
+	}
 	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok && n.Kind == yaml.ScalarNode {
 		if err := u.UnmarshalText([]byte(n.Value)); err != nil {
 			return d.errorf(n, key, "%v", err)
 		}
 		return nil
-	}
-	if null {
-		return nil // leave the zero value; Validate reports what is required
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -138,6 +138,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) error 
 		if name := strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0]; name != "" && name != "-" {
 			fields[name] = i
 		}
+	}
+	if len(fields) == 0 { // a value type with a scalar form only, such as Owner
+		return d.errorf(n, key, "want a single value, got a mapping")
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -111,10 +111,11 @@ type Device struct {
 // User is one line of the jail's /etc/passwd. Its /etc/shadow password is
 // always locked.
 type User struct {
-	Name  string `yaml:"name"`
-	UID   uint32 `yaml:"uid"`
-	GID   uint32 `yaml:"gid"`
-	Gecos string `yaml:"gecos"`
+	Name string `yaml:"name"`
+	// UID and GID are required: a forgotten id must not silently mean root.
+	UID   *uint32 `yaml:"uid"`
+	GID   *uint32 `yaml:"gid"`
+	Gecos string  `yaml:"gecos"`
 	// Home defaults to "/nonexistent".
 	Home string `yaml:"home"`
 	// Shell defaults to "/usr/sbin/nologin".
@@ -124,6 +125,6 @@ type User struct {
 // Group is one line of the jail's /etc/group.
 type Group struct {
 	Name    string   `yaml:"name"`
-	GID     uint32   `yaml:"gid"`
+	GID     *uint32  `yaml:"gid"`
 	Members []string `yaml:"members"`
 }

@@ -95,7 +95,13 @@ func TestErrors(t *testing.T) {
 		{"bad timezone", "name: a\ntimezone: ../../etc/shadow\n", "r.yaml:2: timezone:"},
 		{"bad rlimit", "name: a\nrun:\n  rlimits: {files: 3}\n", "r.yaml:3: run.rlimits.files: unknown limit"},
 		{"bad umask", "name: a\nrun:\n  umask: 99\n", "r.yaml:3: run.umask: \"99\" is not an octal number"},
-		{"colon in gecos", "name: a\nusers:\n  - {name: u, gecos: \"a:b\"}\n", "r.yaml:3: users[0].gecos: must not contain"},
+		{"colon in gecos", "name: a\nusers:\n  - {name: u, uid: 1, gid: 1, gecos: \"a:b\"}\n", "r.yaml:3: users[0].gecos: must not contain"},
+		{"missing uid", "name: a\nusers:\n  - {name: u, gid: 1}\n", "r.yaml:3: users[0]: uid is required"},
+		{"missing group gid", "name: a\ngroups:\n  - {name: g}\n", "r.yaml:3: groups[0]: gid is required"},
+		{"duplicate uid", "name: a\nusers:\n  - {name: u, uid: 7, gid: 7}\n  - {name: v, uid: 7, gid: 7}\n", "r.yaml:4: users[1].uid: 7 is also the uid of \"u\""},
+		{"owner mapping", "name: a\ndirs:\n  - {path: /x, owner: {}}\n", "r.yaml:3: dirs[0].owner: want a single value, got a mapping"},
+		{"unclean workdir", "name: a\nworkdir: /a/../b\n", "r.yaml:2: workdir: \"/a/../b\" is not clean"},
+		{"umask too big", "name: a\nrun:\n  umask: 7777\n", "r.yaml:3: run.umask: 7777 is more than 0777"},
 		{"bad compression", "name: a\ncompression: xz\n", "r.yaml:2: compression: \"xz\" is not gzip or zstd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,5 +161,15 @@ func TestAliasLoop(t *testing.T) {
 	_, err := Parse("loop.yaml", []byte("name: a\nlibraries: &x [*x]\n"))
 	if err == nil || !strings.Contains(err.Error(), "loop.yaml:2: libraries[0]") {
 		t.Fatalf("self-referencing alias: %v", err)
+	}
+}
+
+func TestNullUmaskIsAbsent(t *testing.T) {
+	r, err := Parse("r.yaml", []byte("name: a\nrun:\n  umask: ~\n"))
+	if err == nil {
+		err = r.Validate()
+	}
+	if err != nil || r.Run.Umask != 0 {
+		t.Errorf("umask: ~ gave %v, %o; want no error and the default", err, r.Run.Umask)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -88,6 +89,7 @@ func (r *Recipe) Validate() error {
 		v.errorf("timezone", "%q is not a zoneinfo name such as UTC or Europe/Paris", r.Timezone)
 	}
 	v.config()
+	slices.SortStableFunc(v.errs, func(a, b error) int { return a.(*Error).Line - b.(*Error).Line })
 	return errors.Join(v.errs...)
 }
 

@@ -2,7 +2,7 @@ package recipe
 
 import (
 	"fmt"
-	"path"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +11,7 @@ import (
 func (v *validator) usersAndGroups() {
 	r := v.r
 	seen := map[string]bool{}
+	uids := map[uint32]string{}
 	for i := range r.Users {
 		u := &r.Users[i]
 		key := fmt.Sprintf("users[%d]", i)
@@ -20,6 +21,17 @@ func (v *validator) usersAndGroups() {
 			v.errorf(key+".name", "user %q is listed twice", u.Name)
 		}
 		seen[u.Name] = true
+		switch {
+		case u.UID == nil:
+			v.errorf(key, "uid is required")
+		case uids[*u.UID] != "":
+			v.errorf(key+".uid", "%d is also the uid of %q", *u.UID, uids[*u.UID])
+		default:
+			uids[*u.UID] = u.Name
+		}
+		if u.GID == nil {
+			v.errorf(key, "gid is required")
+		}
 		for _, f := range []struct{ key, val string }{{"gecos", u.Gecos}, {"home", u.Home}, {"shell", u.Shell}} {
 			if strings.ContainsAny(f.val, ":\n") {
 				v.errorf(key+"."+f.key, "must not contain ':' or a newline")
@@ -35,6 +47,9 @@ func (v *validator) usersAndGroups() {
 	seen = map[string]bool{}
 	for i, g := range r.Groups {
 		key := fmt.Sprintf("groups[%d]", i)
+		if g.GID == nil {
+			v.errorf(key, "gid is required")
+		}
 		if !userRE.MatchString(g.Name) {
 			v.errorf(key+".name", "%q is not a valid group name", g.Name)
 		} else if seen[g.Name] {
@@ -72,10 +87,10 @@ func (v *validator) config() {
 			}
 		}
 	}
-	if r.Workdir != "" && !path.IsAbs(r.Workdir) {
-		v.errorf("workdir", "%q is not an absolute path", r.Workdir)
+	if r.Workdir != "" {
+		v.absPath("workdir", r.Workdir)
 	}
-	for k := range r.Env {
+	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		if !envKeyRE.MatchString(k) {
 			v.errorf("env."+k, "%q is not a valid variable name", k)
 		}
@@ -88,7 +103,10 @@ func (v *validator) config() {
 	if n := r.Run.Network; n != "" && n != "none" && n != "host" {
 		v.errorf("run.network", "%q is not none or host", n)
 	}
-	for k := range r.Run.Rlimits {
+	if r.Run.Umask > 0o777 {
+		v.errorf("run.umask", "%o is more than 0777", r.Run.Umask)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Run.Rlimits)) {
 		if !slices.Contains(Rlimits, k) {
 			v.errorf("run.rlimits."+k, "unknown limit (known: %s)", strings.Join(Rlimits, ", "))
 		}
@@ -104,8 +122,8 @@ func (r *Recipe) UID(o Owner) (uint32, bool) {
 		return o.ID, true
 	}
 	for _, u := range r.Users {
-		if u.Name == o.Name {
-			return u.UID, true
+		if u.Name == o.Name && u.UID != nil {
+			return *u.UID, true
 		}
 	}
 	return 0, false
@@ -118,8 +136,8 @@ func (r *Recipe) GID(o Owner) (uint32, bool) {
 		return o.ID, true
 	}
 	for _, g := range r.Groups {
-		if g.Name == o.Name {
-			return g.GID, true
+		if g.Name == o.Name && g.GID != nil {
+			return *g.GID, true
 		}
 	}
 	return 0, false
