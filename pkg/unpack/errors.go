@@ -44,3 +44,18 @@ func (e *EntryError) Error() string {
 
 // Unwrap returns the cause.
 func (e *EntryError) Unwrap() error { return e.Err }
+
+// ErrDrift is wrapped by callers that report a non-empty Verify result as
+// an error (the CLI does, to exit non-zero).
+var ErrDrift = errors.New("bundle differs from image")
+
+// IsBadImage reports whether err is one of the errors that blame the image
+// (unsafe path, policy, limit, digest, corrupt layer) rather than the host.
+func IsBadImage(err error) bool {
+	for _, s := range []error{ErrUnsafePath, ErrPolicy, ErrLimit, ErrDigest, ErrCorrupt} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

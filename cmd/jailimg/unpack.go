@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/unpack"
+	"github.com/spf13/cobra"
+)
+
+// unpackFlags are the policy flags shared by `jailimg unpack` and `verify`.
+type unpackFlags struct {
+	devices    []string
+	maxBytes   string
+	maxEntries int64
+	maxRatio   int64
+	json       bool
+}
+
+func (f *unpackFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.devices, "allow-device", nil, "also allow device node [c|b:]MAJOR:MINOR (default: null, zero, full, random, urandom, tty)")
+	fl.StringVar(&f.maxBytes, "max-bytes", "4G", "limit on uncompressed bytes of all layers (suffix K, M, G)")
+	fl.Int64Var(&f.maxEntries, "max-entries", unpack.DefaultLimits.MaxEntries, "limit on tar entries of all layers")
+	fl.Int64Var(&f.maxRatio, "max-ratio", unpack.DefaultLimits.MaxRatio, "limit on a layer's uncompressed/compressed size ratio")
+	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
+}
+
+// options turns the flags into unpack options.
+func (f *unpackFlags) options(source string) ([]unpack.Option, error) {
+	maxBytes, err := parseSize(f.maxBytes)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--max-bytes: %w", err)}
+	}
+	if f.maxEntries <= 0 || f.maxRatio <= 0 {
+		return nil, usageError{fmt.Errorf("--max-entries and --max-ratio must be positive")}
+	}
+	opts := []unpack.Option{unpack.WithSource(source), unpack.WithLogger(logger()),
+		unpack.WithLimits(unpack.Limits{MaxBytes: maxBytes, MaxEntries: f.maxEntries, MaxRatio: f.maxRatio})}
+	for _, s := range f.devices {
+		d, err := unpack.ParseDevice(s)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--allow-device: %w", err)}
+		}
+		opts = append(opts, unpack.WithAllowDevices(d))
+	}
+	return opts, nil
+}
+
+// parseSize reads a byte count with an optional K, M or G (powers of 1024) suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a positive size", s)
+	}
+	return n * mult, nil
+}
+
+func newCmdUnpack() *cobra.Command {
+	f := &unpackFlags{}
+	cmd := &cobra.Command{
+		Use:   "unpack [flags] SOURCE TARGET",
+		Short: "Unpack an image into a bundle directory, safely and atomically",
+		Long: `Unpack the image SOURCE names into the bundle directory TARGET: a new
+generation TARGET/gen-* is written beside the live one, made durable and
+switched to by renaming TARGET/current, so a crash leaves either the old tree
+or the new one live. Unpacking the image that is already live does nothing,
+so an rc script can run this at every boot.
+
+Every layer is treated as hostile: paths leaving TARGET or going through
+symlinks, setuid/setgid bits, file capabilities, FIFOs, devices outside the
+safe table, digest mismatches and oversized or over-compressed layers are
+refused (exit 3) and the live tree is kept.
+
+When SOURCE cannot be read (e.g. the registry is unreachable at boot) and
+TARGET already holds a live tree, that tree is kept and the error reported
+(exit 4 for a registry error, 1 otherwise).
+
+SOURCE is an OCI image layout directory (DIR, DIR:TAG, or oci:DIR[:TAG]) or
+a registry reference. The manifest digest is printed on stdout.`,
+		Example: `  jailimg unpack out/nginx /srv/jails/nginx
+  jailimg unpack --allow-device c:10:200 registry.local/tun:1 /srv/jails/tun`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runUnpack(cmd.Context(), f, a[0], a[1], cmd.OutOrStdout())
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+// unpackOutput is what `jailimg unpack --json` prints.
+type unpackOutput struct {
+	Digest  string `json:"digest"`
+	Changed bool   `json:"changed"`
+	Gen     string `json:"gen"`
+	Bytes   int64  `json:"bytes"`
+	Entries int64  `json:"entries"`
+}
+
+func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	opts, err := f.options(source)
+	if err != nil {
+		return err
+	}
+	img, err := image.Open(ctx, source)
+	if err == nil {
+		var res *unpack.Result
+		if res, err = unpack.Unpack(ctx, img, target, opts...); err == nil {
+			if f.json {
+				return json.NewEncoder(w).Encode(unpackOutput{res.Digest.String(), res.Changed, res.Gen, res.Bytes, res.Entries})
+			}
+			_, err = fmt.Fprintln(w, res.Digest)
+			return err
+		}
+	}
+	if unpack.IsBadImage(err) {
+		err = inputError{err}
+	}
+	if live, lerr := bundle.Open(target); lerr == nil {
+		logger().Warn("keeping the live tree", "target", target, "gen", live.Gen, "digest", live.Meta.ManifestDigest)
+	}
+	return err
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/unpack"
+	"github.com/spf13/cobra"
+)
+
+func newCmdVerify() *cobra.Command {
+	f := &unpackFlags{}
+	cmd := &cobra.Command{
+		Use:   "verify [flags] SOURCE TARGET",
+		Short: "Check that a bundle holds exactly the image, path by path",
+		Long: `Compare the live generation of the bundle TARGET with the image SOURCE names:
+every file (content), directory, symlink, hardlink and device node, with its
+owner, mode and mtime, and nothing extra. Each difference is printed on one
+line as "PATH<TAB>WHAT<TAB>want X, got Y" (or a JSON array with --json).
+Exits 1 when there is any difference, 3 when the image itself is refused.
+The limit and device flags must match those used by unpack.`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runVerify(cmd.Context(), f, a[0], a[1], cmd.OutOrStdout())
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func runVerify(ctx context.Context, f *unpackFlags, source, target string, w io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	opts, err := f.options(source)
+	if err != nil {
+		return err
+	}
+	img, err := image.Open(ctx, source)
+	if err != nil {
+		return err
+	}
+	drifts, err := unpack.Verify(ctx, img, target, opts...)
+	if unpack.IsBadImage(err) {
+		return inputError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if f.json {
+		if drifts == nil {
+			drifts = []unpack.Drift{}
+		}
+		if err := json.NewEncoder(w).Encode(drifts); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range drifts {
+			fmt.Fprintf(w, "%s\t%s\twant %s, got %s\n", d.Path, d.What, d.Want, d.Got)
+		}
+	}
+	if len(drifts) > 0 {
+		return fmt.Errorf("%s: %d differences: %w", target, len(drifts), unpack.ErrDrift)
+	}
+	return nil
+}
