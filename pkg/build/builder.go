@@ -47,7 +47,9 @@ func (b *builder) closure(ctx context.Context) error {
 	if len(req.Binaries) == 0 && len(req.Libraries) == 0 {
 		return nil
 	}
-	res, err := resolve.New(b.host)
+	// No glibc-hwcaps variants: the jail must not depend on the build machine's
+	// CPU, and the baseline library loads on every CPU.
+	res, err := resolve.New(b.host, resolve.WithHWCaps())
 	if err != nil {
 		return err
 	}
