@@ -85,4 +85,3 @@ func TestUnpackVerifyCLI(t *testing.T) {
 		t.Errorf("bad --max-bytes: %v, want a usage error", err)
 	}
 }
-
