@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/compression"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/image"
@@ -24,6 +26,9 @@ type buildOptions struct {
 	compression string
 	root        string
 	json        bool
+	annotations []string
+	push        string
+	registry    registryFlags
 }
 
 func newCmdBuild() *cobra.Command {
@@ -45,13 +50,18 @@ recipe's epoch, else 0.
 
 The layout is written beside --output and renamed into place at the end: a
 failed build leaves the previous output as it was. The manifest digest is
-printed on stdout.`,
+printed on stdout.
+
+With --push REF the image is then uploaded to a registry as ` + "`jailimg push`" + ` does,
+with the same registry flags; --annotation adds manifest annotations such as
+org.opencontainers.image.source and .revision.`,
 		Example: `  jailimg build recipes/nginx.yaml
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) jailimg build --compression zstd -o /var/lib/jails/nginx recipes/nginx.yaml
-  jailimg build --json recipes/bash.yaml | jq -r .digest`,
+  jailimg build --json recipes/bash.yaml | jq -r .digest
+  jailimg build --push registry.example.com/jails/bash:5.2 --annotation org.opencontainers.image.revision=$(git rev-parse HEAD) recipes/bash.yaml`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return runBuild(cmd.Context(), o, a[0], cmd.OutOrStdout())
+			return runBuild(cmd.Context(), o, a[0], cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -60,6 +70,9 @@ printed on stdout.`,
 	f.StringVar(&o.compression, "compression", "", "layer compression, gzip or zstd (default: the recipe's, else gzip)")
 	f.StringVar(&o.root, "root", "/", "take binaries and absolute sources from this root file system")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.StringArrayVar(&o.annotations, "annotation", nil, "add a manifest annotation `KEY=VALUE` (repeatable)")
+	f.StringVar(&o.push, "push", "", "push the image to this registry `REF` after writing the layout")
+	o.registry.AddRegistryFlags(f)
 	cmd.RegisterFlagCompletionFunc("compression", cobra.FixedCompletions([]string{"gzip", "zstd"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -73,10 +86,26 @@ type buildResult struct {
 	Size   int64  `json:"size"` // bytes of manifest, config and layers
 }
 
-func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdout io.Writer) error {
+func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.Reader, stdout io.Writer) error {
 	r, err := recipe.Load(recipePath)
 	if err != nil {
 		return err
+	}
+	for _, a := range o.annotations {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return usageError{fmt.Errorf("--annotation %q: want KEY=VALUE", a)}
+		}
+		if r.Annotations == nil {
+			r.Annotations = map[string]string{}
+		}
+		r.Annotations[k] = v
+	}
+	var pushRef name.Reference
+	if o.push != "" {
+		if pushRef, err = o.registry.parseRef(o.push); err != nil {
+			return err
+		}
 	}
 	opts := []build.Option{build.WithRoot(o.root), build.WithLogger(logger())}
 	if o.compression != "" {
@@ -119,6 +148,9 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdout io
 		return err
 	}
 	logger().Info("built", "name", r.Name, "output", res.Output, "tag", res.Tag, "bytes", res.Size)
+	if pushRef != nil {
+		return pushImage(ctx, &o.registry, img, pushRef, o.json, stdin, stdout)
+	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -40,6 +40,7 @@ Digests and references go to stdout; progress and errors to stderr.
 		newCmdInspect(),
 		newCmdResolve(),
 		newCmdRun(), newCmdCheck(),
+		newCmdPush(), newCmdPull(),
 		newCmdUnpack(), newCmdVerify(),
 	)
 	return root

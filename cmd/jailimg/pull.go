@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/spf13/cobra"
+)
+
+// pullOptions are the flags of `jailimg pull`.
+type pullOptions struct {
+	registry registryFlags
+	json     bool
+}
+
+func newCmdPull() *cobra.Command {
+	o := &pullOptions{}
+	cmd := &cobra.Command{
+		Use:   "pull REF LAYOUT[:TAG]",
+		Short: "Download a jail image from an OCI registry into an OCI image layout",
+		Long: `Download the image REF names into the OCI image layout LAYOUT, tagged TAG
+(default: REF's tag, or "latest" for a digest reference). An existing layout
+keeps its other images; a missing or empty directory becomes a new layout.
+
+Every blob is checked against its digest and size before it is committed,
+and the layout is updated in a copy renamed into place at the end: a failed
+pull leaves LAYOUT exactly as it was. Credentials and retries are as for
+push. The manifest digest is printed on stdout.`,
+		Example: `  jailimg pull registry.example.com/jails/bash:5.2 /var/lib/jails/bash
+  jailimg pull 127.0.0.1:5000/nginx@sha256:... out/nginx:stable`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runPull(cmd.Context(), o, a[0], a[1], cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	o.registry.AddRegistryFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// pullResult is what `jailimg pull --json` prints.
+type pullResult struct {
+	Ref    string `json:"ref"`
+	Digest string `json:"digest"`
+	Layout string `json:"layout"`
+	Tag    string `json:"tag"`
+}
+
+func runPull(ctx context.Context, o *pullOptions, source, target string, stdin io.Reader, stdout io.Writer) error {
+	ref, err := o.registry.parseRef(source)
+	if err != nil {
+		return err
+	}
+	dir, tag := splitLayoutTag(target)
+	if dir == "" {
+		return usageError{fmt.Errorf("layout %q: empty directory name", target)}
+	}
+	if tag == "" {
+		tag = "latest"
+		if t, ok := ref.(name.Tag); ok {
+			tag = t.TagStr()
+		}
+	}
+	opts, done, err := o.registry.imageOptions(stdin, "pulling")
+	if err != nil {
+		return err
+	}
+	digest, err := image.Pull(ctx, ref, dir, tag, opts...)
+	done()
+	if err != nil {
+		return err
+	}
+	logger().Info("pulled", "ref", ref.String(), "layout", dir, "tag", tag)
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(pullResult{Ref: ref.String(), Digest: digest.String(), Layout: dir, Tag: tag})
+	}
+	_, err = fmt.Fprintln(stdout, digest)
+	return err
+}
+
+// splitLayoutTag reads LAYOUT[:TAG]: "oci:" is dropped, an existing
+// directory is taken whole, else a last ":" followed by no "/" starts the tag.
+func splitLayoutTag(s string) (dir, tag string) {
+	s = strings.TrimPrefix(s, "oci:")
+	if fi, err := os.Stat(s); err == nil && fi.IsDir() || errors.Is(err, os.ErrNotExist) && !strings.Contains(s, ":") {
+		return s, ""
+	}
+	if i := strings.LastIndex(s, ":"); i >= 0 && !strings.Contains(s[i+1:], "/") {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}

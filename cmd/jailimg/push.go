@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/spf13/cobra"
+)
+
+// pushOptions are the flags of `jailimg push`.
+type pushOptions struct {
+	registry registryFlags
+	json     bool
+}
+
+func newCmdPush() *cobra.Command {
+	o := &pushOptions{}
+	cmd := &cobra.Command{
+		Use:   "push SOURCE REF",
+		Short: "Upload a jail image to an OCI registry",
+		Long: `Upload the image SOURCE names to the registry reference REF.
+
+SOURCE is an OCI image layout ("DIR", "DIR:TAG" or "oci:DIR[:TAG]"), or
+another registry reference. Only the blobs the registry lacks are sent, so
+pushing the same image again uploads no layer bytes. Credentials come from
+the docker config ($DOCKER_CONFIG or ~/.docker/config.json, with its
+credential helpers) unless --username and --password-stdin are given.
+
+Connection failures, 429 and 5xx answers are retried, waiting 1, 2, 4 and
+8 s; 401, 403, 404 and digest mismatches fail at once. The manifest digest
+is printed on stdout.`,
+		Example: `  jailimg push out/bash registry.example.com/jails/bash:5.2
+  jailimg push out/bash:5.2 127.0.0.1:5000/bash:5.2
+  echo "$TOKEN" | jailimg push --username ci --password-stdin out/nginx registry.example.com/nginx:1`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runPush(cmd.Context(), o, a[0], a[1], cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	o.registry.AddRegistryFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// pushResult is what `jailimg push --json` prints.
+type pushResult struct {
+	Ref           string `json:"ref"`
+	Digest        string `json:"digest"`
+	UploadedBytes int64  `json:"uploadedBytes"` // layer bytes sent; 0 when the registry had them all
+}
+
+func runPush(ctx context.Context, o *pushOptions, source, target string, stdin io.Reader, stdout io.Writer) error {
+	ref, err := o.registry.parseRef(target)
+	if err != nil {
+		return err
+	}
+	src, err := image.ParseSource(source, o.registry.nameOptions()...)
+	if err != nil {
+		return usageError{err}
+	}
+	var img v1.Image
+	if src.Ref != nil {
+		ropts, err := o.registry.remoteOptions(ctx, stdin)
+		if err != nil {
+			return err
+		}
+		img, err = src.Image(ctx, ropts...)
+	} else {
+		img, err = src.Image(ctx)
+	}
+	if err != nil {
+		return inputError{err}
+	}
+	return pushImage(ctx, &o.registry, img, ref, o.json, stdin, stdout)
+}
+
+// pushImage pushes img to ref and reports it: the digest on stdout (or
+// JSON), the bytes uploaded on stderr. build --push shares it.
+func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Reference, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	opts, done, err := r.imageOptions(stdin, "pushing")
+	if err != nil {
+		return err
+	}
+	res, err := image.Push(ctx, ref, img, opts...)
+	done()
+	if err != nil {
+		return err
+	}
+	logger().Info(fmt.Sprintf("uploaded %s of layers", humanBytes(res.UploadedBytes)), "ref", ref.String(), "digest", res.Digest.String())
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(pushResult{Ref: ref.String(), Digest: res.Digest.String(), UploadedBytes: res.UploadedBytes})
+	}
+	_, err = fmt.Fprintln(stdout, res.Digest)
+	return err
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// registryFlags are the flags of every command that talks to a registry:
+// push, pull, build --push.
+type registryFlags struct {
+	insecure      bool
+	caFile        string
+	username      string
+	passwordStdin bool
+	quietProgress bool
+}
+
+// AddRegistryFlags adds the registry flags to fs.
+func (r *registryFlags) AddRegistryFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&r.insecure, "insecure", false, "allow plain HTTP to the registry named (loopback registries always may)")
+	fs.StringVar(&r.caFile, "ca-file", "", "PEM `FILE` of an extra CA to trust for TLS registries")
+	fs.StringVar(&r.username, "username", "", "registry user name (default: the docker config's credentials)")
+	fs.BoolVar(&r.passwordStdin, "password-stdin", false, "read the registry password from stdin (needs --username)")
+	fs.BoolVar(&r.quietProgress, "quiet-progress", false, "show no transfer progress (also with -q)")
+}
+
+// nameOptions are the options to parse references with.
+func (r *registryFlags) nameOptions() []name.Option {
+	if r.insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// parseRef parses a registry reference argument.
+func (r *registryFlags) parseRef(s string) (name.Reference, error) {
+	ref, err := name.ParseReference(s, r.nameOptions()...)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("reference %q: %w", s, err)}
+	}
+	return ref, nil
+}
+
+// transport returns the HTTP transport: go-containerregistry's default, with
+// --ca-file's CA added to the system roots.
+func (r *registryFlags) transport() (http.RoundTripper, error) {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	if r.caFile == "" {
+		return t, nil
+	}
+	pem, err := os.ReadFile(r.caFile)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--ca-file: %w", err)}
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usageError{fmt.Errorf("--ca-file %s: no PEM certificate in it", r.caFile)}
+	}
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
+
+// auth returns --username and the password read from stdin, or nil for the
+// docker config keychain.
+func (r *registryFlags) auth(stdin io.Reader) (authn.Authenticator, error) {
+	switch {
+	case r.username == "" && !r.passwordStdin:
+		return nil, nil
+	case r.username == "" || !r.passwordStdin:
+		return nil, usageError{errors.New("--username and --password-stdin go together")}
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return nil, usageError{errors.New("--password-stdin: stdin is empty")}
+	}
+	return &authn.Basic{Username: r.username, Password: pw}, nil
+}
+
+// imageOptions returns the options for image.Push and image.Pull, with a
+// progress reporter on stderr for the verb ("pushing", "pulling") unless
+// quiet; call the returned done when the transfer is over.
+func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image.RemoteOption, done func(), err error) {
+	t, err := r.transport()
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := r.auth(stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts = []image.RemoteOption{image.WithTransport(t)}
+	if a != nil {
+		opts = append(opts, image.WithAuth(a))
+	}
+	done = func() {}
+	if !r.quietProgress && !global.quiet {
+		p := newProgressPrinter(os.Stderr, verb)
+		opts = append(opts, image.WithProgress(p.update))
+		done = p.finish
+	}
+	return opts, done, nil
+}
+
+// remoteOptions returns go-containerregistry options with the same
+// transport and credentials, for commands that read through remote directly.
+func (r *registryFlags) remoteOptions(ctx context.Context, stdin io.Reader) ([]remote.Option, error) {
+	t, err := r.transport()
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.auth(stdin)
+	if err != nil {
+		return nil, err
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(t)}
+	if a != nil {
+		opts = append(opts, remote.WithAuth(a))
+	} else {
+		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	}
+	return opts, nil
+}
+
+// progressPrinter shows transfer progress on stderr: one line rewritten in
+// place on a terminal, else a log line every few seconds.
+type progressPrinter struct {
+	w     io.Writer
+	verb  string
+	tty   bool
+	start time.Time
+
+	mu      sync.Mutex
+	last    time.Time
+	printed bool
+}
+
+func newProgressPrinter(f *os.File, verb string) *progressPrinter {
+	return &progressPrinter{w: f, verb: verb, tty: term.IsTerminal(int(f.Fd())), start: time.Now()}
+}
+
+func (p *progressPrinter) update(u image.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	every := 2 * time.Second
+	if p.tty {
+		every = 100 * time.Millisecond
+	}
+	if now.Sub(p.last) < every && u.Done < u.Total {
+		return
+	}
+	p.last = now
+	rate := float64(u.Done) / max(now.Sub(p.start).Seconds(), 0.001)
+	line := fmt.Sprintf("%s %s / %s (%s/s)", p.verb, humanBytes(u.Done), humanBytes(u.Total), humanBytes(int64(rate)))
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.printed = true
+		return
+	}
+	logger().Info(line)
+}
+
+func (p *progressPrinter) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.printed {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// humanBytes writes n with an SI unit: 0 B, 999 B, 1.5 kB, 12.0 MB.
+func humanBytes(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, units := float64(n), []string{"kB", "MB", "GB", "TB"}
+	for i := range units {
+		f /= 1000
+		if f < 1000 || i == len(units)-1 {
+			return fmt.Sprintf("%.1f %s", f, units[i])
+		}
+	}
+	return ""
+}

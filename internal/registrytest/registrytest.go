@@ -1,0 +1,223 @@
+package registrytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	user, password string
+	tls            bool
+}
+
+// WithBasicAuth makes the registry require user and password through an
+// htpasswd file (bcrypt). Default: no authentication.
+func WithBasicAuth(user, password string) Option {
+	return func(o *options) { o.user, o.password = user, password }
+}
+
+// WithTLS makes the registry serve HTTPS with a self-signed certificate for
+// 127.0.0.1 and localhost, written to CAFile. Default: plain HTTP.
+func WithTLS() Option {
+	return func(o *options) { o.tls = true }
+}
+
+// Registry is a running docker-registry.
+type Registry struct {
+	// Addr is 127.0.0.1:PORT.
+	Addr string
+	// Dir is the storage root directory.
+	Dir string
+	// CAFile is the PEM certificate the registry serves, with WithTLS.
+	CAFile string
+
+	t       testing.TB
+	bin     string
+	config  string
+	tls     bool
+	workDir string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+	log  *syncBuffer
+}
+
+// Start runs a registry for the test and stops it at cleanup.
+func Start(t testing.TB, opts ...Option) *Registry {
+	t.Helper()
+	o := &options{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	work := t.TempDir()
+	r := &Registry{t: t, bin: binary(t), Dir: filepath.Join(work, "storage"), workDir: work, tls: o.tls}
+	if err := os.Mkdir(r.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.Addr = freeAddr(t)
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+  accesslog: {disabled: true}
+storage:
+  filesystem: {rootdirectory: %q}
+  delete: {enabled: true}
+  maintenance:
+    uploadpurging: {enabled: false}
+http:
+  addr: %q
+  secret: registrytest
+`, r.Dir, r.Addr)
+	if o.tls {
+		cert, key := selfSigned(t, work)
+		r.CAFile = cert
+		cfg += fmt.Sprintf("  tls: {certificate: %q, key: %q}\n", cert, key)
+	}
+	if o.user != "" {
+		cfg += fmt.Sprintf("auth:\n  htpasswd: {realm: registrytest, path: %q}\n", htpasswd(t, work, o.user, o.password))
+	}
+	r.config = filepath.Join(work, "config.yml")
+	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Ref returns the reference of repo:tag (or repo@digest) in this registry.
+func (r *Registry) Ref(repoTag string) string { return r.Addr + "/" + repoTag }
+
+// BlobData returns the storage file holding the blob with the digest
+// "sha256:HEX".
+func (r *Registry) BlobData(digest string) string {
+	hex := strings.TrimPrefix(digest, "sha256:")
+	return filepath.Join(r.Dir, "docker/registry/v2/blobs/sha256", hex[:2], hex, "data")
+}
+
+// Stop kills the registry (SIGKILL, no graceful shutdown) and waits for it.
+// Stopping a stopped registry does nothing.
+func (r *Registry) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Kill()
+	<-r.done
+	r.cmd = nil
+}
+
+// Restart stops the registry if it runs and starts it again on the same
+// address and storage.
+func (r *Registry) Restart() {
+	r.Stop()
+	r.start()
+}
+
+// Log returns what the registry wrote to stdout and stderr.
+func (r *Registry) Log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.log == nil {
+		return ""
+	}
+	return r.log.String()
+}
+
+func (r *Registry) start() {
+	r.t.Helper()
+	r.mu.Lock()
+	cmd := exec.Command(r.bin, "serve", r.config)
+	r.log = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = r.log, r.log
+	if err := cmd.Start(); err != nil {
+		r.mu.Unlock()
+		r.t.Fatalf("starting docker-registry: %v", err)
+	}
+	r.cmd, r.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); close(done) }(r.done)
+	done := r.done
+	r.mu.Unlock()
+	if err := r.waitReady(done); err != nil {
+		r.Stop()
+		r.t.Fatalf("docker-registry on %s: %v\n%s", r.Addr, err, r.Log())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and Log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitReady polls GET /v2/ until the registry answers (200, or 401 with
+// auth) or its process exits.
+func (r *Registry) waitReady(exited <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	scheme := "http"
+	if r.tls {
+		scheme = "https"
+		pool := x509.NewCertPool()
+		pem, _ := os.ReadFile(r.CAFile)
+		pool.AppendCertsFromPEM(pem)
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a hung registry, not a speed limit
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+r.Addr+"/v2/", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited early")
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// freeAddr returns 127.0.0.1:PORT with a port free a moment ago.
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

@@ -1,0 +1,191 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// RemoteOption configures Push and Pull.
+type RemoteOption func(*remoteOptions)
+
+type remoteOptions struct {
+	transport http.RoundTripper
+	auth      authn.Authenticator
+	progress  func(Progress)
+	extra     []remote.Option
+}
+
+// WithTransport sets the HTTP transport under jailimg's byte counting and
+// go-containerregistry's retries and authentication. Default:
+// remote.DefaultTransport.
+func WithTransport(t http.RoundTripper) RemoteOption {
+	return func(o *remoteOptions) { o.transport = t }
+}
+
+// WithAuth sets the credentials. Default: the docker config keychain
+// (authn.DefaultKeychain: $DOCKER_CONFIG or ~/.docker/config.json, with its
+// credential helpers).
+func WithAuth(a authn.Authenticator) RemoteOption {
+	return func(o *remoteOptions) { o.auth = a }
+}
+
+// WithProgress has f called as blob bytes move. Default: no reports.
+func WithProgress(f func(Progress)) RemoteOption {
+	return func(o *remoteOptions) { o.progress = f }
+}
+
+// WithRemoteOptions adds go-containerregistry options after jailimg's own
+// (context, transport, auth, retry policy), so they take precedence.
+func WithRemoteOptions(opts ...remote.Option) RemoteOption {
+	return func(o *remoteOptions) { o.extra = append(o.extra, opts...) }
+}
+
+// Progress is how far a transfer has come: Done of Total blob bytes.
+type Progress struct {
+	Done, Total int64
+}
+
+// remote returns the go-containerregistry options for one operation: the
+// transport is wrapped in m, which counts the bytes.
+func (o *remoteOptions) remote(ctx context.Context, m *meter) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(m)}
+	if o.auth != nil {
+		opts = append(opts, remote.WithAuth(o.auth))
+	} else {
+		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	}
+	opts = append(opts, retryOptions()...)
+	return append(opts, o.extra...)
+}
+
+func makeRemoteOptions(opts []RemoteOption) *remoteOptions {
+	o := &remoteOptions{transport: remote.DefaultTransport}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// RegistryError is a failed registry operation, naming the registry and
+// repository. Err is the cause: a *transport.Error for what the registry
+// answered, a network error, or a digest or size mismatch.
+type RegistryError struct {
+	Op  string // push or pull
+	Ref name.Reference
+	Err error
+}
+
+func (e *RegistryError) Error() string {
+	return fmt.Sprintf("%s %s (registry %s, repository %s): %v",
+		e.Op, e.Ref, e.Ref.Context().RegistryStr(), e.Ref.Context().RepositoryStr(), e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RegistryError) Unwrap() error { return e.Err }
+
+// PushResult is what Push did.
+type PushResult struct {
+	// Digest is the manifest's digest.
+	Digest v1.Hash
+	// UploadedBytes counts the layer bytes sent, retries included; blobs the
+	// registry already held are not sent, so a repeated push sends 0.
+	UploadedBytes int64
+}
+
+// Push uploads img to ref: the blobs the registry lacks (go-containerregistry
+// asks with HEAD first), then the manifest, tagged as ref says. Transient
+// faults are retried as Backoff says; permanent ones fail at once with a
+// *RegistryError.
+func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteOption) (PushResult, error) {
+	o := makeRemoteOptions(opts)
+	fail := func(err error) (PushResult, error) {
+		return PushResult{}, &RegistryError{Op: "push", Ref: ref, Err: err}
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return PushResult{}, err
+	}
+	config, err := img.ConfigName()
+	if err != nil {
+		return PushResult{}, err
+	}
+	m := newMeter(o.transport, nil)
+	ropts := o.remote(ctx, m)
+	var (
+		updates chan v1.Update
+		done    chan struct{}
+	)
+	if o.progress != nil {
+		updates, done = make(chan v1.Update, 64), make(chan struct{})
+		ropts = append(ropts, remote.WithProgress(updates))
+		go func() {
+			defer close(done)
+			for u := range updates {
+				o.progress(Progress{Done: u.Complete, Total: u.Total})
+			}
+		}()
+	}
+	err = remote.Write(ref, img, ropts...)
+	if done != nil {
+		<-done // remote.Write closes updates when it returns
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return PushResult{Digest: digest, UploadedBytes: m.uploaded(config.String())}, nil
+}
+
+// Pull copies the image ref names into the OCI layout at dir, tagged tag,
+// and returns its manifest digest. An index is resolved to the image for
+// linux/amd64 unless WithRemoteOptions sets remote.WithPlatform. The layout
+// is updated as UpdateLayout does: on any failure dir is left exactly as it
+// was. Every blob is checked against its digest and size while it streams
+// (go-containerregistry's remote layers verify on read and the layout keeps
+// a blob only once it is read to the end), and again in the updated copy
+// before it replaces dir. A transfer cut off mid-blob restarts, up to
+// PullAttempts times, keeping the blobs already verified.
+func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...RemoteOption) (v1.Hash, error) {
+	o := makeRemoteOptions(opts)
+	fail := func(err error) (v1.Hash, error) { return v1.Hash{}, &RegistryError{Op: "pull", Ref: ref, Err: err} }
+	var done atomic.Int64
+	var total int64
+	m := newMeter(o.transport, func(n int64) {
+		if o.progress != nil {
+			o.progress(Progress{Done: min(done.Add(n), total), Total: total})
+		}
+	})
+	img, err := remote.Image(ref, o.remote(ctx, m)...)
+	if err != nil {
+		return fail(err)
+	}
+	mf, err := img.Manifest()
+	if err != nil {
+		return fail(err)
+	}
+	total = mf.Config.Size
+	for _, l := range mf.Layers {
+		total += l.Size
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return fail(err)
+	}
+	err = UpdateLayout(ctx, dir, func(p layout.Path) error {
+		if err := retryTransfer(ctx, func() error { return replaceTagged(p, img, tag) }); err != nil {
+			return &RegistryError{Op: "pull", Ref: ref, Err: err}
+		}
+		return verifyImageBlobs(p, digest)
+	})
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return digest, nil
+}

@@ -1,0 +1,132 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// UpdateLayout changes the OCI image layout at dir through fn, atomically.
+// fn works on a copy made beside dir: its blobs hard-linked (copied across
+// file systems), index.json and oci-layout copied. The copy replaces dir in
+// one rename only when fn returns nil, so on any failure dir is left exactly
+// as it was. A missing or empty dir starts as an empty layout; anything else
+// that is not an OCI layout is refused.
+//
+// fn must not write into an existing blob file in place: go-containerregistry's
+// layout writer does not (it skips blobs that exist with the right size and
+// writes new ones to a temporary file it renames), and it rewrites
+// index.json, which is not linked.
+func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) error {
+	if err := replaceable(dir); err != nil {
+		return err
+	}
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	staging, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staging) // after the swap, this removes the old layout
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err == nil {
+		if err := cloneLayout(dir, staging); err != nil {
+			return fmt.Errorf("copying layout %s: %w", dir, err)
+		}
+	} else if _, err := layout.Write(staging, empty.Index); err != nil {
+		return fmt.Errorf("writing layout %s: %w", dir, err)
+	}
+	if err := fn(layout.Path(staging)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return err
+	}
+	return swap(staging, dir)
+}
+
+// cloneLayout copies the layout at src into the empty directory dst, linking
+// the files under blobs/. Only directories and regular files are accepted.
+func cloneLayout(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.Mkdir(target, 0o755)
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s: not a regular file or directory", p)
+		case filepath.Dir(filepath.Dir(rel)) == "blobs":
+			if err := os.Link(p, target); err == nil {
+				return nil
+			}
+		}
+		return copyFile(p, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// replaceTagged writes img into the layout at p and points tag at it,
+// dropping what tag named before (its blobs stay).
+func replaceTagged(p layout.Path, img v1.Image, tag string) error {
+	ann := map[string]string{ocispec.AnnotationRefName: tag}
+	return p.ReplaceImage(img, match.Annotation(ocispec.AnnotationRefName, tag), layout.WithAnnotations(ann))
+}
+
+// retryTransfer runs f again while it fails with a Transient error, at most
+// PullAttempts times in all, waiting as Backoff says between tries.
+func retryTransfer(ctx context.Context, f func() error) error {
+	wait := Backoff.Duration
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = f(); err == nil || !Transient(err) || attempt == PullAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = time.Duration(float64(wait) * Backoff.Factor)
+	}
+}
