@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
+	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/jailimg/jailimg/pkg/recipe"
@@ -52,6 +54,8 @@ func exitCode(err error) int {
 		recipeErr *recipe.Error
 		missing   *resolve.MissingLibError
 		terr      *transport.Error
+		urlErr    *url.Error
+		netErr    *net.OpError
 	)
 	if code, ok := runExitCode(err); ok {
 		return code // the service's own status, or the launcher's 125-127
@@ -66,8 +70,8 @@ func exitCode(err error) int {
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
 		errors.Is(err, resolve.ErrNotELF), errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
-	case errors.As(err, &terr):
-		return exitRegistry
+	case errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):
+		return exitRegistry // refused, or unreachable
 	}
 	return exitFailure
 }
