@@ -169,7 +169,7 @@ func (p *progressPrinter) update(u image.Progress) {
 	if p.tty {
 		every = 100 * time.Millisecond
 	}
-	if now.Sub(p.last) < every && u.Done < u.Total {
+	if u.Total == 0 || now.Sub(p.last) < every && u.Done < u.Total {
 		return
 	}
 	p.last = now

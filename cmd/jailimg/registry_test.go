@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/pkg/image"
+)
+
+// The tests in this file run jailimg against Debian's docker-registry.
+
+// builtBash builds recipes/bash.yaml into DIR/out, tagged 5.2, and returns
+// the work directory and the manifest digest.
+func builtBash(t *testing.T) (work, digest string) {
+	t.Helper()
+	work = t.TempDir()
+	digest = strings.TrimSpace(mustJailimg(t, work, nil, "-q", "build", "-o", "out", copyRecipe(t, "bash.yaml")))
+	return work, digest
+}
+
+// jailimgStdin is jailimg with stdin.
+func jailimgStdin(t *testing.T, dir, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(jailimgBin, args...)
+	cmd.Dir, cmd.Stdin = dir, strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// dockerConfig writes a docker config.json with credentials for host and
+// returns the DOCKER_CONFIG environment entry pointing at it.
+func dockerConfig(t *testing.T, host, user, password string) string {
+	t.Helper()
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "DOCKER_CONFIG=" + dir
+}
+
+// layoutDigest returns the digest of the image tagged tag in a layout.
+func layoutDigest(t *testing.T, dir, tag string) string {
+	t.Helper()
+	img, err := image.FromLayout(dir, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// TestRegistryRoundTrip builds the bash jail, pushes it, pushes it again
+// (no layer bytes), pulls it into an empty layout (same digest), against a
+// plain registry, one with basic auth (docker config credentials, then
+// --password-stdin; a wrong password fails with exit 4) and one with TLS
+// (--ca-file; without it, a certificate error).
+func TestRegistryRoundTrip(t *testing.T) {
+	work, digest := builtBash(t)
+	for _, tc := range []struct {
+		name  string
+		opts  []registrytest.Option
+		flags func(*registrytest.Registry) []string
+		env   func(*registrytest.Registry) []string
+	}{
+		{name: "plain"},
+		{
+			name: "basic auth",
+			opts: []registrytest.Option{registrytest.WithBasicAuth("jail", "s3cret")},
+			env:  func(r *registrytest.Registry) []string { return []string{dockerConfig(t, r.Addr, "jail", "s3cret")} },
+		},
+		{
+			name:  "tls",
+			opts:  []registrytest.Option{registrytest.WithTLS()},
+			flags: func(r *registrytest.Registry) []string { return []string{"--ca-file", r.CAFile} },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := registrytest.Start(t, tc.opts...)
+			var flags, env []string
+			if tc.flags != nil {
+				flags = tc.flags(reg)
+			}
+			if tc.env != nil {
+				env = tc.env(reg)
+			}
+			ref := reg.Ref("jails/bash:5.2")
+			run := func(args ...string) string { return mustJailimg(t, work, env, append(args, flags...)...) }
+
+			var first pushResult
+			if err := json.Unmarshal([]byte(run("push", "--json", "out:5.2", ref)), &first); err != nil {
+				t.Fatal(err)
+			}
+			if first.Digest != digest || first.UploadedBytes <= 0 {
+				t.Errorf("first push: %+v, want digest %s and some bytes uploaded", first, digest)
+			}
+			r := jailimg(t, work, env, append([]string{"push", "out", ref}, flags...)...)
+			if r.code != 0 || strings.TrimSpace(r.stdout) != digest || !strings.Contains(r.stderr, "uploaded 0 B of layers") {
+				t.Errorf("second push: exit %d, stdout %q, stderr %q; want %s and 'uploaded 0 B of layers'", r.code, r.stdout, r.stderr, digest)
+			}
+			if got := strings.TrimSpace(run("-q", "pull", ref, "pulled")); got != digest {
+				t.Errorf("pull printed %s, want %s", got, digest)
+			}
+			if got := layoutDigest(t, filepath.Join(work, "pulled"), "5.2"); got != digest {
+				t.Errorf("pulled layout holds %s, want %s", got, digest)
+			}
+			os.RemoveAll(filepath.Join(work, "pulled"))
+
+			switch tc.name {
+			case "basic auth":
+				r := jailimgStdin(t, work, "s3cret\n", "-q", "pull", "--username", "jail", "--password-stdin", ref, "pulled:stdin")
+				if r.code != 0 || layoutDigest(t, filepath.Join(work, "pulled"), "stdin") != digest {
+					t.Errorf("pull with --password-stdin: exit %d\n%s", r.code, r.stderr)
+				}
+				for _, bad := range []string{"wrong", ""} {
+					r = jailimgStdin(t, work, "wrong\n", "push", "--username", "jail", "--password-stdin", "out", ref)
+					if bad == "" {
+						r = jailimg(t, work, nil, "push", "out", ref) // no credentials at all
+					}
+					if r.code != exitRegistry || !strings.Contains(r.stderr, "401 Unauthorized") || !strings.Contains(r.stderr, "registry "+reg.Addr) {
+						t.Errorf("password %q: exit %d, stderr %q; want exit 4 and 401 Unauthorized naming the registry", bad, r.code, r.stderr)
+					}
+				}
+			case "tls":
+				r := jailimg(t, work, nil, "push", "out", ref)
+				if r.code == 0 || !strings.Contains(r.stderr, "certificate") {
+					t.Errorf("push without --ca-file: exit %d, stderr %q; want a certificate error", r.code, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildPush checks build --push uploads the image it wrote, with the
+// standard annotations and --annotation's, and a platform.
+func TestBuildPush(t *testing.T) {
+	crane := needTool(t, "crane")
+	reg := registrytest.Start(t)
+	work := t.TempDir()
+	ref := reg.Ref("jails/bash:5.2")
+	out := mustJailimg(t, work, nil, "-q", "build", "-o", "out", "--push", ref,
+		"--annotation", "org.opencontainers.image.source=https://example.com/jails.git",
+		"--annotation", "org.opencontainers.image.revision=0123abc",
+		copyRecipe(t, "bash.yaml"))
+	if got := layoutDigest(t, filepath.Join(work, "out"), "5.2"); strings.TrimSpace(out) != got {
+		t.Errorf("build --push printed %q, layout holds %s", out, got)
+	}
+	raw, err := exec.Command(crane, "manifest", ref).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Annotations map[string]string }
+	json.Unmarshal(raw, &m)
+	for k, want := range map[string]string{
+		"org.opencontainers.image.title":    "bash",
+		"org.opencontainers.image.version":  "5.2",
+		"org.opencontainers.image.source":   "https://example.com/jails.git",
+		"org.opencontainers.image.revision": "0123abc",
+	} {
+		if m.Annotations[k] != want {
+			t.Errorf("annotation %s = %q, want %q", k, m.Annotations[k], want)
+		}
+	}
+	if m.Annotations["org.opencontainers.image.created"] == "" {
+		t.Error("no org.opencontainers.image.created annotation")
+	}
+	raw, err = exec.Command(crane, "config", ref).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ OS, Architecture string }
+	json.Unmarshal(raw, &c)
+	if c.OS != "linux" || c.Architecture == "" {
+		t.Errorf("config platform %s/%s, want linux/ARCH", c.OS, c.Architecture)
+	}
+}
+
+// randomRecipe writes a recipe of bash plus n files of size random bytes.
+func randomRecipe(t *testing.T, n, size int) string {
+	t.Helper()
+	dir := filepath.Dir(copyRecipe(t, "bash.yaml"))
+	var files []string
+	for i := range n {
+		b := make([]byte, size)
+		rand.Read(b)
+		src := fmt.Sprintf("random%d.bin", i)
+		if err := os.WriteFile(filepath.Join(dir, src), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fmt.Sprintf("  - {src: %s, dst: /data/%s}", src, src))
+	}
+	r := "name: big\nversion: \"1\"\nbinaries: [/usr/bin/bash]\nfiles:\n" + strings.Join(files, "\n") + "\n"
+	p := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(p, []byte(r), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
