@@ -217,3 +217,129 @@ func randomRecipe(t *testing.T, n, size int) string {
 	}
 	return p
 }
+
+// TestRegistryInterop checks both ways against the tools users have: an
+// image pushed by jailimg is read by skopeo inspect and skopeo copy and
+// passes crane validate; an image made by umoci and pushed by skopeo is
+// pulled by jailimg with its digest unchanged, and unpacked by it.
+func TestRegistryInterop(t *testing.T) {
+	skopeo, crane, umoci := needTool(t, "skopeo"), needTool(t, "crane"), needTool(t, "umoci")
+	reg := registrytest.Start(t)
+	work, digest := builtBash(t)
+	ref := reg.Ref("jails/bash:5.2")
+	mustJailimg(t, work, nil, "-q", "push", "out", ref)
+	tool := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = work
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
+		}
+		return string(out)
+	}
+
+	t.Run("jailimg to skopeo and crane", func(t *testing.T) {
+		var info struct{ Digest, Os, Architecture string }
+		if err := json.Unmarshal([]byte(tool(skopeo, "inspect", "--tls-verify=false", "docker://"+ref)), &info); err != nil {
+			t.Fatal(err)
+		}
+		if info.Digest != digest || info.Os != "linux" {
+			t.Errorf("skopeo inspect: %+v, want digest %s on linux", info, digest)
+		}
+		tool(skopeo, "copy", "--src-tls-verify=false", "docker://"+ref, "oci:skopeo-copy:5.2")
+		if got := layoutDigest(t, filepath.Join(work, "skopeo-copy"), "5.2"); got != digest {
+			t.Errorf("skopeo copy wrote %s, want %s", got, digest)
+		}
+		tool(crane, "validate", "--remote", ref)
+	})
+
+	t.Run("umoci and skopeo to jailimg", func(t *testing.T) {
+		tool(umoci, "init", "--layout", "umoci")
+		tool(umoci, "new", "--image", "umoci:base")
+		tool(umoci, "unpack", "--rootless", "--image", "umoci:base", "bundle")
+		if err := os.MkdirAll(filepath.Join(work, "bundle/rootfs/etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, "bundle/rootfs/etc/motd"), []byte("made by umoci\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tool(umoci, "repack", "--image", "umoci:base", "bundle")
+		uref := reg.Ref("umoci/base:1")
+		tool(skopeo, "copy", "--dest-tls-verify=false", "oci:umoci:base", "docker://"+uref)
+		want := strings.TrimSpace(tool(crane, "digest", uref))
+		if got := strings.TrimSpace(mustJailimg(t, work, nil, "-q", "pull", uref, "from-umoci")); got != want {
+			t.Errorf("jailimg pull printed %s, registry has %s", got, want)
+		}
+		if got := layoutDigest(t, filepath.Join(work, "from-umoci"), "1"); got != want {
+			t.Errorf("pulled layout holds %s, want %s", got, want)
+		}
+		needRoot(t)
+		mustJailimg(t, work, nil, "-q", "unpack", "from-umoci:1", "jail")
+		b, err := os.ReadFile(filepath.Join(work, "jail/current/rootfs/etc/motd"))
+		if err != nil || string(b) != "made by umoci\n" {
+			t.Errorf("unpacked /etc/motd: %q, %v", b, err)
+		}
+	})
+}
+
+// listLayout returns a layout's index.json and the names of its blobs.
+func listLayout(t *testing.T, dir string) string {
+	t.Helper()
+	idx, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := filepath.Glob(filepath.Join(dir, "blobs/sha256/*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range blobs {
+		blobs[i] = filepath.Base(blobs[i])
+	}
+	return string(idx) + "\n" + strings.Join(blobs, "\n")
+}
+
+// TestPullCorruptBlob overwrites the layer's data file in the registry's
+// storage: jailimg pull into an existing layout holding another image must
+// fail with a digest error and leave the layout's index.json and blobs as
+// they were, with no staging directory beside it.
+func TestPullCorruptBlob(t *testing.T) {
+	reg := registrytest.Start(t)
+	work, _ := builtBash(t)
+	ref := reg.Ref("jails/bash:5.2")
+	mustJailimg(t, work, nil, "-q", "push", "out", ref)
+	img, err := image.FromLayout(filepath.Join(work, "out"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := reg.BlobData(m.Layers[0].Digest.String())
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	mustJailimg(t, other, nil, "-q", "build", "-o", "out", randomRecipe(t, 1, 1000))
+	before := listLayout(t, filepath.Join(other, "out"))
+	r := jailimg(t, other, nil, "pull", ref, "out:5.2")
+	if r.code == 0 || !strings.Contains(r.stderr, "verifying sha256") || !strings.Contains(r.stderr, m.Layers[0].Digest.Hex) || !strings.Contains(r.stderr, "repository jails/bash") {
+		t.Errorf("pull of a corrupted blob: exit %d, stderr %q; want a digest error naming the layer and repository", r.code, r.stderr)
+	}
+	if after := listLayout(t, filepath.Join(other, "out")); after != before {
+		t.Errorf("layout changed:\n%s\nthen\n%s", before, after)
+	}
+	entries, _ := os.ReadDir(other)
+	if len(entries) != 1 {
+		t.Errorf("work dir holds %d entries, want only out (no staging left)", len(entries))
+	}
+}
