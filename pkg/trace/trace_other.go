@@ -1,0 +1,9 @@
+//go:build !(linux && amd64)
+
+package trace
+
+import "context"
+
+func run(context.Context, []string, *options) (*Result, error) {
+	return nil, ErrUnsupported
+}

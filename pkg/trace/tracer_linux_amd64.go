@@ -1,0 +1,216 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
+
+// tracee is the tracer's state of one traced thread.
+type tracee struct {
+	started   bool    // its initial SIGSTOP was seen (or it is the first process)
+	inSyscall bool    // between a syscall-entry and its syscall-exit stop
+	pending   *Record // the call being made, if recorded
+}
+
+// tracer follows one command and its descendants.
+type tracer struct {
+	o    *options
+	root string // host directory the command is chrooted into, "/" if none
+	res  *Result
+
+	mu    sync.Mutex // guards writes to procs, and reads from other goroutines
+	procs map[int]*tracee
+}
+
+func run(ctx context.Context, argv []string, o *options) (*Result, error) {
+	// Every ptrace request must come from the thread that forked the tracee.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	root, err := hostRoot(o.root)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.dir
+	if dir == "" && root != "/" {
+		dir = "/"
+	} else if dir == "" {
+		if dir, err = filepath.Abs("."); err != nil {
+			return nil, err
+		}
+	}
+	prog, err := lookPath(argv[0], root, dir, o.env)
+	if err != nil {
+		return nil, err
+	}
+	fds, closeFds, err := stdio(o.stdin, o.stdout, o.stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFds()
+	sys := &syscall.SysProcAttr{Ptrace: true}
+	if root != "/" {
+		sys.Chroot = root
+	}
+	if o.uid != nil {
+		sys.Credential = &syscall.Credential{Uid: *o.uid, Gid: *o.gid, Groups: []uint32{}}
+	}
+	pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: dir, Env: o.env, Files: fds, Sys: sys})
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", prog, err)
+	}
+	t := &tracer{o: o, root: root, res: &Result{Argv: argv, Root: root}, procs: map[int]*tracee{}}
+	if err := t.first(pid, prog); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, unix.WALL, nil)
+		return nil, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			t.killAll()
+		case <-done:
+		}
+	}()
+	if err := t.loop(pid); err != nil {
+		t.killAll()
+		return t.res, err
+	}
+	return t.res, ctx.Err()
+}
+
+// first waits for the stop after the command's own execve, sets the ptrace
+// options and records that exec, which happened before tracing began.
+func (t *tracer) first(pid int, prog string) error {
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil {
+		return fmt.Errorf("waiting for %s: %w", prog, err)
+	}
+	if !ws.Stopped() {
+		return fmt.Errorf("%s did not stop after exec (status %#x)", prog, uint32(ws))
+	}
+	if err := unix.PtraceSetOptions(pid, ptraceOptions); err != nil {
+		return fmt.Errorf("ptrace options on %s: %w", prog, err)
+	}
+	t.res.add(Record{PID: pid, Kind: Exec, Path: prog})
+	t.procs[pid] = &tracee{started: true}
+	return unix.PtraceSyscall(pid, 0)
+}
+
+// killAll kills every tracee.
+func (t *tracer) killAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for pid := range t.procs {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func (t *tracer) set(pid int, p *tracee) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p == nil {
+		delete(t.procs, pid)
+	} else {
+		t.procs[pid] = p
+	}
+}
+
+// loop handles stops until every tracee has exited.
+func (t *tracer) loop(rootPid int) error {
+	for len(t.procs) > 0 {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ECHILD):
+			return nil
+		case err != nil:
+			return fmt.Errorf("wait4: %w", err)
+		}
+		if ws.Exited() || ws.Signaled() {
+			if pid == rootPid {
+				t.res.Status = ws.ExitStatus()
+				if ws.Signaled() {
+					t.res.Status = 128 + int(ws.Signal())
+				}
+			}
+			t.set(pid, nil)
+			continue
+		}
+		if !ws.Stopped() {
+			continue
+		}
+		p := t.procs[pid]
+		if p == nil {
+			p = &tracee{}
+			t.set(pid, p)
+		}
+		inject := 0
+		switch sig := ws.StopSignal(); {
+		case sig == unix.SIGTRAP|0x80:
+			t.syscallStop(pid, p)
+		case sig == unix.SIGTRAP && ws.TrapCause() > 0:
+			t.event(pid, ws.TrapCause())
+		case sig == unix.SIGSTOP && !p.started:
+			p.started = true
+		case isStopSignal(sig) && groupStop(pid):
+			// resumed: the tracee runs on instead of staying stopped
+		default:
+			inject = int(sig)
+		}
+		if err := unix.PtraceSyscall(pid, inject); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("ptrace resume %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// event handles a PTRACE_EVENT stop.
+func (t *tracer) event(pid, cause int) {
+	msg, err := unix.PtraceGetEventMsg(pid)
+	if err != nil {
+		return
+	}
+	switch cause {
+	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
+		if t.procs[int(msg)] == nil {
+			t.set(int(msg), &tracee{})
+		}
+	case unix.PTRACE_EVENT_EXEC:
+		// A non-leader thread that execs takes the leader's pid.
+		if former := int(msg); former != pid && t.procs[former] != nil {
+			p := t.procs[former]
+			t.set(former, nil)
+			t.set(pid, p)
+		}
+	}
+}
+
+func isStopSignal(s unix.Signal) bool {
+	return s == unix.SIGSTOP || s == unix.SIGTSTP || s == unix.SIGTTIN || s == unix.SIGTTOU
+}
+
+// groupStop reports whether a stop-signal stop is a group-stop (no siginfo)
+// rather than the signal's delivery.
+func groupStop(pid int) bool {
+	var si [128]byte
+	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(pid), 0,
+		uintptr(unsafePointer(&si[0])), 0, 0)
+	return errno == unix.EINVAL
+}
