@@ -1,0 +1,156 @@
+package recipes_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jailimg/jailimg/pkg/run/runtest"
+)
+
+// service is a jail started with `jailimg run`.
+type service struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	pidfile        string
+	done           chan struct{}
+	err            error // cmd.Wait's, once done is closed
+}
+
+// start runs `jailimg run --pidfile P target` with the bundle's own config
+// and policy. Cleanup kills whatever is left of it.
+func start(t *testing.T, target string) *service {
+	t.Helper()
+	s := &service{pidfile: filepath.Join(t.TempDir(), "pid"), done: make(chan struct{})}
+	s.cmd = exec.Command(jailimgBin, "run", "--pidfile", s.pidfile, target)
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		if !s.exited() {
+			if pid, err := s.pid(); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+func (s *service) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// pid reads the service's pid from the pidfile.
+func (s *service) pid() (int, error) {
+	b, err := os.ReadFile(s.pidfile)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// errExited says the service ended while we waited for it.
+var errExited = errors.New("service exited")
+
+// waitReady polls, a bounded number of times, until the pidfile names a pid
+// and the port accepts TCP connections.
+func (s *service) waitReady(port int) error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for try := 0; try < 300; try++ {
+		if s.exited() {
+			return fmt.Errorf("%w (%v): %s", errExited, s.err, s.stderr.String())
+		}
+		if _, err := s.pid(); err == nil {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not listening after 300 tries", addr)
+}
+
+// stop sends SIGTERM to jailimg run, which forwards it, waits for the exit
+// and returns the exit code.
+func (s *service) stop(t *testing.T) int {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode()
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return 0
+}
+
+// tree returns pid and its live descendants, from /proc.
+func tree(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so cut at the last ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 {
+			pp, _ := strconv.Atoi(f[1])
+			children[pp] = append(children[pp], p)
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// confined checks every process of the service: uid and gid everywhere, no
+// supplementary groups, no capabilities, no_new_privs and a seccomp filter.
+func confined(t *testing.T, pid int, uid, gid uint32) {
+	t.Helper()
+	procs := tree(pid)
+	for _, p := range procs {
+		err := runtest.Confined(p, uid, gid, nil)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // ended meanwhile
+		}
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if st, err := runtest.ReadStatus(p); err == nil && st.Seccomp != 2 {
+			t.Errorf("pid %d: Seccomp %d, want 2 (filter)", p, st.Seccomp)
+		}
+	}
+	t.Logf("%d processes confined as %d:%d", len(procs), uid, gid)
+}
