@@ -18,6 +18,13 @@ want dig dnsutils
 want docker-registry docker-registry
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# the services of recipes/ (recipes/recipes_test.go runs each one)
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+[ -x /usr/sbin/lighttpd ] || need+=(lighttpd)
+[ -x /usr/sbin/named ] || need+=(bind9)
+[ -x /usr/sbin/unbound ] || need+=(unbound)
+[ -x /usr/sbin/nsd ] || need+=(nsd)
+want jq jq
 if [ "$what" = bench ]; then
   want gnuplot gnuplot-nox
   want hyperfine hyperfine
