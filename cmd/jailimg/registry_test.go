@@ -343,3 +343,60 @@ func TestPullCorruptBlob(t *testing.T) {
 		t.Errorf("work dir holds %d entries, want only out (no staging left)", len(entries))
 	}
 }
+
+// TestPushRegistryKilledCLI pushes a jail with 24 MB of random files and
+// kills the registry once its storage holds 1 MB of the upload, then
+// restarts it on the same port and storage. The push must end either in
+// success, with the registry holding every blob of the image, or in a
+// clear error, with no manifest for the tag. (pkg/image's fault tests cut
+// the transfer at an exact byte; this one is the whole CLI.)
+func TestPushRegistryKilledCLI(t *testing.T) {
+	crane := needTool(t, "crane")
+	reg := registrytest.Start(t)
+	work := t.TempDir()
+	digest := strings.TrimSpace(mustJailimg(t, work, nil, "-q", "build", "-o", "out", randomRecipe(t, 3, 8<<20)))
+	ref := reg.Ref("jails/big:1")
+	cmd := exec.Command(jailimgBin, "push", "out", ref)
+	cmd.Dir = work
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	uploads := filepath.Join(reg.Dir, "docker/registry/v2/repositories/jails/big/_uploads")
+	killed := false
+	var err error
+wait:
+	for {
+		select {
+		case err = <-exited:
+			break wait
+		default:
+		}
+		if !killed {
+			data, _ := filepath.Glob(filepath.Join(uploads, "*", "data"))
+			for _, d := range data {
+				if fi, err := os.Stat(d); err == nil && fi.Size() > 1<<20 && !killed {
+					reg.Restart() // 1 MB of a 24 MB layer is in: the upload is under way
+					killed = true
+				}
+			}
+		}
+	}
+	t.Logf("killed mid-upload: %v; exit %v; stderr:\n%s", killed, err, stderr.String())
+	if !killed {
+		t.Log("the upload finished before the kill; only the success path was checked")
+	}
+	holds := exec.Command(crane, "validate", "--remote", ref).Run() == nil
+	manifest := exec.Command(crane, "manifest", ref).Run() == nil
+	switch {
+	case err == nil && (!holds || strings.TrimSpace(stdout.String()) != digest):
+		t.Errorf("push succeeded (printed %q, want %s) but crane validate --remote passes: %v", stdout.String(), digest, holds)
+	case err != nil && manifest:
+		t.Errorf("push failed but the registry has a manifest for %s", ref)
+	case err != nil && !strings.Contains(stderr.String(), "registry "+reg.Addr):
+		t.Errorf("push failed without naming the registry: %s", stderr.String())
+	}
+}
