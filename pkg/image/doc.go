@@ -7,4 +7,16 @@
 // atomically: the directory is either the old layout or the complete new one.
 // Open reads an image named by a SOURCE string: an OCI layout directory
 // ("DIR", "DIR:TAG", "oci:DIR[:TAG]") or a registry reference.
+//
+// Push and Pull move images through any OCI registry with
+// go-containerregistry's remote package. Push sends only the blobs the
+// registry lacks and counts the layer bytes it sent. Pull merges an image
+// into a layout through UpdateLayout: a hard-linked copy is updated beside
+// the layout and exchanged with it in one rename, so a failed pull leaves
+// the layout exactly as it was; every blob is checked against its digest
+// and size as it streams and again in the copy before the exchange.
+// Transient faults (connection refused, reset or cut off, 408, 429, 5xx) are
+// retried as Backoff says; others fail at once with a *RegistryError naming
+// the registry and repository. Neither garbage-collects blobs a layout no
+// longer references.
 package image
