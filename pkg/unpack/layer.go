@@ -66,7 +66,7 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 		return wrap(err)
 	}
 	defer rc.Close()
-	comp := &compressedReader{r: rc, h: newHash(), size: ref.desc.Size}
+	comp := &compressedReader{r: rc, h: newHash(), size: ref.desc.Size, p: b.progress}
 	unc := &uncompressedReader{h: newHash(), comp: comp, b: b}
 	switch ref.desc.MediaType {
 	case types.OCILayer, types.DockerLayer:
@@ -109,6 +109,7 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 	if got := sumOf(unc.h); got != ref.diffID {
 		return wrap(fmt.Errorf("%w: uncompressed layer is %s, config diff_id says %s", ErrDigest, got, ref.diffID))
 	}
+	b.progress.add(0, true)
 	return nil
 }
 

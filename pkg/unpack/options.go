@@ -90,6 +90,10 @@ type options struct {
 	limits  Limits
 	devices map[Device]bool
 	logger  *slog.Logger
+
+	progress *progress // WithProgress
+	device   string    // WithDevice
+	readOnly bool      // WithReadOnly or WithDevice
 }
 
 func makeOptions(opts []Option) *options {

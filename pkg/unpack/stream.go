@@ -17,6 +17,8 @@ type budget struct {
 	bytes   int64 // uncompressed bytes read so far
 	entries int64 // tar entries read so far
 	written int64 // file content bytes handed to the applier
+
+	progress *progress // nil without WithProgress
 }
 
 // compressedReader hashes and counts a layer blob as it is read and refuses
@@ -26,12 +28,14 @@ type compressedReader struct {
 	h    hash.Hash
 	n    int64
 	size int64
+	p    *progress
 }
 
 func (c *compressedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
+	c.p.add(int64(n), false)
 	if c.n > c.size {
 		return n, fmt.Errorf("%w: blob is larger than its declared size %d", ErrDigest, c.size)
 	}

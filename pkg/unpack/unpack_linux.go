@@ -24,17 +24,24 @@ type Result struct {
 	Gen string
 	// Bytes and Entries count the uncompressed tar bytes and entries read.
 	Bytes, Entries int64
+	// Mount is the options of target's mount after an unpack WithDevice or
+	// WithReadOnly, e.g. "ro,nosuid,nodev"; empty otherwise.
+	Mount string
 }
 
 // Unpack makes img the live generation of the bundle directory target (see
 // package bundle), creating target if needed. It is safe against hostile
 // layers and crashes (see the package doc) and does nothing when img is
 // already live. Concurrent calls on one target are serialized with a lock.
-func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (*Result, error) {
+//
+// With WithDevice or WithReadOnly, target is a mount point that Unpack makes
+// writable for the unpack only and leaves read-only (see mount_linux.go).
+// With WithProgress, the channel gets updates and is closed on return.
+func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (res *Result, err error) {
 	o := makeOptions(opts)
-	digest, err := img.Digest()
-	if err != nil {
-		return nil, fmt.Errorf("image digest: %w", err)
+	defer o.progress.close(&err)
+	if o.device != "" || o.readOnly {
+		return unpackMounted(ctx, img, target, o)
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return nil, err
@@ -43,16 +50,34 @@ func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	tfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	tfd, err := lockDir(abs)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", abs, err)
+		return nil, err
 	}
 	defer unix.Close(tfd)
-	if err := unix.Flock(tfd, unix.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("locking %s: %w", abs, err)
-	}
 	defer unix.Flock(tfd, unix.LOCK_UN)
+	return unpackLocked(ctx, img, tfd, abs, o)
+}
 
+// lockDir opens the directory abs and takes an exclusive flock on it.
+func lockDir(abs string) (int, error) {
+	tfd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("opening %s: %w", abs, err)
+	}
+	if err := unix.Flock(tfd, unix.LOCK_EX); err != nil {
+		unix.Close(tfd)
+		return -1, fmt.Errorf("locking %s: %w", abs, err)
+	}
+	return tfd, nil
+}
+
+// unpackLocked is Unpack on the bundle directory abs, open as tfd and locked.
+func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *options) (*Result, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("image digest: %w", err)
+	}
 	live := cleanup(tfd, abs, o)
 	res := &Result{Digest: digest}
 	if live != nil && live.Meta.ManifestDigest == digest.String() {
@@ -80,7 +105,8 @@ func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (*
 			}
 		}
 	}()
-	b := &budget{lim: o.limits}
+	b := &budget{lim: o.limits, progress: o.progress}
+	b.progress.start(refs)
 	if err := extract(ctx, staging, refs, b, o); err != nil {
 		return nil, err
 	}

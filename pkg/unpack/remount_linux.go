@@ -1,0 +1,151 @@
+package unpack
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
+)
+
+// mountDevice locks the block device dev and mounts it on m.point unless it
+// is mounted there already. It refuses a device mounted anywhere else and a
+// target that is the mount point of something else.
+func (m *mountState) mountDevice(dev string) error {
+	real, err := filepath.EvalSymlinks(dev)
+	if err != nil {
+		return fmt.Errorf("device %s: %w", dev, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(real, &st); err != nil {
+		return fmt.Errorf("device %s: %w", dev, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return fmt.Errorf("device %s: %w: not a block device", dev, ErrMount)
+	}
+	// The lock on the device node serializes unpacks that would mount it.
+	fd, err := unix.Open(real, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", dev, err)
+	}
+	m.devfd = fd
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", dev, err)
+	}
+	mounts, err := readMountinfo()
+	if err != nil {
+		return err
+	}
+	maj, min := unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
+	here, elsewhere := false, []string{}
+	for _, e := range mounts {
+		if e.Major == maj && e.Minor == min {
+			if e.Point == m.point {
+				here = true
+			} else {
+				elsewhere = append(elsewhere, e.Point)
+			}
+		}
+	}
+	if len(elsewhere) > 0 {
+		return fmt.Errorf("device %s: %w: already mounted on %s", dev, ErrMount, strings.Join(elsewhere, ", "))
+	}
+	top := topMount(mounts, m.point)
+	if here {
+		if top.Major != maj || top.Minor != min {
+			return fmt.Errorf("device %s: %w: mounted on %s but covered by %s", dev, ErrMount, m.point, top.Source)
+		}
+		m.o.logger.Debug("device already mounted on target", "device", dev, "target", m.point)
+		return nil
+	}
+	if top != nil {
+		return fmt.Errorf("device %s: %w: %s is already the mount point of %s (%s)", dev, ErrMount, m.point, top.Source, top.FSType)
+	}
+	typ, err := fsType(real)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount(real, m.point, typ, unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("mounting %s (%s) on %s: %w", dev, typ, m.point, err)
+	}
+	m.o.logger.Info("mounted", "device", dev, "type", typ, "target", m.point)
+	return nil
+}
+
+// remount changes the mount's flags: read-only or not, nosuid always, nodev
+// when asked. It remounts the whole filesystem unless it is also mounted
+// elsewhere, in which case only this mount's flags change.
+func (m *mountState) remount(ro, nodev bool) error {
+	flags := uintptr(unix.MS_REMOUNT | unix.MS_NOSUID)
+	if m.shared {
+		flags |= unix.MS_BIND
+	}
+	if ro {
+		flags |= unix.MS_RDONLY
+	}
+	if nodev {
+		flags |= unix.MS_NODEV
+	}
+	// Keep the options the administrator chose.
+	for opt, f := range map[string]uintptr{"noexec": unix.MS_NOEXEC, "noatime": unix.MS_NOATIME,
+		"nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME} {
+		if m.entry.has(opt) {
+			flags |= f
+		}
+	}
+	if err := unix.Mount("", m.point, "", flags, ""); err != nil {
+		mode := "read-write"
+		if ro {
+			mode = "read-only"
+		}
+		return fmt.Errorf("remounting %s %s: %w", m.point, mode, err)
+	}
+	return nil
+}
+
+// seal leaves the mount read-only and nosuid, with nodev unless the live
+// tree holds a device node, and returns the options now in force.
+func (m *mountState) seal() (string, error) {
+	nodev := true
+	if live, err := bundle.Open(m.point); err == nil {
+		nodev = !hasDevices(live.RootFS(), m.o)
+	}
+	if err := m.remount(true, nodev); err != nil {
+		return "", err
+	}
+	opts := "ro,nosuid"
+	if nodev {
+		opts += ",nodev"
+	}
+	m.o.logger.Info("mount is read-only", "target", m.point, "options", opts)
+	return opts, nil
+}
+
+func (m *mountState) sealErr() error {
+	_, err := m.seal()
+	return err
+}
+
+// hasDevices reports whether the tree under root holds a device node; an
+// unreadable tree counts as holding one, so its devices keep working.
+func hasDevices(root string, o *options) bool {
+	found := false
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeDevice != 0 {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		o.logger.Warn("scanning for device nodes", "root", root, "err", err)
+		return true
+	}
+	return found
+}
