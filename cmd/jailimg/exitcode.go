@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/resolve"
 	"github.com/jailimg/jailimg/pkg/tree"
@@ -53,6 +54,7 @@ func exitCode(err error) int {
 		input     inputError
 		recipeErr *recipe.Error
 		missing   *resolve.MissingLibError
+		regErr    *image.RegistryError
 		terr      *transport.Error
 		urlErr    *url.Error
 		netErr    *net.OpError
@@ -70,7 +72,7 @@ func exitCode(err error) int {
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
 		errors.Is(err, resolve.ErrNotELF), errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
-	case errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):
+	case errors.As(err, &regErr), errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):
 		return exitRegistry // refused, or unreachable
 	}
 	return exitFailure
