@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/unpack"
@@ -21,6 +22,8 @@ type unpackFlags struct {
 	maxEntries int64
 	maxRatio   int64
 	json       bool
+	device     string // unpack only
+	readOnly   bool   // unpack only
 }
 
 func (f *unpackFlags) add(cmd *cobra.Command) {
@@ -92,8 +95,20 @@ TARGET already holds a live tree, that tree is kept and the error reported
 (exit 4 for a registry error, 1 otherwise).
 
 SOURCE is an OCI image layout directory (DIR, DIR:TAG, or oci:DIR[:TAG]) or
-a registry reference. The manifest digest is printed on stdout.`,
+a registry reference. The manifest digest is printed on stdout.
+
+With --device DEV, the ext4 or xfs filesystem on DEV is mounted on TARGET
+(created if missing; reused if DEV is already mounted there, refused if it
+is mounted anywhere else), and with --read-only TARGET must already be a
+mount point. Either way TARGET is writable only while a new tree is written
+and is left mounted read-only and nosuid, with nodev unless the live image
+has device nodes, whether the unpack succeeds or fails, and also when
+SOURCE cannot be read. Both need root.
+
+Progress (compressed bytes read of the total) is logged on stderr; -q
+silences it. See docs/boot.md for use at boot.`,
 		Example: `  jailimg unpack out/nginx /srv/jails/nginx
+  jailimg unpack --device /dev/vdb registry.local/nginx:1 /srv/jails/nginx
   jailimg unpack --allow-device c:10:200 registry.local/tun:1 /srv/jails/tun`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -101,6 +116,8 @@ a registry reference. The manifest digest is printed on stdout.`,
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().StringVar(&f.device, "device", "", "mount block device DEV (ext4 or xfs) on TARGET, unpack, and leave it ro,nosuid (implies --read-only)")
+	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid (nodev when the image has no device node)")
 	return cmd
 }
 
@@ -111,6 +128,7 @@ type unpackOutput struct {
 	Gen     string `json:"gen"`
 	Bytes   int64  `json:"bytes"`
 	Entries int64  `json:"entries"`
+	Mount   string `json:"mount,omitempty"`
 }
 
 func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.Writer) error {
@@ -121,15 +139,30 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 	if err != nil {
 		return err
 	}
+	if f.device != "" {
+		opts = append(opts, unpack.WithDevice(f.device))
+	} else if f.readOnly {
+		opts = append(opts, unpack.WithReadOnly())
+	}
 	img, err := image.Open(ctx, source)
 	if err == nil {
 		var res *unpack.Result
-		if res, err = unpack.Unpack(ctx, img, target, opts...); err == nil {
+		popts, wait := progressOption()
+		res, err = unpack.Unpack(ctx, img, target, append(opts, popts...)...)
+		wait()
+		if err == nil {
 			if f.json {
-				return json.NewEncoder(w).Encode(unpackOutput{res.Digest.String(), res.Changed, res.Gen, res.Bytes, res.Entries})
+				return json.NewEncoder(w).Encode(unpackOutput{res.Digest.String(), res.Changed, res.Gen, res.Bytes, res.Entries, res.Mount})
 			}
 			_, err = fmt.Fprintln(w, res.Digest)
 			return err
+		}
+	} else if f.device != "" || f.readOnly {
+		// The live tree stays usable: mounted, and read-only.
+		if mopts, merr := unpack.MountReadOnly(target, opts...); merr != nil {
+			logger().Error("mounting the live tree read-only", "target", target, "err", merr)
+		} else {
+			logger().Info("live tree mounted", "target", target, "options", mopts)
 		}
 	}
 	if unpack.IsBadImage(err) {
@@ -139,4 +172,30 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 		logger().Warn("keeping the live tree", "target", target, "gen", live.Gen, "digest", live.Meta.ManifestDigest)
 	}
 	return err
+}
+
+// progressOption returns the option that logs unpack progress on stderr, at
+// most every tenth of the total, or none with -q, and a function that waits
+// for the last line once Unpack has returned.
+func progressOption() ([]unpack.Option, func()) {
+	if global.quiet {
+		return nil, func() {}
+	}
+	ch := make(chan v1.Update)
+	done := make(chan struct{})
+	log := logger()
+	go func() {
+		defer close(done)
+		step := int64(-1)
+		for u := range ch {
+			if u.Error != nil || u.Total <= 0 {
+				continue
+			}
+			if s := u.Complete * 10 / u.Total; s > step {
+				step = s
+				log.Info("unpacking", "done", u.Complete, "total", u.Total, "percent", u.Complete*100/u.Total)
+			}
+		}
+	}()
+	return []unpack.Option{unpack.WithProgress(ch)}, func() { <-done }
 }
