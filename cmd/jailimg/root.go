@@ -42,6 +42,7 @@ Digests and references go to stdout; progress and errors to stderr.
 		newCmdRun(), newCmdCheck(),
 		newCmdPush(), newCmdPull(),
 		newCmdUnpack(), newCmdVerify(),
+		newCmdTrace(),
 	)
 	return root
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jailimg/jailimg/pkg/trace"
+	"github.com/spf13/cobra"
+)
+
+// traceOptions are the flags of `jailimg trace`.
+type traceOptions struct {
+	output string
+	json   bool
+	root   string
+	user   string
+}
+
+func newCmdTrace() *cobra.Command {
+	o := &traceOptions{}
+	cmd := &cobra.Command{
+		Use:   "trace [-o FRAGMENT.yaml] [--json] [--root ROOTFS [--user NAME]] -- CMD [ARG...]",
+		Short: "Run a command under ptrace and write the recipe fragment it needs, or diagnose a jail",
+		Long: `Run CMD under ptrace, following every process and thread it starts, and record
+each path it opens, executes, stats, reads as a link, creates as a directory
+or enters: successes, and opens that fail with ENOENT. The result is a recipe
+fragment (to stdout, or -o FILE) to paste into a recipe:
+
+  binaries:   the programs executed (a script's interpreter, the script in files:)
+  libraries:  shared objects opened that the ELF closure of binaries: does not
+              explain (dlopen()ed plugins, NSS modules)
+  files:      regular files read, by real path ({src: P, dst: P})
+  symlinks:   symlinks met on the way, that the closure does not carry
+  dirs:       directories opened or entered that no entry below implies, and
+              every directory the command wrote or created something in
+              (commented "written:": give it an owner and run.writable)
+  devices:    safe-table nodes opened under /dev (others listed in a comment)
+
+Filtering rule: /proc, /sys and /dev are dropped (device nodes opened under
+/dev are reported as devices); so is the host loader's state (/etc/ld.so.cache,
+/etc/ld.so.preload, /etc/ld.so.conf*, glibc-hwcaps paths); so is every file and
+link of the ELF closure of the programs executed (pkg/resolve over the host
+root); files the command wrote are never copied (their directory becomes a
+writable dirs: entry); /etc/passwd, group, shadow, gshadow, nsswitch.conf,
+localtime and timezone are written by the build from users:, groups:, nss: and
+timezone:, so they are listed in a comment, not copied. Locale files are kept
+when opened: trace with the environment the jail will have (e.g. LANG=C).
+ENOENT misses, without search-path probing, are listed in a closing comment.
+
+--json prints the raw records (accessed, missing, failed, exit status) to
+stdout instead of the fragment; with -o the fragment still goes to the file.
+
+--root ROOTFS diagnoses a jail instead: CMD runs chrooted into ROOTFS (as
+--user, a name from ROOTFS/etc/passwd or UID[:GID]) and each path it tried
+and did not find is printed as "missing: PATH (open by PROGRAM)", then each
+refused one as "denied: ...".
+
+The command's own stdout and stderr go to jailimg's stderr; its exit status is
+logged, not returned. Needs ptrace (root, or ptrace_scope 0); linux/amd64 only.`,
+		Example: `  jailimg trace -o nginx-frag.yaml -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf
+  jailimg trace --root /srv/jails/httpd/current/rootfs --user www-data -- /usr/sbin/httpd -t`,
+		Args:         args(cobra.MinimumNArgs(1)),
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return runTrace(cmd.Context(), o, a, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "write the fragment to FILE (atomically) instead of stdout")
+	f.BoolVar(&o.json, "json", false, "print the raw records as JSON")
+	f.StringVar(&o.root, "root", "", "diagnose: run CMD chrooted into this unpacked rootfs and print what it missed")
+	f.StringVar(&o.user, "user", "", "with --root: run as this user (name in ROOTFS/etc/passwd, or UID[:GID])")
+	return cmd
+}
+
+// runTrace traces args and writes the fragment, the records or the diagnosis.
+func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.user != "" && o.root == "" {
+		return usageError{fmt.Errorf("--user needs --root")}
+	}
+	if o.root != "" && o.output != "" {
+		return usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
+	}
+	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
+	if o.root != "" {
+		opts = append(opts, trace.WithRoot(o.root))
+		if o.user != "" {
+			uid, gid, err := lookupUser(o.root, o.user)
+			if err != nil {
+				return inputError{fmt.Errorf("--user: %w", err)}
+			}
+			opts = append(opts, trace.WithCredential(uid, gid))
+		}
+	}
+	res, err := trace.Run(ctx, args, opts...)
+	if err != nil {
+		return err
+	}
+	if res.Status != 0 {
+		logger().Warn("traced command failed", "status", res.Status)
+	}
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	}
+	if o.root != "" {
+		if o.json {
+			return nil
+		}
+		for _, r := range res.Diagnosis() {
+			word := "missing"
+			if r.Errno == "EACCES" || r.Errno == "EPERM" {
+				word = "denied"
+			}
+			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, strconv.Quote(r.Path)[1:len(strconv.Quote(r.Path))-1], r.Kind, r.Exe); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	frag, err := trace.NewFragment(ctx, os.DirFS("/"), res)
+	if err != nil {
+		return err
+	}
+	if o.output == "" {
+		if o.json {
+			return nil
+		}
+		return frag.WriteYAML(w)
+	}
+	return writeAtomic(o.output, frag.WriteYAML)
+}
+
+// writeAtomic writes a file through a temporary file renamed into place.
+func writeAtomic(name string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// lookupUser finds NAME (or UID[:GID]) in ROOT/etc/passwd, read through
+// os.Root so the jail's symlinks cannot point the read outside it.
+func lookupUser(root, name string) (uid, gid uint32, err error) {
+	if u, g, ok := strings.Cut(name, ":"); ok || isNumber(name) {
+		if !ok {
+			g = u
+		}
+		uv, err1 := strconv.ParseUint(u, 10, 32)
+		gv, err2 := strconv.ParseUint(g, 10, 32)
+		if err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("%q is not UID[:GID]", name)
+		}
+		return uint32(uv), uint32(gv), nil
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	f, err := r.Open("etc/passwd")
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %s: %w", name, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) < 4 || fields[0] != name {
+			continue
+		}
+		uv, err1 := strconv.ParseUint(fields[2], 10, 32)
+		gv, err2 := strconv.ParseUint(fields[3], 10, 32)
+		if err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("user %s: bad uid/gid in %s/etc/passwd", name, root)
+		}
+		return uint32(uv), uint32(gv), nil
+	}
+	return 0, 0, fmt.Errorf("user %s: not in %s/etc/passwd", name, root)
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}

@@ -1,0 +1,79 @@
+// Package trace runs a command under ptrace and records the paths it and
+// every process and thread it starts use, then turns that record into a
+// recipe fragment, or into a diagnosis of what a jailed command missed: the
+// strace step of building a jail, made a tool.
+//
+// # What it records
+//
+// Run uses golang.org/x/sys/unix only (no strace binary). It starts the
+// command with PTRACE_TRACEME, follows fork, vfork, clone and exec
+// (PTRACE_O_TRACEFORK|TRACEVFORK|TRACECLONE|TRACEEXEC; EXITKILL so that no
+// tracee outlives jailimg) and stops every tracee at each system call entry
+// and exit. At entry it reads the path argument from tracee memory (at most
+// PATH_MAX bytes) and makes it absolute: relative to the caller's working
+// directory (/proc/PID/cwd) or to the directory its dirfd names
+// (/proc/PID/fd/N), both read at the time of the call; at exit it reads the
+// return value. Recorded calls:
+//
+//   - open, openat, openat2, creat (Write for O_WRONLY, O_RDWR, O_CREAT,
+//     O_TRUNC, O_APPEND; Directory for O_DIRECTORY)
+//   - execve, execveat (fexecve through the descriptor's path)
+//   - stat, lstat, newfstatat, statx (not fstat: no path)
+//   - access, faccessat, faccessat2
+//   - readlink, readlinkat
+//   - mkdir, mkdirat, chdir
+//
+// Successes go to Result.Accessed, opens and execs failing with ENOENT or
+// ENOTDIR to Result.Missing, everything else to Result.Failed. Paths are
+// cleaned lexically ("a/../b" is "b" even when a is a symlink). With
+// WithRoot the command is chrooted and paths are recorded as it sees them.
+//
+// Limits: linux/amd64 only (ErrUnsupported elsewhere); 32-bit (int $0x80)
+// system calls are not decoded; io_uring opens are not seen; a group-stop
+// (SIGSTOP sent to a tracee) is resumed rather than kept; Run waits for any
+// child of the calling process (wait4(-1)), so it must not run beside other
+// children of the caller.
+//
+// # What the fragment keeps (the filtering rule)
+//
+// NewFragment, over the file system the command ran in:
+//
+//   - drops /proc, /sys and /dev, but reports device nodes opened directly
+//     under /dev as Devices (the safe-table ones by name);
+//   - drops the host loader's state: /etc/ld.so.cache, /etc/ld.so.preload,
+//     /etc/ld.so.conf, /etc/ld.so.conf.d/*, and any glibc-hwcaps path;
+//   - drops every file and symlink of the ELF closure (package resolve) of
+//     the programs executed, and of the shared objects opened on top of it;
+//     a shared object opened that the closure of the programs does not
+//     explain is a dlopen()ed library: Libraries;
+//   - never copies what the command wrote (opened for writing, or created
+//     with mkdir): the directory it wrote into, or made, becomes a Dirs
+//     entry marked Written, and later reads of a written file are its own;
+//   - never copies /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow,
+//     /etc/nsswitch.conf, /etc/localtime and /etc/timezone, which the build
+//     writes from users:, groups:, nss: and timezone:: they are listed in
+//     Generated with the key to declare;
+//   - keeps locale files (locale-archive, message catalogs) when they were
+//     opened: the command really used them under the environment it ran
+//     with, so trace with the environment the jail will have (LANG=C);
+//   - keeps every other regular file read, stat'ed or accessed (Files), by
+//     its real path, with the symlinks met on the way (Symlinks); and the
+//     directories opened, listed or entered that no other entry lies below
+//     (Dirs);
+//   - lists in Missing the opens and execs that found nothing, without the
+//     search-path probing of the loader, dlopen and the shell (a
+//     shared-object or program name that was found elsewhere) and without
+//     paths found later.
+//
+// WriteYAML writes the fragment with the recipe's own keys (binaries,
+// libraries, files, symlinks, dirs, devices) and the rest as comments, sorted
+// and deterministic. There is no include: key: paste the fragment into a
+// recipe, merging a key's list with the recipe's when both have it.
+//
+// # Diagnosis
+//
+// Result.Diagnosis lists what a command tried and could not get: the
+// misses as above, then opens and execs refused with EACCES or EPERM. Run
+// with WithRoot and WithCredential on an unpacked jail, it answers "httpd:
+// bad user name nobody" with "missing: /etc/passwd (open by /usr/sbin/httpd)".
+package trace

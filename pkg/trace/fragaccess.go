@@ -1,0 +1,121 @@
+package trace
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"syscall"
+)
+
+// accessed sorts the successful calls (and mkdir's EEXIST) into files,
+// libraries, directories, links, devices and writable directories.
+func (b *fragBuilder) accessed(res *Result) {
+	b.written = map[string]bool{}
+	reads := map[string]Kind{}
+	var readlinks []string
+	for _, r := range res.Accessed {
+		p := r.Path
+		switch {
+		case r.Kind == Exec:
+		case pseudo(p):
+			if r.Kind == Open && path.Dir(p) == "/dev" {
+				b.device(p)
+			}
+		case loaderState(p):
+		case generatedBy(p) != "":
+			b.gen[p] = generatedBy(p)
+		case r.Kind == Mkdir:
+			b.addWritten(p, p)
+		case r.Kind == Open && r.Write:
+			b.written[p] = true
+		case r.Kind == Readlink:
+			readlinks = append(readlinks, p)
+		default:
+			if _, ok := reads[p]; !ok {
+				reads[p] = r.Kind
+			}
+		}
+	}
+	for _, r := range res.Failed {
+		if r.Kind == Mkdir && r.Errno == "EEXIST" && !pseudo(r.Path) {
+			b.addWritten(r.Path, r.Path)
+		}
+	}
+	for _, p := range sortedKeys(b.written) {
+		b.addWritten(path.Dir(p), p)
+	}
+	for _, p := range sortedKeys(reads) {
+		b.read(p, reads[p])
+	}
+	for _, p := range readlinks {
+		dir, links, err := canonical(b.fsys, path.Dir(p), true)
+		if err != nil {
+			continue
+		}
+		l := path.Join(dir, path.Base(p))
+		if target, err := fs.ReadLink(b.fsys, fsName(l)); err == nil && !b.explained[l] {
+			b.addLinks(append(links, Link{Path: l, Target: target}))
+		}
+	}
+}
+
+// read files one path the command read, stat'ed or entered.
+func (b *fragBuilder) read(p string, kind Kind) {
+	if b.written[p] {
+		return // its own output
+	}
+	real, links, err := canonical(b.fsys, p, true)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			b.note("%s: %v", p, err)
+		}
+		return
+	}
+	if b.explained[real] || b.explained[p] || b.written[real] || pseudo(real) || loaderState(real) {
+		return
+	}
+	if _, ok := b.bins[real]; ok {
+		return
+	}
+	fi, err := fs.Stat(b.fsys, fsName(real))
+	if err != nil {
+		return
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		if kind == Open && b.sharedObject(real) {
+			b.libs[p] = true
+			return
+		}
+		b.addFile(real, links)
+	case fi.IsDir():
+		b.addLinks(links)
+		if _, ok := b.dirs[real]; !ok {
+			b.dirs[real] = nil
+		}
+	}
+}
+
+// device records a device node opened under /dev.
+func (b *fragBuilder) device(p string) {
+	fi, err := fs.Stat(b.fsys, fsName(p))
+	if err != nil || fi.Mode()&fs.ModeDevice == 0 {
+		return
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	d := Device{Path: p, Type: "block", Major: major(uint64(st.Rdev)), Minor: minor(uint64(st.Rdev))}
+	if fi.Mode()&fs.ModeCharDevice != 0 {
+		d.Type = "char"
+	}
+	if name := path.Base(p); safeDevices[name] && d.Type == "char" {
+		d.Name = name
+	}
+	b.devs[p] = d
+}
+
+// major and minor split a Linux dev_t.
+func major(dev uint64) uint32 { return uint32((dev>>8)&0xfff | (dev>>32)&^0xfff) }
+func minor(dev uint64) uint32 { return uint32(dev&0xff | (dev>>12)&^0xff) }

@@ -1,0 +1,131 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// fragBuilder accumulates a Fragment.
+type fragBuilder struct {
+	fsys fs.FS
+	f    *Fragment
+
+	bins         map[string]string   // real path -> path as executed
+	files        map[string]bool     // real paths of files read
+	libs         map[string]bool     // shared objects opened, as opened
+	links        map[string]string   // symlink path -> target
+	dirs         map[string][]string // real dir -> what was written in it
+	devs         map[string]Device   // by path
+	gen          map[string]string   // generated path -> recipe key
+	written      map[string]bool     // paths opened for writing
+	explained    map[string]bool     // files and links of the ELF closure
+	closureLinks map[string]bool
+}
+
+func (b *fragBuilder) note(format string, args ...any) {
+	b.f.Notes = append(b.f.Notes, fmt.Sprintf(format, args...))
+}
+
+// binaries collects the programs executed: each exec'd path, and each
+// caller's /proc/PID/exe (which names a program exec'd through /proc or a
+// descriptor). A script's interpreter is the binary; the script a file.
+func (b *fragBuilder) binaries(res *Result) {
+	var cands []string
+	for _, r := range res.Accessed {
+		if r.Kind == Exec {
+			cands = append(cands, r.Path)
+		}
+	}
+	for _, r := range res.Accessed {
+		if r.Exe != "" {
+			cands = append(cands, r.Exe)
+		}
+	}
+	for _, p := range cands {
+		if pseudo(p) {
+			continue
+		}
+		real, links, err := canonical(b.fsys, p, true)
+		if err != nil {
+			continue // gone since
+		}
+		if interp := b.interpreter(real); interp != "" {
+			b.addFile(real, links)
+			if ireal, _, err := canonical(b.fsys, interp, true); err == nil && b.bins[ireal] == "" {
+				b.bins[ireal] = interp
+			}
+			continue
+		}
+		if b.bins[real] == "" {
+			b.bins[real] = p
+		}
+	}
+}
+
+// interpreter returns the program a "#!" script names, or "".
+func (b *fragBuilder) interpreter(real string) string {
+	f, err := b.fsys.Open(fsName(real))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(io.LimitReader(f, 256)).ReadString('\n')
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return ""
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 || !path.IsAbs(fields[0]) {
+		return ""
+	}
+	return path.Clean(fields[0])
+}
+
+// sharedObject reports whether real is an ELF shared object (ET_DYN).
+func (b *fragBuilder) sharedObject(real string) bool {
+	f, err := b.fsys.Open(fsName(real))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var hdr [18]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || !bytes.Equal(hdr[:4], []byte(elf.ELFMAG)) {
+		return false
+	}
+	typ := uint16(hdr[16]) | uint16(hdr[17])<<8
+	if hdr[elf.EI_DATA] == byte(elf.ELFDATA2MSB) {
+		typ = uint16(hdr[16])<<8 | uint16(hdr[17])
+	}
+	return elf.Type(typ) == elf.ET_DYN
+}
+
+func (b *fragBuilder) addFile(real string, links []Link) {
+	b.files[real] = true
+	b.addLinks(links)
+}
+
+func (b *fragBuilder) addLinks(links []Link) {
+	for _, l := range links {
+		if !pseudo(l.Path) {
+			b.links[l.Path] = l.Target
+		}
+	}
+}
+
+// addWritten marks dir (a path the command saw) writable because of what.
+func (b *fragBuilder) addWritten(dir, what string) {
+	real, links, err := canonical(b.fsys, dir, true)
+	if err != nil {
+		return
+	}
+	b.addLinks(links)
+	if !pseudo(real) {
+		b.dirs[real] = append(b.dirs[real], what)
+	}
+}

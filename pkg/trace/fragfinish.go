@@ -1,0 +1,54 @@
+package trace
+
+import (
+	"slices"
+)
+
+// missing keeps the failed opens and execs that are not search-path
+// probing, counting the closure's files as found.
+func (b *fragBuilder) missing(res *Result) {
+	b.f.Missing = misses(res, b.explained)
+}
+
+// finish drops what the closure explains and directories implied by
+// entries below them, and sorts everything.
+func (b *fragBuilder) finish() *Fragment {
+	f := b.f
+	for _, real := range sortedKeys(b.bins) {
+		f.Binaries = append(f.Binaries, b.bins[real])
+	}
+	slices.Sort(f.Binaries)
+	f.Binaries = slices.Compact(f.Binaries)
+	f.Libraries = sortedKeys(b.libs)
+	var below []string // every entry path, for the implied-directory check
+	for _, p := range sortedKeys(b.files) {
+		if !b.explained[p] {
+			f.Files = append(f.Files, p)
+			below = append(below, p)
+		}
+	}
+	for _, p := range sortedKeys(b.links) {
+		if !b.closureLinks[p] {
+			f.Symlinks = append(f.Symlinks, Link{Path: p, Target: b.links[p]})
+			below = append(below, p)
+		}
+	}
+	below = append(below, f.Binaries...)
+	below = append(below, sortedKeys(b.dirs)...)
+	slices.Sort(below)
+	for _, p := range sortedKeys(b.dirs) {
+		w := b.dirs[p]
+		if p == "/" || len(w) == 0 && hasDescendant(p, below) {
+			continue
+		}
+		slices.Sort(w)
+		f.Dirs = append(f.Dirs, Dir{Path: p, Written: slices.Compact(w)})
+	}
+	for _, p := range sortedKeys(b.devs) {
+		f.Devices = append(f.Devices, b.devs[p])
+	}
+	for _, p := range sortedKeys(b.gen) {
+		f.Generated = append(f.Generated, Generated{Path: p, Key: b.gen[p]})
+	}
+	return f
+}
