@@ -1,7 +1,6 @@
 package recipes_test
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,10 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-
 	"github.com/jailimg/jailimg/pkg/bundle"
-	"github.com/jailimg/jailimg/pkg/unpack"
 )
 
 // build builds recipes/NAME.yaml into an OCI layout in a fresh directory
@@ -28,32 +24,17 @@ func build(t *testing.T, name string) string {
 	return out
 }
 
-// unpackOnto unpacks the only image of the layout into the bundle directory
-// target.
+// unpackOnto unpacks the layout's image into the bundle directory target
+// with `jailimg unpack`.
 func unpackOnto(t *testing.T, layoutDir, target string) *bundle.Bundle {
 	t.Helper()
-	p, err := layout.FromPath(layoutDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil || len(im.Manifests) != 1 {
-		t.Fatalf("%s: index: %v (%d manifests)", layoutDir, err, len(im.Manifests))
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := unpack.Unpack(context.Background(), img, target, unpack.WithSource(layoutDir)); err != nil {
-		t.Fatalf("unpacking %s: %v", layoutDir, err)
-	}
+	digest := strings.TrimSpace(mustJailimg(t, "-q", "unpack", layoutDir, target))
 	b, err := bundle.Open(target)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b.Meta.ManifestDigest != digest {
+		t.Fatalf("jailimg unpack printed %q, the bundle holds %q", digest, b.Meta.ManifestDigest)
 	}
 	return b
 }
