@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // fragBuilder accumulates a Fragment.
@@ -26,6 +28,7 @@ type fragBuilder struct {
 	written      map[string]bool     // paths opened for writing
 	explained    map[string]bool     // files and links of the ELF closure
 	closureLinks map[string]bool
+	resolver     *resolve.Resolver
 }
 
 func (b *fragBuilder) note(format string, args ...any) {

@@ -35,6 +35,8 @@ func (b *fragBuilder) finish() *Fragment {
 	}
 	below = append(below, f.Binaries...)
 	below = append(below, sortedKeys(b.dirs)...)
+	below = append(below, sortedKeys(b.explained)...) // the closure's files and links
+	below = append(below, sortedKeys(b.gen)...)       // the files users: etc. write
 	slices.Sort(below)
 	for _, p := range sortedKeys(b.dirs) {
 		w := b.dirs[p]

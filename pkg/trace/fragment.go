@@ -84,6 +84,9 @@ func NewFragment(ctx context.Context, fsys fs.FS, res *Result) (*Fragment, error
 	}
 	b.accessed(res)
 	if len(b.libs) > 0 {
+		if err := b.dropDependentLibs(ctx); err != nil {
+			return nil, err
+		}
 		if err := b.closure(ctx, sortedKeys(b.libs)); err != nil {
 			return nil, err
 		}
@@ -98,15 +101,7 @@ func (b *fragBuilder) closure(ctx context.Context, libs []string) error {
 	if len(b.bins) == 0 && len(libs) == 0 {
 		return nil
 	}
-	r, err := resolve.New(b.fsys)
-	if err != nil {
-		return err
-	}
-	bins := make([]string, 0, len(b.bins))
-	for _, real := range sortedKeys(b.bins) {
-		bins = append(bins, b.bins[real])
-	}
-	cl, err := r.Resolve(ctx, resolve.Request{Binaries: bins, Libraries: libs})
+	cl, err := b.resolve(ctx, libs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -122,6 +117,51 @@ func (b *fragBuilder) closure(ctx context.Context, libs []string) error {
 	for _, l := range cl.Links {
 		b.explained[l.Path] = true
 		b.closureLinks[l.Path] = true
+	}
+	return nil
+}
+
+// resolve computes the closure of the binaries found and libs, with one
+// resolver (which caches what it parsed) for every call.
+func (b *fragBuilder) resolve(ctx context.Context, libs []string) (*resolve.Closure, error) {
+	if b.resolver == nil {
+		r, err := resolve.New(b.fsys)
+		if err != nil {
+			return nil, err
+		}
+		b.resolver = r
+	}
+	bins := make([]string, 0, len(b.bins))
+	for _, real := range sortedKeys(b.bins) {
+		bins = append(bins, b.bins[real])
+	}
+	return b.resolver.Resolve(ctx, resolve.Request{Binaries: bins, Libraries: libs})
+}
+
+// dropDependentLibs removes each library that the closure of the other
+// libraries loads anyway (a dependency of a dlopen()ed plugin).
+func (b *fragBuilder) dropDependentLibs(ctx context.Context) error {
+	for _, lib := range sortedKeys(b.libs) {
+		real, _, err := canonical(b.fsys, lib, true)
+		if err != nil {
+			continue
+		}
+		var others []string
+		for _, o := range sortedKeys(b.libs) {
+			if o != lib {
+				others = append(others, o)
+			}
+		}
+		if len(others) == 0 {
+			break
+		}
+		cl, err := b.resolve(ctx, others)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil && slices.Contains(cl.Files, real) {
+			delete(b.libs, lib)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/jailimg/jailimg/pkg/recipe"
+)
+
+// wwwData declares the user nginx and lighttpd switch to.
+const wwwData = `users:
+  - {name: www-data, uid: 33, gid: 33}
+groups:
+  - {name: www-data, gid: 33}
+`
+
+// buildJail builds recipe text in dir and unpacks it; it returns the rootfs.
+func buildJail(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	path := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustJailimg(t, dir, nil, "-q", "build", "-o", name+".oci", path)
+	mustJailimg(t, dir, nil, "-q", "unpack", name+".oci", name+".jail")
+	return filepath.Join(dir, name+".jail", "current", "rootfs")
+}
+
+// inJail runs argv chrooted into rootfs and returns its combined output.
+func inJail(rootfs string, argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: rootfs}
+	cmd.Dir = "/"
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestTraceFragment traces a daemon's config check on the host, appends the
+// fragment to a recipe that declares only the users, and checks the check
+// passes chrooted into the built jail, while the recipe with the binary
+// alone (its ELF closure) fails.
+func TestTraceFragment(t *testing.T) {
+	needRoot(t)
+	tests := []struct {
+		name, bin, conf string
+		args            func(conf string) []string
+	}{
+		{"nginx", "/usr/sbin/nginx", `user www-data;
+pid PIDFILE;
+error_log /var/log/nginx/error.log;
+events { worker_connections 64; }
+http {
+    include /etc/nginx/mime.types;
+    access_log /var/log/nginx/access.log;
+    server { listen 127.0.0.1:8089; root /var/www/html; }
+}
+`, func(conf string) []string { return []string{"-t", "-c", conf} }},
+		{"lighttpd", "/usr/sbin/lighttpd", `server.document-root = "/var/www/html"
+server.port = 8093
+server.bind = "127.0.0.1"
+server.username = "www-data"
+server.groupname = "www-data"
+mimetype.assign = (".html" => "text/html")
+`, func(conf string) []string { return []string{"-tt", "-f", conf} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			needTool(t, filepath.Base(tt.bin))
+			dir := t.TempDir()
+			conf := filepath.Join(dir, tt.name+".conf")
+			text := strings.ReplaceAll(tt.conf, "PIDFILE", filepath.Join(dir, "pid"))
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			argv := append([]string{tt.bin}, tt.args(conf)...)
+			mustJailimg(t, dir, nil, append([]string{"-q", "trace", "-o", "frag.yaml", "--"}, argv...)...)
+			frag, err := os.ReadFile(filepath.Join(dir, "frag.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"binaries:\n  - " + tt.bin + "\n", "{src: " + conf + ", dst: " + conf + "}"} {
+				if !strings.Contains(string(frag), want) {
+					t.Errorf("fragment lacks %q:\n%s", want, frag)
+				}
+			}
+			with := "name: " + tt.name + "-traced\n" + wwwData + string(frag)
+			r, err := recipe.Parse("with.yaml", []byte(with))
+			if err == nil {
+				err = r.Validate()
+			}
+			if err != nil {
+				t.Fatalf("recipe with the fragment: %v\n%s", err, with)
+			}
+			if out, err := inJail(buildJail(t, dir, "with", with), argv...); err != nil {
+				t.Errorf("%s in the jail with the fragment: %v\n%s\nfragment:\n%s", tt.name, err, out, frag)
+			}
+			without := "name: " + tt.name + "-bare\n" + wwwData + "binaries: [" + tt.bin + "]\n"
+			if out, err := inJail(buildJail(t, dir, "without", without), argv...); err == nil {
+				t.Errorf("%s in the jail without the fragment succeeded:\n%s", tt.name, out)
+			}
+		})
+	}
+}
+
+// TestTraceDiagnose runs id in jails with and without /etc/passwd and
+// checks the one line that names the missing file.
+func TestTraceDiagnose(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	bare := buildJail(t, dir, "bare", "name: bare\nbinaries: [/usr/bin/id]\n")
+	res := jailimg(t, dir, nil, "-q", "trace", "--root", bare, "--user", "65534:65534", "--", "/usr/bin/id", "nobody")
+	if want := "missing: /etc/passwd (open by /usr/bin/id)\n"; res.code != 0 || !strings.Contains(res.stdout, want) {
+		t.Errorf("diagnosis of a jail without /etc/passwd: exit %d, stdout %q, want a line %q\n%s", res.code, res.stdout, want, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "nobody") {
+		t.Errorf("id's own complaint is not on stderr: %q", res.stderr)
+	}
+
+	users := buildJail(t, dir, "users", "name: users\nbinaries: [/usr/bin/id]\nusers:\n  - {name: nobody, uid: 65534, gid: 65534}\ngroups:\n  - {name: nogroup, gid: 65534}\n")
+	res = jailimg(t, dir, nil, "-q", "trace", "--root", users, "--user", "nobody", "--", "/usr/bin/id")
+	if res.code != 0 || strings.Contains(res.stdout, "/etc/passwd") || !strings.Contains(res.stderr, "uid=65534(nobody)") {
+		t.Errorf("diagnosis of a jail with users: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+
+	res = jailimg(t, dir, nil, "trace", "--root", users, "--user", "www-data", "--", "/usr/bin/id")
+	if res.code != exitInput || !strings.Contains(res.stderr, "www-data") {
+		t.Errorf("unknown --user: exit %d, stderr %q", res.code, res.stderr)
+	}
+	res = jailimg(t, dir, nil, "trace", "--user", "nobody", "--", "/usr/bin/id")
+	if res.code != exitUsage {
+		t.Errorf("--user without --root: exit %d, want %d", res.code, exitUsage)
+	}
+}
