@@ -1,7 +1,6 @@
 package recipes_test
 
 import (
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -109,9 +108,6 @@ func testRecipe(t *testing.T, c recipeCase) {
 	tmpfsOver(t, b.RootFS(), policy.Writable)
 	s := start(t, target)
 	if err := s.waitReady(c.port); err != nil {
-		if c.name == "bind9" && errors.Is(err, errExited) && strings.Contains(s.stderr.String(), "prctl() failed: Operation not permitted") {
-			t.Skip("blocked on pkg/run: named calls prctl(PR_SET_KEEPCAPS), which jailimg run's SECBIT_KEEP_CAPS_LOCKED refuses")
-		}
 		t.Fatalf("%s: %v", c.name, err)
 	}
 	pid, err := s.pid()

@@ -8,18 +8,19 @@ import (
 )
 
 // Securebits (linux/securebits.h): never give root capabilities on exec,
-// and lock that in.
+// and lock that in. KEEP_CAPS is left unlocked: daemons such as named call
+// prctl(PR_SET_KEEPCAPS) and exit when it fails, and with an empty bounding
+// set and no capabilities left there is nothing for it to keep.
 const (
 	secbitNoRoot       = 1 << 0
 	secbitNoRootLocked = 1 << 1
-	secbitKeepCapsLock = 1 << 5
 )
 
 // dropBounding empties the calling thread's capability bounding set and
 // ambient set, and sets the securebits that stop uid 0 regaining
 // capabilities on exec. It needs CAP_SETPCAP, so it runs before setuid.
 func dropBounding() error {
-	if err := unix.Prctl(unix.PR_SET_SECUREBITS, secbitNoRoot|secbitNoRootLocked|secbitKeepCapsLock, 0, 0, 0); err != nil {
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, secbitNoRoot|secbitNoRootLocked, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_SECUREBITS): %w", err)
 	}
 	for c := uintptr(0); ; c++ {
