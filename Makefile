@@ -35,7 +35,7 @@ fuzz:
 
 # Build the sample recipes twice, in two directories under two umasks, and compare digests.
 repro: build
-	hack/repro.sh $(BIN) recipes/bash.yaml recipes/nginx.yaml
+	hack/repro.sh $(BIN) recipes/*.yaml
 
 # Build the nginx jail and show what it holds.
 demo: build
