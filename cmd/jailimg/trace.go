@@ -125,7 +125,7 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 			if r.Errno == "EACCES" || r.Errno == "EPERM" {
 				word = "denied"
 			}
-			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, strconv.Quote(r.Path)[1:len(strconv.Quote(r.Path))-1], r.Kind, r.Exe); err != nil {
+			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, oneLine(r.Path), r.Kind, oneLine(r.Exe)); err != nil {
 				return err
 			}
 		}
@@ -203,6 +203,12 @@ func lookupUser(root, name string) (uid, gid uint32, err error) {
 		return uint32(uv), uint32(gv), nil
 	}
 	return 0, 0, fmt.Errorf("user %s: not in %s/etc/passwd", name, root)
+}
+
+// oneLine escapes a path so that it prints on one line, as Go would quote it.
+func oneLine(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 func isNumber(s string) bool {

@@ -48,6 +48,7 @@ func TestTraceFragment(t *testing.T) {
 	tests := []struct {
 		name, bin, conf string
 		args            func(conf string) []string
+		bareConf        bool // the recipe without the fragment copies the config too
 	}{
 		{"nginx", "/usr/sbin/nginx", `user www-data;
 pid PIDFILE;
@@ -58,14 +59,14 @@ http {
     access_log /var/log/nginx/access.log;
     server { listen 127.0.0.1:8089; root /var/www/html; }
 }
-`, func(conf string) []string { return []string{"-t", "-c", conf} }},
+`, func(conf string) []string { return []string{"-t", "-c", conf} }, true},
 		{"lighttpd", "/usr/sbin/lighttpd", `server.document-root = "/var/www/html"
 server.port = 8093
 server.bind = "127.0.0.1"
 server.username = "www-data"
 server.groupname = "www-data"
 mimetype.assign = (".html" => "text/html")
-`, func(conf string) []string { return []string{"-tt", "-f", conf} }},
+`, func(conf string) []string { return []string{"-tt", "-f", conf} }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +100,9 @@ mimetype.assign = (".html" => "text/html")
 				t.Errorf("%s in the jail with the fragment: %v\n%s\nfragment:\n%s", tt.name, err, out, frag)
 			}
 			without := "name: " + tt.name + "-bare\n" + wwwData + "binaries: [" + tt.bin + "]\n"
+			if tt.bareConf {
+				without += "files: [{src: " + conf + ", dst: " + conf + "}]\n"
+			}
 			if out, err := inJail(buildJail(t, dir, "without", without), argv...); err == nil {
 				t.Errorf("%s in the jail without the fragment succeeded:\n%s", tt.name, out)
 			}

@@ -122,10 +122,18 @@ func (b *fragBuilder) addLinks(links []Link) {
 }
 
 // addWritten marks dir (a path the command saw) writable because of what.
+// Only dir's parent needs to exist still: a directory the command made may
+// be gone.
 func (b *fragBuilder) addWritten(dir, what string) {
-	real, links, err := canonical(b.fsys, dir, true)
+	parent, links, err := canonical(b.fsys, path.Dir(dir), true)
 	if err != nil {
 		return
+	}
+	real := path.Join(parent, path.Base(dir))
+	if fi, err := fs.Lstat(b.fsys, fsName(real)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, links, err = canonical(b.fsys, dir, true); err != nil {
+			return
+		}
 	}
 	b.addLinks(links)
 	if !pseudo(real) {

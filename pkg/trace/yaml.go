@@ -121,7 +121,11 @@ func (f *Fragment) WriteYAML(w io.Writer) error {
 	if len(f.Missing) > 0 {
 		p("# Tried and not found (%s):\n", "ENOENT/ENOTDIR")
 		for _, m := range f.Missing {
-			p("#   %s  (%s by %s)\n", comment(m.Path), m.Kind, comment(m.Exe))
+			by := ""
+			if m.Exe != "" {
+				by = " by " + comment(m.Exe)
+			}
+			p("#   %s  (%s%s)\n", comment(m.Path), m.Kind, by)
 		}
 	}
 	for _, s := range bad {
