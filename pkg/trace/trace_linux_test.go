@@ -2,12 +2,14 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // needRoot skips a test when not root, except under CI where it must run.
@@ -28,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 )
 
@@ -44,6 +47,20 @@ func main() {
 		}
 		if _, err := os.Open(os.Args[4]); err == nil {
 			panic("opened " + os.Args[4])
+		}
+		dir, _ := filepath.Split(os.Args[2])
+		d, err := os.Open(dir)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := syscall.Openat(int(d.Fd()), "relative-to-dirfd", syscall.O_RDONLY, 0); err == nil {
+			panic("opened relative-to-dirfd")
+		}
+		if err := os.Chdir(dir); err != nil {
+			panic(err)
+		}
+		if _, err := os.Stat("relative-to-cwd"); err == nil {
+			panic("found relative-to-cwd")
 		}
 		panic(syscall.Exec("/bin/true", []string{"true"}, nil))
 	}
@@ -117,6 +134,9 @@ func TestRunRecords(t *testing.T) {
 		{"open", res.Accessed, Record{PID: child, Exe: bin, Kind: Open, Path: opened}},
 		{"stat", res.Accessed, Record{PID: child, Exe: bin, Kind: Stat, Path: statted}},
 		{"failed open", res.Missing, Record{PID: child, Exe: bin, Kind: Open, Path: missing, Errno: "ENOENT"}},
+		{"open relative to a dirfd", res.Missing, Record{PID: child, Exe: bin, Kind: Open, Path: filepath.Join(dir, "relative-to-dirfd"), Errno: "ENOENT"}},
+		{"chdir", res.Accessed, Record{PID: child, Exe: bin, Kind: Chdir, Path: dir}},
+		{"stat relative to the cwd", res.Failed, Record{PID: child, Exe: bin, Kind: Stat, Path: filepath.Join(dir, "relative-to-cwd"), Errno: "ENOENT"}},
 		{"exec of /bin/true", res.Accessed, Record{PID: child, Exe: bin, Kind: Exec, Path: "/bin/true"}},
 	}
 	for _, tt := range tests {
@@ -134,5 +154,41 @@ func TestRunRecords(t *testing.T) {
 	}
 	if child == root {
 		t.Errorf("child pid %d is the root's", child)
+	}
+}
+
+// TestRunCancel checks that a canceled context kills the traced command.
+func TestRunCancel(t *testing.T) {
+	needRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(200 * time.Millisecond) // let it start; the assertion does not depend on it
+		cancel()
+	}()
+	res, err := Run(ctx, []string{"/bin/sleep", "1000"}, WithStdio(nil, nil, nil))
+	if !errors.Is(err, context.Canceled) || res == nil || res.Status != 128+9 {
+		t.Fatalf("Run of a canceled sleep: %+v, %v; want status 137 and context.Canceled", res, err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	needRoot(t)
+	tests := []struct {
+		name string
+		argv []string
+		opts []Option
+		want string
+	}{
+		{"no command", nil, nil, "no command"},
+		{"not found", []string{"no-such-program-xyz"}, nil, "no-such-program-xyz"},
+		{"root is a file", []string{"/bin/true"}, []Option{WithRoot("/etc/hostname")}, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Run(context.Background(), tt.argv, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run: %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
