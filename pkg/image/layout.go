@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -23,39 +22,16 @@ import (
 // left as it was. An existing dir is replaced only if it is an OCI layout or
 // empty.
 func WriteLayout(ctx context.Context, dir string, img v1.Image, tag string) error {
-	if err := replaceable(dir); err != nil {
-		return err
-	}
-	parent, base := filepath.Split(filepath.Clean(dir))
-	if parent == "" {
-		parent = "."
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	staging, err := os.MkdirTemp(parent, "."+base+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(staging) // after the swap, this removes the old layout
-	p, err := layout.Write(staging, empty.Index)
-	if err != nil {
-		return fmt.Errorf("writing layout %s: %w", dir, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	opts := []layout.Option{}
+	var opts []layout.Option
 	if tag != "" {
 		opts = append(opts, layout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
 	}
-	if err := p.AppendImage(img, opts...); err != nil {
-		return fmt.Errorf("writing layout %s: %w", dir, err)
-	}
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return err
-	}
-	return swap(staging, dir)
+	return stageLayout(ctx, dir, false, func(p layout.Path) error {
+		if err := p.AppendImage(img, opts...); err != nil {
+			return fmt.Errorf("writing layout %s: %w", dir, err)
+		}
+		return nil
+	})
 }
 
 // replaceable refuses to replace anything but an OCI layout or an empty directory.

@@ -29,6 +29,13 @@ import (
 // writes new ones to a temporary file it renames), and it rewrites
 // index.json, which is not linked.
 func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) error {
+	return stageLayout(ctx, dir, true, fn)
+}
+
+// stageLayout runs fn on a layout made beside dir — a copy of dir when keep
+// is set and dir is a layout, else an empty one — and swaps it in when fn
+// succeeds. Only an OCI layout or an empty directory is ever replaced.
+func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path) error) error {
 	if err := replaceable(dir); err != nil {
 		return err
 	}
@@ -44,7 +51,7 @@ func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) e
 		return err
 	}
 	defer os.RemoveAll(staging) // after the swap, this removes the old layout
-	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); keep && err == nil {
 		if err := cloneLayout(dir, staging); err != nil {
 			return fmt.Errorf("copying layout %s: %w", dir, err)
 		}

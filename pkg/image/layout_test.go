@@ -1,0 +1,129 @@
+package image
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+func randomImage(t *testing.T) v1.Image {
+	t.Helper()
+	img, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func digestOf(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestWriteLayoutReplacesAtomically(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "out")
+	a, b := randomImage(t), randomImage(t)
+	if err := WriteLayout(ctx, dir, a, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FromLayout(dir, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(got); err != nil {
+		t.Fatal(err)
+	}
+	if digestOf(t, got) != digestOf(t, a) {
+		t.Fatal("layout holds another image")
+	}
+
+	// A cancelled write leaves the old layout and no staging directory.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := WriteLayout(cancelled, dir, b, "v2"); err == nil {
+		t.Fatal("WriteLayout with a cancelled context succeeded")
+	}
+	if got, err := FromLayout(dir, ""); err != nil || digestOf(t, got) != digestOf(t, a) {
+		t.Fatalf("after a failed write: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("leftovers beside the layout: %v", entries)
+	}
+
+	if err := WriteLayout(ctx, dir, b, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromLayout(dir, "v1"); err == nil || !strings.Contains(err.Error(), `no image tagged "v1" (tags: v2)`) {
+		t.Errorf("old tag after replacing the layout: %v", err)
+	}
+}
+
+func TestWriteLayoutRefusesOtherDirectories(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "precious"), []byte("x"), 0o644)
+	err := WriteLayout(context.Background(), dir, randomImage(t), "")
+	if err == nil || !strings.Contains(err.Error(), "not an OCI image layout") {
+		t.Fatalf("WriteLayout over a non-layout directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "precious")); err != nil {
+		t.Error("the directory was replaced")
+	}
+}
+
+func TestFromLayoutSelection(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "l")
+	a, b := randomImage(t), randomImage(t)
+	WriteLayout(ctx, dir, a, "a")
+	if err := UpdateLayout(ctx, dir, func(p layout.Path) error { return appendTagged(p, b, "b") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromLayout(dir, ""); err == nil || !strings.Contains(err.Error(), "holds 2 images") {
+		t.Errorf("untagged pick among two: %v", err)
+	}
+	if got, err := FromLayout(dir, "b"); err != nil || digestOf(t, got) != digestOf(t, b) {
+		t.Errorf("FromLayout(b): %v", err)
+	}
+	if _, err := FromLayout(filepath.Join(dir, "missing"), ""); err == nil {
+		t.Error("FromLayout of a missing directory: no error")
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ in, want string }{
+		{dir, "oci:" + dir},
+		{dir + ":v1", "oci:" + dir + ":v1"},
+		{"oci:" + dir + "/not-yet:v2", "oci:" + dir + "/not-yet:v2"},
+		{"oci:relative", "oci:relative"},
+		{"localhost:5000/jails/nginx:1.22", "localhost:5000/jails/nginx:1.22"},
+		{"registry.example/nginx@sha256:" + strings.Repeat("a", 64), "registry.example/nginx@sha256:" + strings.Repeat("a", 64)},
+	} {
+		src, err := ParseSource(tc.in)
+		if err != nil || src.String() != tc.want {
+			t.Errorf("ParseSource(%q) = %v, %v; want %s", tc.in, src, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"oci:", "UPPER/Case:tag", "a:b:c:d"} {
+		if _, err := ParseSource(bad); err == nil {
+			t.Errorf("ParseSource(%q): no error", bad)
+		}
+	}
+}
+
+func appendTagged(p layout.Path, img v1.Image, tag string) error {
+	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}))
+}
