@@ -42,5 +42,13 @@ demo: build
 	hack/deps.sh demo
 	hack/demo.sh $(BIN)
 
+# jailimg against the peers users would pick instead, side by side (bench/,
+# about 15 minutes on 2 cores): rewrites docs/benchmarks.md and .png.
+# Quick run: make bench BENCH_SIZE=50M BENCH_RUNS=2 BENCH_RUNS_SMALL=3
+bench: build
+	hack/deps.sh bench
+	BENCH_SIZE=$(BENCH_SIZE) BENCH_RUNS=$(BENCH_RUNS) BENCH_RUNS_SMALL=$(BENCH_RUNS_SMALL) \
+	BENCH_DIR=$(BENCH_DIR) BENCH_SECTIONS=$(BENCH_SECTIONS) $(GO) run ./bench $(BIN)
+
 clean:
 	rm -rf bin out
