@@ -22,7 +22,10 @@
 //	BENCH_RUNS_SMALL  runs of each tool on small data and fast cases (default 10)
 //	BENCH_DIR         work directory (default /dev/shm/jailimg-bench), emptied first
 //	BENCH_SECTIONS    comma-separated subset of resolve,build,unpack,registry,boot
-//	BENCH_OUT         the report to write (default docs/benchmarks.md; the PNG beside it)
+//	BENCH_OUT         the report to write (default docs/benchmarks.md; the .png and .json beside it)
+//
+// The measurements are saved as docs/benchmarks.json; `go run ./bench -report`
+// renders the doc and the chart again from it without measuring.
 //
 // It is a program, not a test: `go test ./...` does not run it.
 package main

@@ -30,7 +30,11 @@ type bench struct {
 	groups     []*Group
 	facts      map[string][]string // section -> extra lines for the doc
 	started    time.Time
+	took       time.Duration
 	loadBefore string
+	// machineInfo and versionInfo are taken at the end of the measurements.
+	machineInfo, versionInfo [][2]string
+	reportOnly               bool
 }
 
 func main() {
@@ -47,8 +51,9 @@ func main() {
 
 func configure() (*bench, error) {
 	if len(os.Args) != 2 {
-		return nil, fmt.Errorf("usage: go run ./bench JAILIMG-BINARY (environment: see bench/doc.go)")
+		return nil, fmt.Errorf("usage: go run ./bench JAILIMG-BINARY|-report (environment: see bench/doc.go)")
 	}
+	reportOnly := os.Args[1] == "-report"
 	bin, err := filepath.Abs(os.Args[1])
 	if err != nil {
 		return nil, err
@@ -59,16 +64,17 @@ func configure() (*bench, error) {
 	}
 	b := &bench{
 		bin: bin, repo: repo,
-		work:      envOr("BENCH_DIR", "/dev/shm/jailimg-bench"),
-		out:       envOr("BENCH_OUT", "docs/benchmarks.md"),
-		sections:  strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot"), ","),
-		layouts:   map[string]string{},
-		tags:      map[string]string{},
-		trees:     map[string]string{},
-		facts:     map[string][]string{},
-		started:   time.Now(),
-		runs:      3,
-		runsSmall: 10,
+		work:       envOr("BENCH_DIR", "/dev/shm/jailimg-bench"),
+		out:        envOr("BENCH_OUT", "docs/benchmarks.md"),
+		sections:   strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot"), ","),
+		layouts:    map[string]string{},
+		tags:       map[string]string{},
+		trees:      map[string]string{},
+		facts:      map[string][]string{},
+		started:    time.Now(),
+		runs:       3,
+		runsSmall:  10,
+		reportOnly: reportOnly,
 	}
 	if b.size, err = parseSize(envOr("BENCH_SIZE", "500M")); err != nil {
 		return nil, fmt.Errorf("BENCH_SIZE: %w", err)
@@ -96,6 +102,12 @@ func configure() (*bench, error) {
 func (b *bench) want(section string) bool { return slices.Contains(b.sections, section) }
 
 func (b *bench) run() error {
+	if b.reportOnly {
+		if err := b.load(); err != nil {
+			return err
+		}
+		return b.report()
+	}
 	b.loadBefore = loadavg()
 	if err := os.RemoveAll(b.work); err != nil {
 		return err
@@ -131,10 +143,15 @@ func (b *bench) run() error {
 			}
 		}
 	}
+	b.took = time.Since(b.started)
+	b.machineInfo, b.versionInfo = b.machine(), b.versions()
+	if err := b.save(); err != nil {
+		return err
+	}
 	if err := b.report(); err != nil {
 		return err
 	}
-	logf("wrote %s and %s in %s", b.out, pngPath(b.out), time.Since(b.started).Round(time.Second))
+	logf("wrote %s, %s and %s in %s", b.out, pngPath(b.out), jsonPath(b.out), b.took.Round(time.Second))
 	return os.RemoveAll(b.work)
 }
 

@@ -15,16 +15,17 @@ type Tool struct {
 	// Name labels the tool in tables and the chart.
 	Name string
 	// Argv is the timed command; sh(...) wraps a pipeline.
-	Argv []string
+	Argv []string `json:"-"`
 	// Setup and Clean run untimed before and after each run.
-	Setup, Clean func() error
+	Setup, Clean func() error `json:"-"`
 	// Out, when set, receives each run's stdout.
-	Out func([]byte) error
+	Out func([]byte) error `json:"-"`
 	// Skip, when set, says why the tool is not run.
-	Skip string
-
-	times  []time.Duration
-	failed string
+	Skip string `json:",omitempty"`
+	// Times are the durations of the runs that succeeded.
+	Times []time.Duration
+	// Failed is the error of the run that failed; the tool is not run again.
+	Failed string `json:",omitempty"`
 }
 
 // Target is what jailimg's median must reach: at most Max times the median
@@ -60,16 +61,16 @@ func (g *Group) Run() {
 	for r := range g.Runs {
 		for i := range g.Tools {
 			t := g.Tools[(r+i)%len(g.Tools)]
-			if t.Skip != "" || t.failed != "" {
+			if t.Skip != "" || t.Failed != "" {
 				continue
 			}
 			d, err := t.once()
 			if err != nil {
-				t.failed = err.Error()
+				t.Failed = err.Error()
 				logf("  %s FAILED: %v", t.Name, err)
 				continue
 			}
-			t.times = append(t.times, d)
+			t.Times = append(t.Times, d)
 		}
 	}
 	for _, t := range g.Tools {
@@ -107,11 +108,11 @@ func (t *Tool) once() (time.Duration, error) {
 	return d, nil
 }
 
-func (t *Tool) ok() bool { return t.Skip == "" && t.failed == "" && len(t.times) > 0 }
+func (t *Tool) ok() bool { return t.Skip == "" && t.Failed == "" && len(t.Times) > 0 }
 
 // Median is the median run time (the mean of the middle two for an even count).
 func (t *Tool) Median() time.Duration {
-	s := slices.Sorted(slices.Values(t.times))
+	s := slices.Sorted(slices.Values(t.Times))
 	n := len(s)
 	if n%2 == 1 {
 		return s[n/2]
@@ -120,8 +121,8 @@ func (t *Tool) Median() time.Duration {
 }
 
 // Min and Max are the fastest and slowest runs.
-func (t *Tool) Min() time.Duration { return slices.Min(t.times) }
-func (t *Tool) Max() time.Duration { return slices.Max(t.times) }
+func (t *Tool) Min() time.Duration { return slices.Min(t.Times) }
+func (t *Tool) Max() time.Duration { return slices.Max(t.Times) }
 
 // Ratio is the subject's median over peer's, or 0 when either has no result.
 func (g *Group) Ratio(peer *Tool) float64 {

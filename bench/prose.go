@@ -45,7 +45,7 @@ func (b *bench) limits(section string) string {
 			out = append(out, fmt.Sprintf("- **Not met: %s, %s %s.** %s", g.Name, tg.Text, tg.Peer, why))
 		}
 		for _, t := range g.Tools {
-			if t.failed != "" {
+			if t.Failed != "" {
 				out = append(out, fmt.Sprintf("- %s, `%s` failed: %s", g.Name, t.Name, whyFailed(t)))
 			}
 		}
@@ -79,8 +79,8 @@ func whyMiss(section string, g *Group, tg Target) string {
 }
 
 func whyFailed(t *Tool) string {
-	if strings.Contains(t.failed, "not correct mediatype") && strings.Contains(t.Name, "umoci") {
+	if strings.Contains(t.Failed, "not correct mediatype") && strings.Contains(t.Name, "umoci") {
 		return "umoci 0.4.7 (Debian 12) does not read zstd layers (`blob is not correct mediatype: application/vnd.oci.image.layer.v1.tar+zstd`), so there is no umoci number for zstd."
 	}
-	return "`" + esc(shorten(t.failed)) + "`"
+	return "`" + esc(shorten(t.Failed)) + "`"
 }
