@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/jailimg/jailimg/pkg/image"
+)
+
+// rcScript runs dist/jailimg-jail ACTION for the jail "bash" configured by conf.
+func rcScript(t *testing.T, conf, action string) result {
+	t.Helper()
+	cmd := exec.Command("../../dist/jailimg-jail", action)
+	cmd.Env = append(os.Environ(), "JAILIMG_NAME=bash", "JAILIMG_CONF="+conf)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A service that kept our pipes open would hang Run: fail instead.
+	cmd.WaitDelay = time.Minute
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running jailimg-jail %s: %v", action, err)
+	}
+	return r
+}
+
+// sleepJail builds the bash recipe plus /usr/bin/sleep into an OCI layout.
+func sleepJail(t *testing.T) string {
+	t.Helper()
+	recipe := copyRecipe(t, "bash.yaml")
+	raw, err := os.ReadFile(recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSleep := strings.Replace(string(raw), "  - /usr/bin/ls\n", "  - /usr/bin/ls\n  - /usr/bin/sleep\n", 1)
+	if withSleep == string(raw) {
+		t.Fatal("bash.yaml no longer lists /usr/bin/ls; update the test")
+	}
+	if err := os.WriteFile(recipe, []byte(withSleep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(t.TempDir(), "cache")
+	mustJailimg(t, "", nil, "build", "-q", "-o", layout, recipe)
+	return layout
+}
+
+// TestRCScript starts, checks and stops a jail with dist/jailimg-jail, from
+// a registry and, with the registry unreachable, from the layout cache.
+func TestRCScript(t *testing.T) {
+	needRoot(t)
+	cache := sleepJail(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/jails/bash:5.2"
+	img, err := image.FromLayout(cache, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ name, source, wantLog string }{
+		{"registry", ref, ""},
+		{"registry unreachable, from the cache", "127.0.0.1:1/jails/bash:5.2", "falling back to the cache"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "bash.conf")
+			body := strings.Join([]string{
+				"JAILIMG=" + jailimgBin, "SOURCE=" + tc.source, "CACHE=" + cache,
+				"TARGET=" + filepath.Join(dir, "jail"), `RUN_FLAGS="--user jail"`,
+				`COMMAND="-c 'exec sleep 1000'"`, "PIDFILE=" + filepath.Join(dir, "bash.pid"),
+				"LOGFILE=" + filepath.Join(dir, "bash.log"), ""}, "\n")
+			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := rcScript(t, conf, "start")
+			t.Cleanup(func() { rcScript(t, conf, "stop") })
+			if r.code != 0 || !strings.Contains(r.stderr, tc.wantLog) {
+				t.Fatalf("start: exit %d, want 0 and %q\n%s", r.code, tc.wantLog, r.stderr)
+			}
+			if tc.wantLog == "" && strings.Contains(r.stderr, "falling back") {
+				t.Fatalf("start fell back to the cache with the registry up:\n%s", r.stderr)
+			}
+			if r = rcScript(t, conf, "status"); r.code != 0 || !strings.Contains(r.stdout, "is running") {
+				t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+			wantJailed(t, pid, filepath.Join(dir, "jail"))
+
+			if r = rcScript(t, conf, "stop"); r.code != 0 {
+				t.Fatalf("stop: exit %d\n%s", r.code, r.stderr)
+			}
+			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("service pid %d after stop: %v, want it gone", pid, err)
+			}
+			if r = rcScript(t, conf, "status"); r.code != 3 {
+				t.Fatalf("status after stop: exit %d, want 3\n%s", r.code, r.stdout)
+			}
+		})
+	}
+}
+
+// wantJailed checks that pid runs sleep as uid/gid 1000 chrooted in the
+// live generation of target.
+func wantJailed(t *testing.T, pid int, target string) {
+	t.Helper()
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatalf("service pid %d: %v", pid, err)
+	}
+	for _, want := range []string{"Name:\tsleep\n", "Uid:\t1000\t1000\t1000\t1000\n", "Gid:\t1000\t1000\t1000\t1000\n"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("service pid %d: status lacks %q:\n%s", pid, want, status)
+		}
+	}
+	root, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/root")
+	live, _ := filepath.EvalSymlinks(filepath.Join(target, "current", "rootfs"))
+	if err != nil || root != live {
+		t.Errorf("service root is %q (%v), want the live rootfs %q", root, err, live)
+	}
+}
+
+// TestSystemdUnit checks the unit template with systemd-analyze verify.
+func TestSystemdUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed")
+	}
+	raw, err := os.ReadFile("../../dist/systemd/jailimg@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs("../../dist/jailimg-jail")
+	unit := strings.NewReplacer("/usr/local/bin/jailimg", jailimgBin, "/usr/local/lib/jailimg/jailimg-jail", script).Replace(string(raw))
+	p := filepath.Join(t.TempDir(), "jailimg@bash.service")
+	if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", p).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
