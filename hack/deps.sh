@@ -12,6 +12,7 @@ want skopeo skopeo
 want zstd zstd
 want pigz pigz
 want mkfs.ext4 e2fsprogs
+want mkfs.xfs xfsprogs
 want losetup mount
 want curl curl
 want dig dnsutils

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,7 +15,8 @@ import (
 
 // inspectOptions are the flags of `jailimg inspect`.
 type inspectOptions struct {
-	json bool
+	json     bool
+	registry registryFlags
 }
 
 func newCmdInspect() *cobra.Command {
@@ -35,6 +37,7 @@ force it) or a registry reference.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print digest, config and files as JSON")
+	o.registry.AddRegistryFlags(cmd.Flags())
 	return cmd
 }
 
@@ -46,7 +49,7 @@ type inspectResult struct {
 }
 
 func runInspect(ctx context.Context, o *inspectOptions, source string, w io.Writer) error {
-	img, err := image.Open(ctx, source)
+	img, err := o.registry.openSource(ctx, source, os.Stdin)
 	if err != nil {
 		return err
 	}

@@ -59,20 +59,7 @@ func runPush(ctx context.Context, o *pushOptions, source, target string, stdin i
 	if err != nil {
 		return err
 	}
-	src, err := image.ParseSource(source, o.registry.nameOptions()...)
-	if err != nil {
-		return usageError{err}
-	}
-	var img v1.Image
-	if src.Ref != nil {
-		ropts, err := o.registry.remoteOptions(ctx, stdin)
-		if err != nil {
-			return err
-		}
-		img, err = src.Image(ctx, ropts...)
-	} else {
-		img, err = src.Image(ctx)
-	}
+	img, err := o.registry.openSource(ctx, source, stdin)
 	if err != nil {
 		return inputError{err}
 	}

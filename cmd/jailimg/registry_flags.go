@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/spf13/pflag"
@@ -29,6 +30,8 @@ type registryFlags struct {
 	username      string
 	passwordStdin bool
 	quietProgress bool
+
+	password string // read from stdin once, for every registry the command talks to
 }
 
 // AddRegistryFlags adds the registry flags to fs.
@@ -88,15 +91,16 @@ func (r *registryFlags) auth(stdin io.Reader) (authn.Authenticator, error) {
 	case r.username == "" || !r.passwordStdin:
 		return nil, usageError{errors.New("--username and --password-stdin go together")}
 	}
-	b, err := io.ReadAll(io.LimitReader(stdin, 1<<16))
-	if err != nil {
-		return nil, fmt.Errorf("reading the password from stdin: %w", err)
+	if r.password == "" {
+		b, err := io.ReadAll(io.LimitReader(stdin, 1<<16))
+		if err != nil {
+			return nil, fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		if r.password = strings.TrimRight(string(b), "\r\n"); r.password == "" {
+			return nil, usageError{errors.New("--password-stdin: stdin is empty")}
+		}
 	}
-	pw := strings.TrimRight(string(b), "\r\n")
-	if pw == "" {
-		return nil, usageError{errors.New("--password-stdin: stdin is empty")}
-	}
-	return &authn.Basic{Username: r.username, Password: pw}, nil
+	return &authn.Basic{Username: r.username, Password: r.password}, nil
 }
 
 // imageOptions returns the options for image.Push and image.Pull, with a
@@ -122,6 +126,22 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image
 		done = p.finish
 	}
 	return opts, done, nil
+}
+
+// openSource opens a SOURCE argument: a layout as it is, a registry
+// reference with these flags' transport and credentials.
+func (r *registryFlags) openSource(ctx context.Context, source string, stdin io.Reader) (v1.Image, error) {
+	src, err := image.ParseSource(source, r.nameOptions()...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var opts []remote.Option
+	if src.Ref != nil {
+		if opts, err = r.remoteOptions(ctx, stdin); err != nil {
+			return nil, err
+		}
+	}
+	return src.Image(ctx, opts...)
 }
 
 // remoteOptions returns go-containerregistry options with the same

@@ -133,6 +133,26 @@ func TestRegistryRoundTrip(t *testing.T) {
 				if r.code != 0 || layoutDigest(t, filepath.Join(work, "pulled"), "stdin") != digest {
 					t.Errorf("pull with --password-stdin: exit %d\n%s", r.code, r.stderr)
 				}
+				// Registry to registry: one password from stdin serves both ends.
+				r = jailimgStdin(t, work, "s3cret\n", "-q", "push", "--username", "jail", "--password-stdin", ref, reg.Ref("jails/copy:1"))
+				if r.code != 0 || strings.TrimSpace(r.stdout) != digest {
+					t.Errorf("push from the registry with --password-stdin: exit %d\n%s", r.code, r.stderr)
+				}
+				r = jailimgStdin(t, work, "s3cret\n", "inspect", "--username", "jail", "--password-stdin", ref)
+				if r.code != 0 || !strings.Contains(r.stdout, digest) {
+					t.Errorf("inspect with --password-stdin: exit %d\n%s", r.code, r.stderr)
+				}
+				if os.Geteuid() == 0 { // device nodes and owners need root
+					target := filepath.Join(work, "jail")
+					r = jailimgStdin(t, work, "s3cret\n", "-q", "unpack", "--username", "jail", "--password-stdin", ref, target)
+					if r.code != 0 || strings.TrimSpace(r.stdout) != digest {
+						t.Errorf("unpack from the registry with --password-stdin: exit %d\n%s", r.code, r.stderr)
+					}
+					r = jailimgStdin(t, work, "s3cret\n", "verify", "--username", "jail", "--password-stdin", ref, target)
+					if r.code != 0 {
+						t.Errorf("verify against the registry: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+					}
+				}
 				for _, bad := range []string{"wrong", ""} {
 					r = jailimgStdin(t, work, "wrong\n", "push", "--username", "jail", "--password-stdin", "out", ref)
 					if bad == "" {

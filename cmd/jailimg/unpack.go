@@ -10,9 +10,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/pkg/bundle"
-	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/unpack"
 	"github.com/spf13/cobra"
+	"os"
 )
 
 // unpackFlags are the policy flags shared by `jailimg unpack` and `verify`.
@@ -24,6 +24,7 @@ type unpackFlags struct {
 	json       bool
 	device     string // unpack only
 	readOnly   bool   // unpack only
+	registry   registryFlags
 }
 
 func (f *unpackFlags) add(cmd *cobra.Command) {
@@ -33,6 +34,7 @@ func (f *unpackFlags) add(cmd *cobra.Command) {
 	fl.Int64Var(&f.maxEntries, "max-entries", unpack.DefaultLimits.MaxEntries, "limit on tar entries of all layers")
 	fl.Int64Var(&f.maxRatio, "max-ratio", unpack.DefaultLimits.MaxRatio, "limit on a layer's uncompressed/compressed size ratio")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
+	f.registry.AddRegistryFlags(fl)
 }
 
 // options turns the flags into unpack options.
@@ -144,7 +146,7 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 	} else if f.readOnly {
 		opts = append(opts, unpack.WithReadOnly())
 	}
-	img, err := image.Open(ctx, source)
+	img, err := f.registry.openSource(ctx, source, os.Stdin)
 	if err == nil {
 		var res *unpack.Result
 		popts, wait := progressOption()

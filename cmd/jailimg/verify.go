@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
-	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/unpack"
 	"github.com/spf13/cobra"
 )
@@ -39,7 +39,7 @@ func runVerify(ctx context.Context, f *unpackFlags, source, target string, w io.
 	if err != nil {
 		return err
 	}
-	img, err := image.Open(ctx, source)
+	img, err := f.registry.openSource(ctx, source, os.Stdin)
 	if err != nil {
 		return err
 	}

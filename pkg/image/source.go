@@ -75,13 +75,16 @@ func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, 
 	return src.Image(ctx, opts...)
 }
 
-// Image returns the image the source names.
+// Image returns the image the source names. A registry image is read with
+// opts, or, when there are none, with the docker config keychain's credentials.
 func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, error) {
 	if s.Ref == nil {
 		return FromLayout(s.Layout, s.Tag)
 	}
-	base := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	img, err := remote.Image(s.Ref, append(base, opts...)...)
+	if len(opts) == 0 {
+		opts = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	}
+	img, err := remote.Image(s.Ref, append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.Ref, err)
 	}
