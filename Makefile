@@ -43,7 +43,7 @@ demo: build
 	hack/demo.sh $(BIN)
 
 # jailimg against the peers users would pick instead, side by side (bench/,
-# about 15 minutes on 2 cores): rewrites docs/benchmarks.md and .png.
+# about 10 minutes on 2 cores): rewrites docs/benchmarks.md and .png.
 # Quick run: make bench BENCH_SIZE=50M BENCH_RUNS=2 BENCH_RUNS_SMALL=3
 bench: build
 	hack/deps.sh bench

@@ -18,8 +18,8 @@
 // Environment (all optional):
 //
 //	BENCH_SIZE        size of the generated tree, e.g. 500M (default), 50M for a quick run
-//	BENCH_RUNS        runs of each tool on the large data (default 3)
-//	BENCH_RUNS_SMALL  runs of each tool on small data and fast cases (default 10)
+//	BENCH_RUNS        runs of each tool on the large data (default 5)
+//	BENCH_RUNS_SMALL  runs of each tool on small data and fast cases (default 15)
 //	BENCH_DIR         work directory (default /dev/shm/jailimg-bench), emptied first
 //	BENCH_SECTIONS    comma-separated subset of resolve,build,unpack,registry,boot
 //	BENCH_OUT         the report to write (default docs/benchmarks.md; the .png and .json beside it)

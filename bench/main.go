@@ -72,8 +72,8 @@ func configure() (*bench, error) {
 		trees:      map[string]string{},
 		facts:      map[string][]string{},
 		started:    time.Now(),
-		runs:       3,
-		runsSmall:  10,
+		runs:       5,
+		runsSmall:  15,
 		reportOnly: reportOnly,
 	}
 	if b.size, err = parseSize(envOr("BENCH_SIZE", "500M")); err != nil {

@@ -104,7 +104,7 @@ func (b *bench) whyMiss(section string, g *Group, tg Target) string {
 		return "Here decompression is single-threaded in both, but `tar -z` runs `gzip -d` in a second process, so decompression and writing overlap on the two cores; jailimg decompresses, hashes (layer digest and diff_id) and writes in one process, plus its per-entry checks and openat2 calls."
 	case "registry":
 		if strings.Contains(g.Name, "pull") {
-			return "After go-containerregistry has verified each blob while downloading it, `jailimg pull` reads every blob of the new layout back and hashes it again (`verifyImageBlobs` in pkg/image/verify.go): a second full sha256 pass over the layer that crane does not make. Dropping that pass for blobs that were just verified in flight would bring pull to crane's time."
+			return "After go-containerregistry has verified each blob while downloading it, `jailimg pull` reads every blob of the new layout back and hashes it again (`verifyImageBlobs` in pkg/image/verify.go): a second full sha256 pass over the layer that crane does not make (under strace, on the small image, that pass took as long as the download itself). Dropping that pass for blobs that were just verified in flight would bring pull to crane's time."
 		}
 		if strings.Contains(g.Name, "repeat") {
 			return "A repeat push is a handful of HEAD requests and one manifest PUT for every tool; the difference to crane is a few milliseconds, within the min–max spread of this shared machine."

@@ -104,7 +104,10 @@ func (b *bench) summary(p func(string, ...any)) {
 			} else {
 				what = tg.Text + " " + tg.Peer
 				if t := g.tool(tg.Peer); t != nil && t.ok() && g.Tools[0].ok() {
-					measured = fmt.Sprintf("%.2f×", g.Ratio(t))
+					measured = fmtRatio(g.Ratio(t)) + "×"
+					if r := g.Ratio(t); r < 1 {
+						measured += fmt.Sprintf(" (%.1f× faster)", 1/r)
+					}
 				}
 			}
 			p("| %s: %s | %s | %s | %s |", g.Section, g.Name, esc(what), measured, bold(g.Verdict(tg)))
@@ -149,7 +152,7 @@ func (b *bench) table(p func(string, ...any), g *Group) {
 				}
 			}
 		} else if r := g.Ratio(t); r > 0 {
-			ratio = fmt.Sprintf("%.2f", r)
+			ratio = fmtRatio(r)
 			for _, tg := range g.Targets {
 				if tg.Peer == t.Name {
 					target = fmt.Sprintf("%s: %s", tg.Text, bold(g.Verdict(tg)))
@@ -232,4 +235,11 @@ plot %q using 0:2:3:xtic(1) with boxes lc rgb variable, \
 		return fmt.Errorf("gnuplot: %w: %s", err, out)
 	}
 	return nil
+}
+
+func fmtRatio(r float64) string {
+	if r < 0.1 {
+		return fmt.Sprintf("%.3f", r)
+	}
+	return fmt.Sprintf("%.2f", r)
 }
