@@ -33,6 +33,7 @@ func (b *bench) intro(section string) string {
 // limits explains, from the verdicts, what holds a section back.
 func (b *bench) limits(section string) string {
 	var out []string
+	said := map[string]bool{}
 	for _, g := range b.groups {
 		if g.Section != section {
 			continue
@@ -42,11 +43,20 @@ func (b *bench) limits(section string) string {
 				continue
 			}
 			why := b.whyMiss(section, g, tg)
+			if said[why] {
+				why = "Same cause as above."
+			}
+			said[why] = true
 			out = append(out, fmt.Sprintf("- **Not met: %s, %s %s.** %s", g.Name, tg.Text, tg.Peer, why))
 		}
 		for _, t := range g.Tools {
 			if t.Failed != "" {
-				out = append(out, fmt.Sprintf("- %s, `%s` failed: %s", g.Name, t.Name, whyFailed(t)))
+				why := whyFailed(t)
+				if said[why] {
+					why = "as above."
+				}
+				said[why] = true
+				out = append(out, fmt.Sprintf("- %s, `%s` failed: %s", g.Name, t.Name, why))
 			}
 		}
 	}

@@ -140,7 +140,7 @@ func (b *bench) table(p func(string, ...any), g *Group) {
 			p("| %s | skipped: %s | | | |", name, esc(t.Skip))
 			continue
 		case t.Failed != "":
-			p("| %s | failed: %s | | | |", name, esc(shorten(t.Failed)))
+			p("| %s | failed (see below) | | | |", name)
 			continue
 		}
 		ratio, target := "", ""
@@ -219,7 +219,7 @@ set boxwidth 0.75
 set xtics rotate by -55 font ",9" nomirror
 set ytics nomirror
 set bmargin 14
-set rmargin 6
+set rmargin 10
 set yrange [0.005:20]
 set key off
 set datafile separator "\t"
@@ -227,7 +227,7 @@ set xrange [-0.7:*]
 plot %q using 0:2:3:xtic(1) with boxes lc rgb variable, \
      1 with lines lc rgb "black" dt 2, \
      %q using 0:4 with points pt 6 ps 1.4 lc rgb "black", \
-     %q using 0:2:(sprintf("%%.2f", $2)) with labels offset 0,0.7 font ",8"
+     %q using 0:2:($2 < 0.1 ? sprintf("%%.3f", $2) : sprintf("%%.2f", $2)) with labels offset 0,0.7 font ",8"
 `, png, dat, dat, dat)
 	cmd := exec.Command("gnuplot")
 	cmd.Stdin = strings.NewReader(script)
