@@ -9,9 +9,9 @@ package recipes_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,20 +20,14 @@ import (
 var jailimgBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "jailimg-recipes-")
+	bin, cleanup, err := testutil.BuildJailimg()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	jailimgBin = filepath.Join(dir, "jailimg")
-	build := exec.Command("go", "build", "-o", jailimgBin, "../cmd/jailimg")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building jailimg: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	jailimgBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -84,21 +78,5 @@ func sh(t *testing.T, name string, args ...string) string {
 // hack/deps.sh has installed them).
 func needPackages(t *testing.T, bin string, pkgs ...string) {
 	t.Helper()
-	if _, err := os.Stat(bin); err == nil {
-		return
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; hack/deps.sh installs %s", bin, strings.Join(pkgs, " "))
-		}
-		t.Skipf("%s is missing and installing %s needs root", bin, strings.Join(pkgs, " "))
-	}
-	cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get install %s: %v\n%s", strings.Join(pkgs, " "), err, out)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("after apt-get install %s: %v", strings.Join(pkgs, " "), err)
-	}
+	testutil.NeedPackage(t, bin, pkgs...)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,20 +15,14 @@ import (
 var jailimgBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "jailimg-e2e-")
+	bin, cleanup, err := testutil.BuildJailimg()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	jailimgBin = filepath.Join(dir, "jailimg")
-	build := exec.Command("go", "build", "-o", jailimgBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building jailimg: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	jailimgBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -67,29 +62,10 @@ func mustJailimg(t *testing.T, dir string, env []string, args ...string) string 
 }
 
 // needRoot skips a test when not root, except under CI where it must run.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root, and CI must run it")
-		}
-		t.Skip("needs root (chroot, device nodes)")
-	}
-}
+func needRoot(t *testing.T) { testutil.NeedRoot(t, "chroot, device nodes, mounts") }
 
-// needTool skips when a peer tool is missing, except under CI, where
-// `make test` (hack/deps.sh) installs it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; `make test` installs it", name)
-		}
-		t.Skipf("%s not installed (hack/deps.sh installs it)", name)
-	}
-	return p
-}
+// needTool returns a peer tool's path, skipping when it is missing (not under CI).
+func needTool(t *testing.T, name string) string { return testutil.NeedTool(t, name) }
 
 // copyRecipe copies a recipe and the files beside it into a fresh directory.
 func copyRecipe(t *testing.T, name string) string {

@@ -7,10 +7,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,25 +21,8 @@ import (
 // binary finds docker-registry, installing it through apt when root.
 func binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("docker-registry"); err == nil {
-		return p
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("docker-registry is missing and CI must run the registry tests; `make test` (hack/deps.sh) installs it")
-		}
-		t.Skip("docker-registry not installed and not root to install it (apt-get install -y docker-registry)")
-	}
-	cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-registry")
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get install docker-registry: %v\n%s", err, out)
-	}
-	p, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	testutil.NeedPackage(t, "/usr/bin/docker-registry", "docker-registry")
+	return "/usr/bin/docker-registry"
 }
 
 // htpasswd writes an htpasswd file with one bcrypt entry and returns its path.

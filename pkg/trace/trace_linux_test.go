@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"errors"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,15 +14,7 @@ import (
 )
 
 // needRoot skips a test when not root, except under CI where it must run.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root, and CI must run it")
-		}
-		t.Skip("needs root: ptrace of test children, chroot")
-	}
-}
+func needRoot(t *testing.T) { testutil.NeedRoot(t, "ptrace of test children, chroot") }
 
 // childProg re-runs itself as a child that opens, stats, misses and execs.
 const childProg = `package main

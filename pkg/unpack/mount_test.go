@@ -3,6 +3,7 @@ package unpack
 import (
 	"context"
 	"errors"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,15 +17,7 @@ import (
 )
 
 // needRoot skips a test when not root, except under CI where it must run.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root, and CI must run it")
-		}
-		t.Skip("needs root: mount, loop devices")
-	}
-}
+func needRoot(t *testing.T) { testutil.NeedRoot(t, "mount, loop devices") }
 
 // wantMount checks target's mount options: ro and nosuid always, nodev as told.
 func wantMount(t *testing.T, target string, nodev bool) {

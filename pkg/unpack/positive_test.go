@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,12 +16,7 @@ import (
 )
 
 func TestUnpackExact(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: owners and device nodes")
-		}
-		t.Skip("needs root: owners and device nodes")
-	}
+	testutil.NeedRoot(t, "owners and device nodes")
 	for _, tc := range []struct {
 		name   string
 		layers [][]ent

@@ -7,6 +7,7 @@ package runtest
 import (
 	"bufio"
 	"fmt"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"slices"
 	"strconv"
@@ -118,11 +119,5 @@ func Confined(pid int, uid, gid uint32, groups []uint32) error {
 // when CI=true.
 func NeedRoot(t testing.TB, why string) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs root: %s (CI=true: not skipping)", why)
-	}
-	t.Skipf("needs root: %s", why)
+	testutil.NeedRoot(t, why)
 }

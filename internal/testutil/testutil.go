@@ -1,0 +1,86 @@
+// Package testutil holds the helpers jailimg's tests share: skipping (or,
+// under CI, failing) when root or a peer tool is missing, and building the
+// jailimg binary the end-to-end tests run.
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// CI reports whether the tests run under CI, where nothing may be skipped
+// for want of root or a tool: `make test` installs what the tests need.
+func CI() bool { return os.Getenv("CI") == "true" }
+
+// NeedRoot skips t when not running as root, saying why root is needed;
+// under CI it fails instead.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if CI() {
+		t.Fatalf("needs root: %s (CI=true: not skipping)", why)
+	}
+	t.Skipf("needs root: %s", why)
+}
+
+// NeedTool returns the path of a peer tool, skipping t when it is missing
+// (failing under CI, where hack/deps.sh installs it).
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if CI() {
+			t.Fatalf("%s is missing; `make test` (hack/deps.sh) installs it", name)
+		}
+		t.Skipf("%s not installed (hack/deps.sh installs it)", name)
+	}
+	return p
+}
+
+// BuildJailimg builds the jailimg binary (CGO_ENABLED=0, as shipped) into a
+// new temporary directory and returns its path and a function removing it.
+// It is meant for TestMain, before any test runs.
+func BuildJailimg() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "jailimg-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	bin := filepath.Join(dir, "jailimg")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/jailimg/jailimg/cmd/jailimg")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("building jailimg: %v\n%s", err, out)
+	}
+	return bin, cleanup, nil
+}
+
+// NeedPackage makes sure the file path exists, installing the Debian
+// packages pkgs through apt-get when it is missing and running as root. It
+// skips t when path is missing and cannot be installed (fails under CI).
+func NeedPackage(t testing.TB, path string, pkgs ...string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if os.Geteuid() != 0 {
+		if CI() {
+			t.Fatalf("%s is missing; `make test` (hack/deps.sh) installs %v", path, pkgs)
+		}
+		t.Skipf("%s is missing and installing %v needs root", path, pkgs)
+	}
+	cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("apt-get install %v: %v\n%s", pkgs, err, out)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("after apt-get install %v: %v", pkgs, err)
+	}
+}
