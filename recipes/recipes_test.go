@@ -55,8 +55,8 @@ var cases = []recipeCase{
 	{name: "busybox", bin: "/bin/busybox", pkgs: []string{"busybox-static"}, closure: "busybox-static",
 		port: 8083, uid: 1000, gid: 1000, query: curl, want: "busybox in a jail",
 		findings: []string{
-			"interpreter\t/usr/bin/busybox\tshell, interpreter or compiler (executable)",
-			"interpreter\t/usr/bin/sh\tshell, interpreter or compiler (symlink to busybox)",
+			"interpreter\t/usr/bin/busybox\tshell, interpreter or compiler (executable)\t(accepted)",
+			"interpreter\t/usr/bin/sh\tshell, interpreter or compiler (symlink to busybox)\t(accepted)",
 		},
 		exit:     143, // busybox httpd does not catch SIGTERM
 		minRatio: 1.5, why: "busybox-static is one static binary with no dependencies: the jail is the package"},
@@ -91,10 +91,8 @@ func testRecipe(t *testing.T, c recipeCase) {
 
 	res := jailimg(t, "check", target)
 	got := strings.Split(strings.TrimSpace(res.stdout), "\n")
-	wantCode := 0
-	if c.findings != nil {
-		wantCode = 1
-	} else {
+	wantCode := 0 // every recipe passes; a debug jail's findings are accepted by its policy
+	if c.findings == nil {
 		got = got[:0]
 		if s := strings.TrimSpace(res.stdout); s != "" {
 			got = strings.Split(s, "\n")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/check"
@@ -17,12 +18,13 @@ type checkOptions struct {
 	json     bool
 	user     string
 	writable []string
+	accept   []string
 }
 
 func newCmdCheck() *cobra.Command {
 	o := &checkOptions{}
 	cmd := &cobra.Command{
-		Use:   "check [--json] [--user U] [--writable DIR]... TARGET",
+		Use:   "check [--json] [--user U] [--writable DIR]... [--accept KIND]... TARGET",
 		Short: "Audit a jail: setuid files, capabilities, writable paths, devices, shells, accounts",
 		Long: `Audit TARGET, a bundle or a plain jail directory, and print one finding per
 line as "KIND<TAB>PATH<TAB>DETAIL" (or a JSON array with --json). Kinds:
@@ -30,9 +32,11 @@ setuid, setgid, capability, world-writable, device (outside null, zero,
 full, random, urandom, tty), interpreter (shells, interpreters, compilers),
 user-writable (by the service user, outside the writable dirs), passwd
 (login shells and passwords in /etc/passwd and /etc/shadow), hardlink (shared
-with a file outside the jail), mount. For a bundle the user and writable
-dirs come from its image config and policy; the flags add to them.
-Exits 1 when there is any finding.`,
+with a file outside the jail), mount. For a bundle the user, the writable
+dirs and the accepted kinds come from its image config and policy (a
+recipe's run.accept, e.g. [interpreter] for a debug jail with a shell); the
+flags add to them. Accepted findings are still printed, marked
+"(accepted)". Exits 1 when there is any finding not accepted.`,
 		Args:         args(cobra.ExactArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -43,6 +47,7 @@ Exits 1 when there is any finding.`,
 	f.BoolVar(&o.json, "json", false, "print findings as a JSON array")
 	f.StringVarP(&o.user, "user", "u", "", "service user NAME|UID[:GROUP|GID] (default: the bundle config's)")
 	f.StringArrayVar(&o.writable, "writable", nil, "jail DIR the service is meant to write")
+	f.StringArrayVar(&o.accept, "accept", nil, "KIND of finding the jail has on purpose: reported as accepted, not failing (default: the image policy's)")
 	return cmd
 }
 
@@ -67,6 +72,12 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 		opts = append(opts, check.WithUser(o.user))
 	}
 	opts = append(opts, check.WithWritable(o.writable...))
+	for _, k := range o.accept {
+		if !slices.Contains(check.Kinds, check.Kind(k)) {
+			return usageError{fmt.Errorf("--accept %q: not a kind of finding (%v)", k, check.Kinds)}
+		}
+		opts = append(opts, check.WithAccept(check.Kind(k)))
+	}
 	findings, err := check.Run(ctx, root, opts...)
 	if err != nil {
 		return err
@@ -85,8 +96,8 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 			fmt.Fprintln(w, f.String())
 		}
 	}
-	if len(findings) > 0 {
-		return fmt.Errorf("%s: %d findings: %w", target, len(findings), check.ErrFindings)
+	if failing := check.Failing(findings); len(failing) > 0 {
+		return fmt.Errorf("%s: %d findings: %w", target, len(failing), check.ErrFindings)
 	}
 	return nil
 }

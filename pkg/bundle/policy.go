@@ -27,6 +27,10 @@ type Policy struct {
 	// Network is "" or "host" (the host's network) or "none" (a fresh
 	// namespace with loopback only).
 	Network string `json:"network,omitempty" yaml:"network"`
+	// Accept lists the kinds of `jailimg check` finding the jail has on
+	// purpose, e.g. [interpreter] for a debug jail with a shell: they are
+	// still reported, marked accepted, but do not fail the check.
+	Accept []string `json:"accept,omitempty" yaml:"accept"`
 	// Umask is the file mode creation mask; 0 means the default 077.
 	Umask Octal `json:"umask,omitempty" yaml:"umask"`
 }
@@ -66,7 +70,7 @@ func (o *Octal) UnmarshalText(b []byte) error {
 
 // IsZero reports whether the policy asks for nothing beyond the defaults.
 func (p Policy) IsZero() bool {
-	return len(p.Writable) == 0 && len(p.Rlimits) == 0 && !p.Seccomp && !p.Landlock && p.Network == "" && p.Umask == 0
+	return len(p.Writable) == 0 && len(p.Rlimits) == 0 && !p.Seccomp && !p.Landlock && p.Network == "" && p.Umask == 0 && len(p.Accept) == 0
 }
 
 // PolicyFromConfig reads the Policy stored in an image config's labels.

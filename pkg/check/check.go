@@ -42,10 +42,32 @@ type Finding struct {
 	// Path is the jail path, e.g. "/usr/bin/perl".
 	Path   string `json:"path"`
 	Detail string `json:"detail"`
+	// Accepted is set for a kind the jail declares it has on purpose (WithAccept).
+	Accepted bool `json:"accepted,omitempty"`
 }
 
 // String formats f as one line.
-func (f Finding) String() string { return fmt.Sprintf("%s\t%s\t%s", f.Kind, f.Path, f.Detail) }
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s\t%s\t%s", f.Kind, f.Path, f.Detail)
+	if f.Accepted {
+		s += "\t(accepted)"
+	}
+	return s
+}
+
+// Kinds lists every kind of finding Run reports.
+var Kinds = []Kind{KindSetuid, KindSetgid, KindCapability, KindWorldWritable, KindDevice, KindInterpreter, KindUserWritable, KindPasswd, KindHardlink, KindMount}
+
+// Failing returns the findings that are not accepted.
+func Failing(findings []Finding) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if !f.Accepted {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // Option configures Run.
 type Option func(*options)
@@ -53,6 +75,13 @@ type Option func(*options)
 type options struct {
 	user     string
 	writable []string
+	accept   []Kind
+}
+
+// WithAccept marks findings of the given kinds as accepted: the jail has
+// them on purpose. Default: none.
+func WithAccept(kinds ...Kind) Option {
+	return func(o *options) { o.accept = append(o.accept, kinds...) }
 }
 
 // WithUser names the service user, "NAME|UID[:GROUP|GID]" as in the jail's
@@ -74,6 +103,12 @@ func ForBundle(b *bundle.Bundle) ([]Option, error) {
 		return nil, err
 	}
 	opts := []Option{WithWritable(pol.Writable...)}
+	for _, k := range pol.Accept {
+		if !slices.Contains(Kinds, Kind(k)) {
+			return nil, fmt.Errorf("image policy accepts %q, which is not a kind of finding", k)
+		}
+		opts = append(opts, WithAccept(Kind(k)))
+	}
 	if u := b.Meta.Config.Config.User; u != "" {
 		opts = append(opts, WithUser(u))
 	}
@@ -130,6 +165,9 @@ func Run(ctx context.Context, root string, opts ...Option) ([]Finding, error) {
 	}
 	a.hardlinks()
 	a.passwd(open)
+	for i := range a.out {
+		a.out[i].Accepted = slices.Contains(o.accept, a.out[i].Kind)
+	}
 	slices.SortFunc(a.out, func(x, y Finding) int {
 		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Detail, y.Detail))
 	})

@@ -148,6 +148,15 @@ func TestSchemaTables(t *testing.T) {
 	if got := rl["propertyNames"].(schema)["enum"].([]any); !sameSet(got, limits) {
 		t.Errorf("rlimits names %v, want %v", got, limits)
 	}
+
+	var kinds []any
+	for _, k := range recipe.CheckKinds {
+		kinds = append(kinds, k)
+	}
+	acc := deref(t, root, defs["run"].(schema))["properties"].(schema)["accept"].(schema)
+	if got := acc["items"].(schema)["enum"].([]any); !sameSet(got, kinds) {
+		t.Errorf("run.accept kinds %v, want %v", got, kinds)
+	}
 }
 
 func sameSet(a, b []any) bool {

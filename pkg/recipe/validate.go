@@ -21,6 +21,10 @@ var SafeDevices = map[string]Device{
 	"tty":     {Path: "/dev/tty", Type: "char", Major: 5, Minor: 0},
 }
 
+// CheckKinds lists the kinds of `jailimg check` finding a recipe's
+// run.accept may name (package check's Kinds; a test keeps them equal).
+var CheckKinds = []string{"setuid", "setgid", "capability", "world-writable", "device", "interpreter", "user-writable", "passwd", "hardlink", "mount"}
+
 // Rlimits lists the resource limit names a recipe's run.rlimits may set.
 var Rlimits = []string{"as", "core", "cpu", "data", "fsize", "memlock", "nofile", "nproc", "stack"}
 

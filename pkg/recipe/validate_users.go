@@ -111,6 +111,11 @@ func (v *validator) config() {
 			v.errorf("run.rlimits."+k, "unknown limit (known: %s)", strings.Join(Rlimits, ", "))
 		}
 	}
+	for i, k := range r.Run.Accept {
+		if !slices.Contains(CheckKinds, k) {
+			v.errorf(fmt.Sprintf("run.accept[%d]", i), "%q is not a kind of check finding (%s)", k, strings.Join(CheckKinds, ", "))
+		}
+	}
 	for i, w := range r.Run.Writable {
 		v.absPath(fmt.Sprintf("run.writable[%d]", i), w)
 	}
