@@ -179,10 +179,11 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 		return fail(err)
 	}
 	err = UpdateLayout(ctx, dir, func(p layout.Path) error {
+		had := blobSet(p)
 		if err := retryTransfer(ctx, func() error { return replaceTagged(p, img, tag) }); err != nil {
 			return &RegistryError{Op: "pull", Ref: ref, Err: err}
 		}
-		return verifyImageBlobs(p, digest)
+		return verifyImageBlobs(p, digest, had)
 	})
 	if err != nil {
 		return v1.Hash{}, err

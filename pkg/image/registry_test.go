@@ -287,3 +287,34 @@ func TestTransient(t *testing.T) {
 }
 
 func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestPullRechecksBlobsAlreadyInLayout plants a corrupt copy of a layer
+// (right name, right size, wrong bytes) in the layout: the layout writer
+// skips a blob it already has without reading it, so Pull must hash it and
+// refuse, leaving the layout as it was.
+func TestPullRechecksBlobsAlreadyInLayout(t *testing.T) {
+	ctx := context.Background()
+	img := testImage(t, 50_000)
+	ref := mustRef(t, inProcess(t)+"/jails/test:1")
+	if _, err := Push(ctx, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	if err := WriteLayout(ctx, dir, testImage(t, 1000), "old"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := img.Manifest()
+	planted := filepath.Join(dir, "blobs/sha256", m.Layers[0].Digest.Hex)
+	if err := os.WriteFile(planted, make([]byte, m.Layers[0].Size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, dir)
+	_, err := Pull(ctx, ref, dir, "1")
+	var berr *BlobError
+	if !errors.As(err, &berr) || berr.Want.Digest != m.Layers[0].Digest {
+		t.Fatalf("Pull over a planted corrupt blob: %v, want a *BlobError for %s", err, m.Layers[0].Digest)
+	}
+	if after := snapshot(t, dir); after != before {
+		t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+}
