@@ -42,5 +42,5 @@ run: {writable: [/var/log/svc], rlimits: {nofile: 64}}
 	digest, _ := img.Digest()
 	fmt.Println(digest)
 	// Output:
-	// sha256:61d6b1b79280b0da7e2f086205989007fbb4295b3a5c3e7fea29b14efeab9167
+	// sha256:c238c6c8ee47d879c213f9fa0c0e4fef4b74ec176a32636cf8b3ab8539062eee
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +185,42 @@ func TestWriteTarDeterministicBytes(t *testing.T) {
 	WriteTar(&b, sample(t), time.Unix(0, 0))
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("WriteTar is not deterministic")
+	}
+}
+
+// TestIndependentOfCores builds a layer of many compression blocks with one
+// and with four goroutines: the bytes must not depend on the machine.
+func TestIndependentOfCores(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 6<<20) // six 1 MiB blocks, half random, half text
+	for i := range data {
+		if i%2 == 0 {
+			data[i] = byte(rnd.IntN(256))
+		} else {
+			data[i] = "jail "[i%5]
+		}
+	}
+	mk := func() *tree.Tree {
+		tr := tree.New()
+		tr.Add(tree.Entry{Path: "/big", Type: tree.Reg, Mode: 0o644, Size: int64(len(data)),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
+		return tr
+	}
+	for _, c := range []compression.Compression{compression.GZip, compression.ZStd} {
+		var digests []v1.Hash
+		for _, procs := range []int{1, 4} {
+			old := runtime.GOMAXPROCS(procs)
+			l, err := FromTree(context.Background(), mk(), WithCompression(c))
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDigests(t, l)
+			d, _ := l.Digest()
+			digests = append(digests, d)
+		}
+		if digests[0] != digests[1] {
+			t.Errorf("%s: GOMAXPROCS 1 and 4 give %s and %s", c, digests[0], digests[1])
+		}
 	}
 }
