@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/pkg/layer"
+	"github.com/jailimg/jailimg/pkg/tree"
 )
 
 func randomImage(t *testing.T) v1.Image {
@@ -126,4 +129,35 @@ func TestParseSource(t *testing.T) {
 
 func appendTagged(p layout.Path, img v1.Image, tag string) error {
 	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}))
+}
+
+// TestWriteLayoutModes checks a layout is readable by everyone, whatever
+// the umask and however go-containerregistry wrote each blob.
+func TestWriteLayoutModes(t *testing.T) {
+	tr := tree.New()
+	tr.Add(tree.Entry{Path: "/etc/hostname", Type: tree.Reg, Mode: 0o444, Size: 5,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("jail\n")), nil }})
+	l, err := layer.FromTree(context.Background(), tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := New(Config{}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := WriteLayout(context.Background(), dir, img, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		fi, _ := d.Info()
+		want := os.FileMode(0o644)
+		if d.IsDir() {
+			want = os.ModeDir | 0o755
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+		}
+		return nil
+	})
 }

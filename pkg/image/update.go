@@ -64,10 +64,26 @@ func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Chmod(staging, 0o755); err != nil {
+	if err := readable(staging); err != nil {
 		return err
 	}
 	return swap(staging, dir)
+}
+
+// readable sets every directory of a layout to 0755 and every file to 0644:
+// go-containerregistry writes some blobs through temporary files of mode
+// 0600, and a layout is meant to be read by other users and tools.
+func readable(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 // cloneLayout copies the layout at src into the empty directory dst, linking
