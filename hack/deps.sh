@@ -38,6 +38,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   echo "hack/deps.sh: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # The daemons are test subjects: their packages must not start them (they
+  # would take ports 53 and 80 on the host). policy-rc.d exit 101 says so.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
