@@ -8,9 +8,7 @@ package recipes_test
 
 import (
 	"bytes"
-	"fmt"
 	"github.com/jailimg/jailimg/internal/testutil"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,17 +17,7 @@ import (
 // jailimgBin is the jailimg binary the tests run, built once by TestMain.
 var jailimgBin string
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := testutil.BuildJailimg()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	jailimgBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithJailimg(m, &jailimgBin) }
 
 // result is the outcome of one jailimg run.
 type result struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
@@ -14,17 +13,7 @@ import (
 // jailimgBin is the jailimg binary the end-to-end tests run, built once by TestMain.
 var jailimgBin string
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := testutil.BuildJailimg()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	jailimgBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithJailimg(m, &jailimgBin) }
 
 // result is the outcome of one jailimg run.
 type result struct {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +21,7 @@ func TestRunResolve(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(bare, "usr/bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	resolveTestCopy(t, "/usr/bin/ls", filepath.Join(bare, "usr/bin/ls"))
+	testutil.CopyFile(t, "/usr/bin/ls", filepath.Join(bare, "usr/bin/ls"), 0o755)
 
 	tests := []struct {
 		name      string
@@ -94,24 +94,5 @@ func TestRunResolve(t *testing.T) {
 				tc.check(t, out.Bytes(), err)
 			}
 		})
-	}
-}
-
-func resolveTestCopy(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,5 +83,39 @@ func NeedPackage(t testing.TB, path string, pkgs ...string) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("after apt-get install %v: %v", pkgs, err)
+	}
+}
+
+// MainWithJailimg is a TestMain body: it builds the jailimg binary, stores
+// its path in *bin, runs the tests, removes the binary and exits.
+func MainWithJailimg(m *testing.M, bin *string) {
+	path, cleanup, err := BuildJailimg()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin = path
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// CopyFile copies the regular file src to the new file dst with mode perm.
+func CopyFile(t testing.TB, src, dst string, perm os.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

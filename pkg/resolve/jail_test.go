@@ -2,7 +2,7 @@ package resolve
 
 import (
 	"context"
-	"io"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +21,7 @@ func buildJail(t *testing.T, root string, cl *Closure) {
 			t.Fatal(err)
 		}
 		if err := os.Link(f, dst); err != nil {
-			copyFile(t, f, dst)
+			testutil.CopyFile(t, f, dst, 0o755)
 		}
 	}
 	for _, l := range cl.Links {
@@ -32,25 +32,6 @@ func buildJail(t *testing.T, root string, cl *Closure) {
 		if err := os.Symlink(l.Target, dst); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 
