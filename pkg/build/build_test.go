@@ -1,7 +1,9 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"io"
 	"io/fs"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/resolve"
@@ -253,5 +256,73 @@ func TestRootKeepsSymlinksInside(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("%s holds %q, want the sysroot's %q", p, got, want)
 		}
+	}
+}
+
+// TestLDCacheForLibrariesOutsideSystemDirs builds /usr/bin/ls from a sysroot
+// where one of its libraries lives in /opt/lib, found through the sysroot's
+// ld.so.cache: the jail must carry a cache of its own naming it.
+func TestLDCacheForLibrariesOutsideSystemDirs(t *testing.T) {
+	host, err := resolve.New(os.DirFS("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := host.Resolve(context.Background(), resolve.Request{Binaries: []string{"/usr/bin/ls"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := t.TempDir()
+	var moved string
+	for _, f := range cl.Files {
+		dst := filepath.Join(sys, f)
+		if strings.Contains(f, "libpcre2-8.so") {
+			moved, dst = f, filepath.Join(sys, "opt/lib/libpcre2-8.so.0")
+		}
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		testutil.CopyFile(t, f, dst, 0o755)
+	}
+	if moved == "" {
+		t.Skip("ls does not load libpcre2-8 here")
+	}
+	for _, l := range cl.Links {
+		if !strings.Contains(l.Path, "libpcre2-8.so") {
+			os.MkdirAll(filepath.Join(sys, filepath.Dir(l.Path)), 0o755)
+			os.Symlink(l.Target, filepath.Join(sys, l.Path))
+		}
+	}
+	entries := []resolve.CacheEntry{{Soname: "libpcre2-8.so.0", Path: "/opt/lib/libpcre2-8.so.0", Class: elf.ELFCLASS64, Machine: elf.EM_X86_64}}
+	want, _ := resolve.WriteCache(entries)
+	os.MkdirAll(filepath.Join(sys, "etc"), 0o755)
+	os.WriteFile(filepath.Join(sys, "etc/ld.so.cache"), want, 0o644)
+
+	r, err := load(t, "name: x\nbinaries: [/usr/bin/ls]\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Tree(context.Background(), r, WithRoot(sys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := tr.Get("/etc/ld.so.cache")
+	if !ok {
+		t.Fatal("the jail has no /etc/ld.so.cache")
+	}
+	rc, _ := e.Open()
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, want) || e.Mode != 0o644 {
+		t.Errorf("/etc/ld.so.cache: mode %v, %d bytes; want 0644 and the cache naming /opt/lib/libpcre2-8.so.0", e.Mode, len(got))
+	}
+	if _, ok := tr.Get("/opt/lib/libpcre2-8.so.0"); !ok {
+		t.Error("the library in /opt/lib is missing")
+	}
+
+	// A jail whose libraries are all in the system directories has no cache.
+	tr, err = Tree(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tr.Get("/etc/ld.so.cache"); ok {
+		t.Error("a host build of ls got an ld.so.cache")
 	}
 }

@@ -91,6 +91,17 @@ func (b *builder) closure(ctx context.Context) error {
 			return err
 		}
 	}
+	if len(c.Cache) > 0 {
+		// Libraries outside the system directories (/usr/local/lib, say) are
+		// found only through ld.so.cache: the jail gets one listing just them.
+		cache, err := resolve.WriteCache(c.Cache)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.r.Path, err)
+		}
+		if err := b.t.Add(generated("/etc/ld.so.cache", 0o644, string(cache), b.r.Path+": closure (libraries outside the system directories)")); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -45,6 +45,7 @@ type process struct {
 	byReal  map[string]*loaded
 	links   []Link
 	missing []MissingLib
+	cached  []CacheEntry // found through ld.so.cache/ld.so.conf outside the system dirs
 	err     error // first hard error
 }
 

@@ -36,7 +36,8 @@
 // /etc/ld.so.preload, secure-mode (setuid) restrictions, and relative paths
 // (in DT_NEEDED or search paths), which are taken relative to the root as if
 // the jail's working directory were "/". Without an ld.so.cache the resolver
-// reads /etc/ld.so.conf instead, as the cache ldconfig would build from it;
-// the real loader does not read ld.so.conf, so a jail relying on such
-// directories needs an ld.so.cache too.
+// reads /etc/ld.so.conf instead, as the cache ldconfig would build from it.
+// Libraries found only that way, outside the system directories, are listed
+// in Closure.Cache: the real loader finds them in a jail only through an
+// ld.so.cache of the jail's own, which WriteCache makes.
 package resolve

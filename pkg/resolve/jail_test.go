@@ -15,13 +15,19 @@ import (
 // across devices) and every symlink, parents created as directories.
 func buildJail(t *testing.T, root string, cl *Closure) {
 	t.Helper()
+	buildJailFrom(t, "/", root, cl)
+}
+
+// buildJailFrom is buildJail for a closure resolved inside the root from.
+func buildJailFrom(t *testing.T, from, root string, cl *Closure) {
+	t.Helper()
 	for _, f := range cl.Files {
 		dst := filepath.Join(root, f)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Link(f, dst); err != nil {
-			testutil.CopyFile(t, f, dst, 0o755)
+		if err := os.Link(filepath.Join(from, f), dst); err != nil {
+			testutil.CopyFile(t, filepath.Join(from, f), dst, 0o755)
 		}
 	}
 	for _, l := range cl.Links {

@@ -11,7 +11,7 @@ func merge(ctx context.Context, procs []*process) (*Closure, error) {
 	files := map[string]bool{}
 	links := map[string]string{}
 	type miss struct{ a, b string }
-	seenMiss := map[miss]bool{}
+	seenMiss, seenCache := map[miss]bool{}, map[miss]bool{}
 	var hard error
 	for _, p := range procs {
 		if p == nil {
@@ -36,6 +36,12 @@ func merge(ctx context.Context, procs []*process) (*Closure, error) {
 				cl.Links = append(cl.Links, l)
 			}
 		}
+		for _, e := range p.cached {
+			if k := (miss{e.Soname, e.Path}); !seenCache[k] {
+				seenCache[k] = true
+				cl.Cache = append(cl.Cache, e)
+			}
+		}
 		for _, m := range p.missing {
 			if k := (miss{m.Soname, m.NeededBy}); !seenMiss[k] {
 				seenMiss[k] = true
@@ -45,6 +51,10 @@ func merge(ctx context.Context, procs []*process) (*Closure, error) {
 	}
 	sort.Strings(cl.Files)
 	sort.Slice(cl.Links, func(i, j int) bool { return cl.Links[i].Path < cl.Links[j].Path })
+	sort.Slice(cl.Cache, func(i, j int) bool {
+		a, b := cl.Cache[i], cl.Cache[j]
+		return a.Soname < b.Soname || a.Soname == b.Soname && a.Path < b.Path
+	})
 	if err := ctx.Err(); err != nil {
 		return cl, err
 	}

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,12 +39,27 @@ type Closure struct {
 	// Missing lists every DT_NEEDED (and requested library) that could not
 	// be found, in the order met.
 	Missing []MissingLib `json:"missing,omitempty"`
+	// Cache lists the libraries the loader finds only through ld.so.cache
+	// (or, without a cache, ld.so.conf): found in a directory that is not a
+	// system directory. A jail holding them needs an /etc/ld.so.cache with
+	// these entries (WriteCache), or its loader will not find them. Sorted,
+	// unique.
+	Cache []CacheEntry `json:"cache,omitempty"`
 }
 
 // Link is a symlink: Path is absolute, Target is exactly as stored.
 type Link struct {
 	Path   string `json:"path"`
 	Target string `json:"target"`
+}
+
+// CacheEntry is one ld.so.cache entry: the loader maps Soname to Path for
+// objects of the given ELF class and machine.
+type CacheEntry struct {
+	Soname  string      `json:"soname"`
+	Path    string      `json:"path"`
+	Class   elf.Class   `json:"-"`
+	Machine elf.Machine `json:"-"`
 }
 
 // MissingLib is a library that could not be found.

@@ -1,6 +1,9 @@
 package resolve
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // search finds a DT_NEEDED name without '/' for the object by, in ld.so's
 // order: DT_RPATH of by and its loaders up to the program (only if by has no
@@ -33,12 +36,14 @@ func (p *process) search(name string, by *loaded) (*candidate, error) {
 	if ld.cache != nil {
 		if path := ld.cache.lookup(name, p.abi.class, p.abi.machine, p.abi.hwcaps); path != "" {
 			if c, err := p.try(path); c != nil || err != nil {
+				p.noteCached(name, c)
 				return c, err
 			}
 		}
 	}
 	for _, d := range ld.confDirs {
 		if c, err := p.searchDir(d, name); c != nil || err != nil {
+			p.noteCached(name, c)
 			return c, err
 		}
 	}
@@ -48,6 +53,16 @@ func (p *process) search(name string, by *loaded) (*candidate, error) {
 		}
 	}
 	return nil, nil
+}
+
+// noteCached records a library found through the cache (or ld.so.conf)
+// outside the system directories: a jail's loader finds it only through a
+// cache entry of its own.
+func (p *process) noteCached(name string, c *candidate) {
+	if c == nil || slices.Contains(p.abi.sysDirs, dirOf(c.path)) {
+		return
+	}
+	p.cached = append(p.cached, CacheEntry{Soname: name, Path: c.path, Class: p.abi.class, Machine: p.abi.machine})
 }
 
 // searchPath searches a DT_RPATH/DT_RUNPATH value of owner.
