@@ -14,7 +14,8 @@
 // into a layout through UpdateLayout: a hard-linked copy is updated beside
 // the layout and exchanged with it in one rename, so a failed pull leaves
 // the layout exactly as it was; every blob is checked against its digest
-// and size as it streams and again in the copy before the exchange.
+// and size as it streams, and blobs the layout already held are hashed in
+// the copy before the exchange.
 // Transient faults (connection refused, reset or cut off, 408, 429, 5xx) are
 // retried as Backoff says; others fail at once with a *RegistryError naming
 // the registry and repository. Neither garbage-collects blobs a layout no

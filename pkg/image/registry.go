@@ -147,11 +147,12 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteO
 // and returns its manifest digest. An index is resolved to the image for
 // linux/amd64 unless WithRemoteOptions sets remote.WithPlatform. The layout
 // is updated as UpdateLayout does: on any failure dir is left exactly as it
-// was. Every blob is checked against its digest and size while it streams
-// (go-containerregistry's remote layers verify on read and the layout keeps
-// a blob only once it is read to the end), and again in the updated copy
-// before it replaces dir. A transfer cut off mid-blob restarts, up to
-// PullAttempts times, keeping the blobs already verified.
+// was. Every blob downloaded is checked against its digest and size while it
+// streams (go-containerregistry's remote layers verify on read and the
+// layout keeps a blob only once it is read to the end); the blobs the layout
+// already held, which the layout writer skips unread, are hashed in the
+// updated copy before it replaces dir. A transfer cut off mid-blob restarts,
+// up to PullAttempts times, keeping the blobs already verified.
 func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...RemoteOption) (v1.Hash, error) {
 	o := makeRemoteOptions(opts)
 	fail := func(err error) (v1.Hash, error) { return v1.Hash{}, &RegistryError{Op: "pull", Ref: ref, Err: err} }
