@@ -46,7 +46,7 @@ type process struct {
 	links   []Link
 	missing []MissingLib
 	cached  []CacheEntry // found through ld.so.cache/ld.so.conf outside the system dirs
-	err     error // first hard error
+	err     error        // first hard error
 }
 
 func (p *process) fail(err error) {
