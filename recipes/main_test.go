@@ -7,11 +7,11 @@
 package recipes_test
 
 import (
-	"bytes"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // jailimgBin is the jailimg binary the tests run, built once by TestMain.
@@ -28,16 +28,8 @@ type result struct {
 // jailimg runs the binary with args and returns its output and exit code.
 func jailimg(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(jailimgBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running jailimg %s: %v", strings.Join(args, " "), err)
-	}
+	var r result
+	r.stdout, r.stderr, r.code = testutil.Output(t, exec.Command(jailimgBin, args...))
 	return r
 }
 

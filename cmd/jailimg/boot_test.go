@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/image"
 )
 
@@ -26,17 +27,10 @@ func rcScript(t *testing.T, conf, action string) result {
 	t.Helper()
 	cmd := exec.Command("../../dist/jailimg-jail", action)
 	cmd.Env = append(os.Environ(), "JAILIMG_NAME=bash", "JAILIMG_CONF="+conf)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A service that kept our pipes open would hang Run: fail instead.
 	cmd.WaitDelay = time.Minute
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running jailimg-jail %s: %v", action, err)
-	}
+	var r result
+	r.stdout, r.stderr, r.code = testutil.Output(t, cmd)
 	return r
 }
 

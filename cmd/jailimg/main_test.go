@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // jailimgBin is the jailimg binary the end-to-end tests run, built once by TestMain.
@@ -28,15 +28,8 @@ func jailimg(t *testing.T, dir string, env []string, args ...string) result {
 	cmd := exec.Command(jailimgBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running jailimg %s: %v", strings.Join(args, " "), err)
-	}
+	var r result
+	r.stdout, r.stderr, r.code = testutil.Output(t, cmd)
 	return r
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/image"
 )
 
@@ -32,15 +33,8 @@ func jailimgStdin(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(jailimgBin, args...)
 	cmd.Dir, cmd.Stdin = dir, strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	var r result
+	r.stdout, r.stderr, r.code = testutil.Output(t, cmd)
 	return r
 }
 

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 
 	"github.com/jailimg/jailimg/pkg/resolve"
 )

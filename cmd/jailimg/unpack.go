@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"os"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/unpack"
-	"github.com/spf13/cobra"
-	"os"
 )
 
 // unpackFlags are the policy flags shared by `jailimg unpack` and `verify`.

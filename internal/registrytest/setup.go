@@ -7,13 +7,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 
 	"golang.org/x/crypto/bcrypt"
 )

@@ -2,13 +2,14 @@ package resolve
 
 import (
 	"context"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // buildJail reproduces cl under root: every file (hard-linked, or copied

@@ -3,7 +3,6 @@ package trace
 import (
 	"context"
 	"errors"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // needRoot skips a test when not root, except under CI where it must run.

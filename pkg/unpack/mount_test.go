@@ -3,13 +3,14 @@ package unpack
 import (
 	"context"
 	"errors"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 
 	"golang.org/x/sys/unix"
 

@@ -4,11 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"

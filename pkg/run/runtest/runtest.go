@@ -7,12 +7,13 @@ package runtest
 import (
 	"bufio"
 	"fmt"
-	"github.com/jailimg/jailimg/internal/testutil"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // Status is the part of /proc/PID/status that says how a process is confined.
