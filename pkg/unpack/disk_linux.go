@@ -140,6 +140,20 @@ func (d *disk) invalidate() {
 // close releases the cached fd.
 func (d *disk) close() { d.invalidate() }
 
+// place makes room for a new non-directory entry at name: it returns its
+// parent directory (opened or created beneath the root) and its base name,
+// whatever was there before removed by clear.
+func (d *disk) place(name string) (pfd int, base string, err error) {
+	dir, base := split(name)
+	if pfd, err = d.parent(dir); err != nil {
+		return -1, "", err
+	}
+	if _, err := d.clear(pfd, name, base, false); err != nil {
+		return -1, "", err
+	}
+	return pfd, base, nil
+}
+
 // clear removes whatever is at pfd/base (the entry name) unless it is a
 // directory and keepDir is set. It reports whether a directory was kept.
 func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {

@@ -69,12 +69,8 @@ func (d *disk) dir(name string, h *tar.Header) error {
 }
 
 func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
-	dir, base := split(name)
-	pfd, err := d.parent(dir)
+	pfd, base, err := d.place(name)
 	if err != nil {
-		return err
-	}
-	if _, err := d.clear(pfd, name, base, false); err != nil {
 		return err
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -107,12 +103,8 @@ func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
 }
 
 func (d *disk) symlink(name string, h *tar.Header) error {
-	dir, base := split(name)
-	pfd, err := d.parent(dir)
+	pfd, base, err := d.place(name)
 	if err != nil {
-		return err
-	}
-	if _, err := d.clear(pfd, name, base, false); err != nil {
 		return err
 	}
 	if err := unix.Symlinkat(h.Linkname, pfd, base); err != nil {
@@ -138,12 +130,8 @@ func (d *disk) hardlink(name, target string, h *tar.Header) error {
 	if err := unix.Fstatat(tpfd, tbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%w: hardlink target %q is not an existing regular file", ErrUnsafePath, target)
 	}
-	dir, base := split(name)
-	pfd, err := d.parent(dir)
+	pfd, base, err := d.place(name)
 	if err != nil {
-		return err
-	}
-	if _, err := d.clear(pfd, name, base, false); err != nil {
 		return err
 	}
 	if err := unix.Linkat(tpfd, tbase, pfd, base, 0); err != nil {
@@ -153,12 +141,8 @@ func (d *disk) hardlink(name, target string, h *tar.Header) error {
 }
 
 func (d *disk) device(name string, h *tar.Header) error {
-	dir, base := split(name)
-	pfd, err := d.parent(dir)
+	pfd, base, err := d.place(name)
 	if err != nil {
-		return err
-	}
-	if _, err := d.clear(pfd, name, base, false); err != nil {
 		return err
 	}
 	mode := uint32(unix.S_IFCHR)
