@@ -1,0 +1,55 @@
+package bundle
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		current string // target of TARGET/current; "" for none
+		meta    string // contents of the generation's image.json; "" for none
+		want    string // error text, "" for success
+		// notBundle: the error wraps ErrNotBundle
+		notBundle bool
+	}{
+		{name: "no current", want: "no current link", notBundle: true},
+		{name: "escaping link", current: "../etc", want: `current points to "../etc"`, notBundle: true},
+		{name: "absolute link", current: "/gen-1", want: `current points to "/gen-1"`, notBundle: true},
+		{name: "nested link", current: "gen-1/rootfs", want: `current points to "gen-1/rootfs"`, notBundle: true},
+		{name: "missing meta", current: "gen-1", want: "reading image.json"},
+		{name: "bad meta", current: "gen-1", meta: "{", want: "parsing image.json"},
+		{name: "good", current: "gen-1", meta: `{"manifestDigest":"sha256:ab","config":{"config":{"User":"www"}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "gen-1", RootFS), 0o755)
+			if tc.current != "" {
+				os.Symlink(tc.current, filepath.Join(dir, Current))
+			}
+			if tc.meta != "" {
+				os.WriteFile(filepath.Join(dir, "gen-1", MetaFile), []byte(tc.meta), 0o644)
+			}
+			b, err := Open(dir)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
+					t.Fatalf("Open: %v, want an error naming %s and %q", err, dir, tc.want)
+				}
+				if errors.Is(err, ErrNotBundle) != tc.notBundle {
+					t.Errorf("Open: %v; wraps ErrNotBundle: %v, want %v", err, !tc.notBundle, tc.notBundle)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.RootFS() != filepath.Join(dir, "gen-1", RootFS) || b.Meta.ManifestDigest != "sha256:ab" || b.Meta.Config.Config.User != "www" {
+				t.Errorf("Open = %+v", b)
+			}
+		})
+	}
+}
