@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
-	"github.com/jailimg/jailimg/pkg/trace"
 	"github.com/spf13/cobra"
+
+	"github.com/jailimg/jailimg/pkg/run/passwd"
+	"github.com/jailimg/jailimg/pkg/trace"
 )
 
 // traceOptions are the flags of `jailimg trace`.
@@ -95,11 +97,11 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 	if o.root != "" {
 		opts = append(opts, trace.WithRoot(o.root))
 		if o.user != "" {
-			uid, gid, err := lookupUser(o.root, o.user)
+			u, err := lookupUser(o.root, o.user)
 			if err != nil {
 				return inputError{fmt.Errorf("--user: %w", err)}
 			}
-			opts = append(opts, trace.WithCredential(uid, gid))
+			opts = append(opts, trace.WithCredential(u.UID, u.GID))
 		}
 	}
 	res, err := trace.Run(ctx, args, opts...)
@@ -165,53 +167,22 @@ func writeAtomic(name string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), name)
 }
 
-// lookupUser finds NAME (or UID[:GID]) in ROOT/etc/passwd, read through
-// os.Root so the jail's symlinks cannot point the read outside it.
-func lookupUser(root, name string) (uid, gid uint32, err error) {
-	if u, g, ok := strings.Cut(name, ":"); ok || isNumber(name) {
-		if !ok {
-			g = u
-		}
-		uv, err1 := strconv.ParseUint(u, 10, 32)
-		gv, err2 := strconv.ParseUint(g, 10, 32)
-		if err1 != nil || err2 != nil {
-			return 0, 0, fmt.Errorf("%q is not UID[:GID]", name)
-		}
-		return uint32(uv), uint32(gv), nil
-	}
+// lookupUser resolves NAME|UID[:GROUP|GID] in ROOT's own /etc/passwd and
+// /etc/group, as jailimg run does, read through os.Root so the jail's
+// symlinks cannot point the read outside it.
+func lookupUser(root, spec string) (passwd.User, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
-		return 0, 0, err
+		return passwd.User{}, err
 	}
 	defer r.Close()
-	f, err := r.Open("etc/passwd")
-	if err != nil {
-		return 0, 0, fmt.Errorf("user %s: %w", name, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
-		if len(fields) < 4 || fields[0] != name {
-			continue
-		}
-		uv, err1 := strconv.ParseUint(fields[2], 10, 32)
-		gv, err2 := strconv.ParseUint(fields[3], 10, 32)
-		if err1 != nil || err2 != nil {
-			return 0, 0, fmt.Errorf("user %s: bad uid/gid in %s/etc/passwd", name, root)
-		}
-		return uint32(uv), uint32(gv), nil
-	}
-	return 0, 0, fmt.Errorf("user %s: not in %s/etc/passwd", name, root)
+	return passwd.Lookup(func(name string) (*os.File, error) {
+		return r.OpenFile(strings.TrimPrefix(name, "/"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	}, spec)
 }
 
 // oneLine escapes a path so that it prints on one line, as Go would quote it.
 func oneLine(s string) string {
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
-}
-
-func isNumber(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 32)
-	return err == nil
 }
