@@ -32,17 +32,34 @@ func Load(path string) (*Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.include(); err != nil {
+		return nil, err
+	}
 	return r, r.Validate()
 }
 
 // Parse decodes a recipe strictly, without validating it. name is used in
 // errors and as the recipe's Path.
 func Parse(name string, data []byte) (*Recipe, error) {
+	r := &Recipe{Path: name, origins: map[string]origin{}}
+	lines, err := decodeDoc(name, "recipe", data, r)
+	if err != nil {
+		return nil, err
+	}
+	for k, l := range lines {
+		r.origins[k] = origin{file: name, line: l, key: k}
+	}
+	return r, nil
+}
+
+// decodeDoc strictly decodes the one YAML document in data, a recipe or a
+// fragment (what), into v and returns the line of every key path.
+func decodeDoc(name, what string, data []byte, v any) (map[string]int, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Msg: "empty recipe"}
+			return nil, &Error{File: name, Msg: "empty " + what}
 		}
 		return nil, &Error{File: name, Msg: fmt.Sprint(err)}
 	}
@@ -50,11 +67,9 @@ func Parse(name string, data []byte) (*Recipe, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, &Error{File: name, Line: extra.Line, Msg: "more than one YAML document"}
 	}
-	r := &Recipe{Path: name}
 	d := &decoder{file: name, lines: map[string]int{}}
-	if err := d.decode(doc.Content[0], reflect.ValueOf(r).Elem(), ""); err != nil {
+	if err := d.decode(doc.Content[0], reflect.ValueOf(v).Elem(), ""); err != nil {
 		return nil, err
 	}
-	r.lines = d.lines
-	return r, nil
+	return d.lines, nil
 }

@@ -14,6 +14,11 @@ type Recipe struct {
 	// Compression is the layer compression, "gzip" (default) or "zstd" (compression).
 	Compression string `yaml:"compression"`
 
+	// Include names fragment files, relative to the recipe's directory, whose
+	// binaries, libraries, files, dirs, symlinks and devices are added to the
+	// recipe's own (include). `jailimg trace -o` writes such fragments.
+	Include []string `yaml:"include"`
+
 	// Binaries are host executables copied with their shared-library closure (binaries).
 	Binaries []Binary `yaml:"binaries"`
 	// Libraries are extra sonames or paths loaded with dlopen, with their closure (libraries).
@@ -55,7 +60,15 @@ type Recipe struct {
 	// resolved against its directory. Not part of the YAML.
 	Path string `yaml:"-"`
 
-	lines map[string]int // key path -> line, from Parse
+	origins map[string]origin // key path -> where it was written, from Parse and Load
+}
+
+// origin is where a key path of a recipe was written: the recipe itself or
+// an included fragment, at line, as key (the path in that file).
+type origin struct {
+	file string
+	line int
+	key  string
 }
 
 // Binary is an executable copied with its closure. In YAML it is either a

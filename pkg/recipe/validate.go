@@ -103,22 +103,7 @@ type validator struct {
 }
 
 func (v *validator) errorf(key, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.r.Path, Line: v.r.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-// line finds the line of key, or of its closest parent that has one.
-func (r *Recipe) line(key string) int {
-	for key != "" {
-		if l, ok := r.lines[key]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(key, ".[")
-		if i < 0 {
-			break
-		}
-		key = key[:i]
-	}
-	return 0
+	v.errs = append(v.errs, v.r.errorf(key, format, args...))
 }
 
 // absPath checks a host or jail path is absolute and clean.
