@@ -36,6 +36,8 @@ Exit codes:
   130  interrupted
   jailimg run exits with the service's own status, or 125 (the launcher
   failed), 126 (the command cannot be executed), 127 (command not found).
+  jailimg trace exits with the traced command's status when it fails (after
+  writing the fragment or diagnosis).
 `
 
 // usageError marks errors in how jailimg was called.
@@ -61,6 +63,10 @@ func exitCode(err error) int {
 	)
 	if code, ok := runExitCode(err); ok {
 		return code // the service's own status, or the launcher's 125-127
+	}
+	var traced tracedStatus
+	if errors.As(err, &traced) {
+		return int(traced)
 	}
 	switch {
 	case err == nil:

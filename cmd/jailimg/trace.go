@@ -33,7 +33,8 @@ func newCmdTrace() *cobra.Command {
 		Long: `Run CMD under ptrace, following every process and thread it starts, and record
 each path it opens, executes, stats, reads as a link, creates as a directory
 or enters: successes, and opens that fail with ENOENT. The result is a recipe
-fragment (to stdout, or -o FILE) to paste into a recipe:
+fragment (to stdout, or -o FILE) for a recipe to include (include: [FILE],
+relative to the recipe; the recipe's own entry for a path wins):
 
   binaries:   the programs executed (a script's interpreter, the script in files:)
   libraries:  shared objects opened that the ELF closure of binaries: does not
@@ -64,9 +65,12 @@ stdout instead of the fragment; with -o the fragment still goes to the file.
 and did not find is printed as "missing: PATH (open by PROGRAM)", then each
 refused one as "denied: ...".
 
-The command's own stdout and stderr go to jailimg's stderr; its exit status is
-logged, not returned. Needs ptrace (root, or ptrace_scope 0); linux/amd64 only.`,
-		Example: `  jailimg trace -o nginx-frag.yaml -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf
+The command's own stdout and stderr go to jailimg's stderr. When it fails,
+jailimg trace still writes the fragment or the diagnosis, then exits with the
+command's status (as strace does). Needs ptrace (root, or ptrace_scope 0);
+linux/amd64 only.`,
+		Example: `  jailimg trace -o recipes/nginx/trace.yaml -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf
+  # then in recipes/nginx.yaml:  include: [nginx/trace.yaml]
   jailimg trace --root /srv/jails/httpd/current/rootfs --user www-data -- /usr/sbin/httpd -t`,
 		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
@@ -108,9 +112,26 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 	if err != nil {
 		return err
 	}
-	if res.Status != 0 {
-		logger().Warn("traced command failed", "status", res.Status)
+	if err := writeTrace(ctx, o, res, w); err != nil {
+		return err
 	}
+	if res.Status != 0 {
+		return tracedStatus(res.Status)
+	}
+	return nil
+}
+
+// tracedStatus is the traced command's non-zero exit status: jailimg trace
+// exits with it, as strace does, once the fragment or diagnosis is written.
+type tracedStatus int
+
+func (s tracedStatus) Error() string {
+	return fmt.Sprintf("the traced command exited with status %d", int(s))
+}
+
+// writeTrace writes what the trace found: the raw records, the diagnosis, or
+// the fragment.
+func writeTrace(ctx context.Context, o *traceOptions, res *trace.Result, w io.Writer) error {
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -115,7 +115,7 @@ func (b *builder) explicitModes() (map[string]recipe.Binary, error) {
 		}
 		real, err := b.host.realPath(bin.Path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: binaries[%d]: %w", b.r.Path, i, err)
+			return nil, fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
 		}
 		out[real] = bin
 	}

@@ -14,7 +14,7 @@ import (
 // files copies the recipe's files and directory trees.
 func (b *builder) files(ctx context.Context) error {
 	for i, f := range b.r.Files {
-		key := fmt.Sprintf("%s: files[%d]", b.r.Path, i)
+		key := b.r.Where(fmt.Sprintf("files[%d]", i))
 		fsys, name := b.source(f.Src)
 		top, err := b.hostEntry(fsys, name, f.Dst, key+": "+f.Src)
 		if err != nil {
@@ -74,7 +74,7 @@ func (b *builder) treeEntry(fsys fs.FS, p string, d fs.DirEntry, dst, source str
 
 func (b *builder) dirs(context.Context) error {
 	for i, d := range b.r.Dirs {
-		e := tree.Entry{Path: d.Path, Type: tree.Dir, Mode: 0o755, Source: fmt.Sprintf("%s: dirs[%d]", b.r.Path, i)}
+		e := tree.Entry{Path: d.Path, Type: tree.Dir, Mode: 0o755, Source: b.r.Where(fmt.Sprintf("dirs[%d]", i))}
 		b.own(&e, d.Mode, d.Owner, d.Group)
 		if err := b.t.Add(e); err != nil {
 			return err
@@ -85,7 +85,7 @@ func (b *builder) dirs(context.Context) error {
 
 func (b *builder) symlinks(context.Context) error {
 	for i, s := range b.r.Symlinks {
-		e := tree.Entry{Path: s.Path, Type: tree.Symlink, Target: s.Target, Source: fmt.Sprintf("%s: symlinks[%d]", b.r.Path, i)}
+		e := tree.Entry{Path: s.Path, Type: tree.Symlink, Target: s.Target, Source: b.r.Where(fmt.Sprintf("symlinks[%d]", i))}
 		if err := b.t.Add(e); err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (b *builder) symlinks(context.Context) error {
 
 func (b *builder) devices(context.Context) error {
 	for i, d := range b.r.Devices {
-		e := tree.Entry{Path: d.Path, Type: tree.CharDev, Major: d.Major, Minor: d.Minor, Source: fmt.Sprintf("%s: devices[%d]", b.r.Path, i)}
+		e := tree.Entry{Path: d.Path, Type: tree.CharDev, Major: d.Major, Minor: d.Minor, Source: b.r.Where(fmt.Sprintf("devices[%d]", i))}
 		if d.Type == "block" {
 			e.Type = tree.BlockDev
 		}

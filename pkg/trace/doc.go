@@ -67,8 +67,8 @@
 //
 // WriteYAML writes the fragment with the recipe's own keys (binaries,
 // libraries, files, symlinks, dirs, devices) and the rest as comments, sorted
-// and deterministic. There is no include: key: paste the fragment into a
-// recipe, merging a key's list with the recipe's when both have it.
+// and deterministic. A recipe uses it through its include: key (the recipe's
+// own entry for a path wins over the fragment's), or it is pasted in.
 //
 // # Diagnosis
 //

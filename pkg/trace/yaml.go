@@ -45,7 +45,7 @@ func (f *Fragment) WriteYAML(w io.Writer) error {
 		args = append(args, comment(a))
 	}
 	p("# jailimg trace -- %s\n", strings.Join(args, " "))
-	p("# Recipe fragment: paste these keys into a recipe, merging lists the recipe already has.\n")
+	p("# Recipe fragment: list this file under a recipe's include: (the recipe's own entries win).\n")
 	var bad []string
 	ok := func(s string) bool {
 		if !utf8.ValidString(s) {
