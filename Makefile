@@ -30,6 +30,7 @@ vet:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzInclude -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/resolve -run '^$$' -fuzz FuzzResolve -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/unpack -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME)
 
