@@ -8,6 +8,14 @@
 // order. Compression uses fixed settings and an empty gzip header, so the
 // same tree yields the same digest on any machine.
 //
-// A layer's compressed bytes are held in memory; FromTree reads each host
-// file once.
+// FromTree reads each host file once. A layer's compressed bytes are not
+// held in memory: they go to a temporary file in os.TempDir() (TMPDIR), or
+// in the directory given with WithTempDir, that has no name: an O_TMPFILE
+// file, so nothing is left on disk however the process ends; where the file
+// system has no O_TMPFILE, a file unlinked right after its creation (only a
+// kill in between would leave it, as .jailimg-layer-*). The space is freed
+// when the layer is closed (Layer.Close) or garbage-collected. A full or unwritable temporary
+// directory is an error naming it. Readers of a layer are independent and
+// may run at once; on Linux with /proc each is an *os.File of its own, so
+// copying a layer into a file stays in the kernel (copy_file_range).
 package layer

@@ -1,13 +1,13 @@
 package layer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"runtime"
 	"time"
 
@@ -26,6 +26,7 @@ type Option func(*options)
 type options struct {
 	compression compression.Compression
 	mtime       time.Time
+	tempDir     string
 }
 
 // WithCompression selects the layer compression: compression.GZip (the
@@ -39,8 +40,18 @@ func WithModTime(t time.Time) Option {
 	return func(o *options) { o.mtime = t }
 }
 
-// FromTree writes the tree as a compressed tar layer. The result is
-// reproducible: the same tree and options give the same digests.
+// WithTempDir sets the directory that holds the layer's compressed bytes
+// (default: os.TempDir(), which honours TMPDIR). The file there has no
+// name; it takes space until the layer is closed. Put it on the file system
+// the image is written to, and the copy stays in the kernel there.
+func WithTempDir(dir string) Option {
+	return func(o *options) { o.tempDir = dir }
+}
+
+// FromTree writes the tree as a compressed tar layer, a *Layer whose bytes
+// are in an unlinked temporary file (see WithTempDir); close it when done.
+// The result is reproducible: the same tree and options give the same
+// digests.
 func FromTree(ctx context.Context, t *tree.Tree, opts ...Option) (v1.Layer, error) {
 	o := options{compression: compression.GZip, mtime: time.Unix(0, 0)}
 	for _, opt := range opts {
@@ -56,6 +67,26 @@ func FromTree(ctx context.Context, t *tree.Tree, opts ...Option) (v1.Layer, erro
 		return nil, fmt.Errorf("unsupported layer compression %q", o.compression)
 	}
 
+	dir := o.tempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, err := createTemp(dir)
+	if err != nil {
+		return nil, blobError(dir, err)
+	}
+	blob := &blobWriter{f: f, dir: dir}
+	if err := l.write(ctx, t, o, blob); err != nil {
+		f.Close()
+		return nil, err
+	}
+	l.f = f
+	l.size, _ = blob.result()
+	return l, nil
+}
+
+// write compresses the tree's tar stream into blob and sets the digests.
+func (l *Layer) write(ctx context.Context, t *tree.Tree, o options, blob *blobWriter) error {
 	// Tar writing (host reads) and compression run side by side.
 	pr, pw := io.Pipe()
 	defer pr.Close() // unblocks the tar writer if compression fails
@@ -63,21 +94,27 @@ func FromTree(ctx context.Context, t *tree.Tree, opts ...Option) (v1.Layer, erro
 	go func() {
 		pw.CloseWithError(WriteTar(io.MultiWriter(pw, diffHash, ctxWriter{ctx}), t, o.mtime))
 	}()
-	var blob bytes.Buffer
 	blobHash := sha256.New()
-	zw, err := compressor(io.MultiWriter(&blob, blobHash), o.compression)
+	zw, err := compressor(io.MultiWriter(blob, blobHash), o.compression)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := io.Copy(zw, pr); err != nil {
 		pr.CloseWithError(err)
-		return nil, err
+		if _, werr := blob.result(); werr != nil {
+			return werr // the disk's error, not the compressor's echo of it
+		}
+		return err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compressing layer: %w", err)
+	err = zw.Close()
+	if _, werr := blob.result(); werr != nil {
+		return werr
 	}
-	l.blob, l.digest, l.diffID = blob.Bytes(), sum(blobHash), sum(diffHash)
-	return l, nil
+	if err != nil {
+		return fmt.Errorf("compressing layer: %w", err)
+	}
+	l.digest, l.diffID = sum(blobHash), sum(diffHash)
+	return nil
 }
 
 // gzipBlock is the gzip block size: fixed, as it shapes the output.
