@@ -38,7 +38,12 @@ var builtinNSS = map[string]bool{"libnss_files.so.2": true, "libnss_dns.so.2": t
 // closure adds the binaries and libraries with everything they load.
 func (b *builder) closure(ctx context.Context) error {
 	req := resolve.Request{Libraries: b.r.Libraries}
-	for _, bin := range b.r.Binaries {
+	for i, bin := range b.r.Binaries {
+		// A missing binary is named by its recipe entry, which may be in an
+		// included fragment; the resolver would only name the path.
+		if _, err := fs.Stat(b.host, strings.TrimPrefix(bin.Path, "/")); err != nil {
+			return fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
+		}
 		req.Binaries = append(req.Binaries, bin.Path)
 	}
 	for _, src := range b.r.NSS {
