@@ -121,13 +121,18 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 		}
 		opts = append(opts, build.WithEpoch(sec))
 	}
-	img, err := build.Image(ctx, r, opts...)
-	if err != nil {
-		return err
-	}
 	res := buildResult{Name: r.Name, Output: o.output, Tag: o.tag}
 	if res.Output == "" {
 		res.Output = filepath.Join("out", r.Name)
+	}
+	// The layer waits beside the output, so that writing the layout copies
+	// it in the kernel (and a tmpfs /tmp holds nothing); else in TMPDIR.
+	if fi, err := os.Stat(filepath.Dir(res.Output)); err == nil && fi.IsDir() {
+		opts = append(opts, build.WithTempDir(filepath.Dir(res.Output)))
+	}
+	img, err := build.Image(ctx, r, opts...)
+	if err != nil {
+		return err
 	}
 	if res.Tag == "" {
 		res.Tag = "latest"

@@ -21,6 +21,7 @@ type options struct {
 	root        string
 	epoch       *int64
 	compression compression.Compression
+	tempDir     string
 	logger      *slog.Logger
 }
 
@@ -37,6 +38,11 @@ func WithEpoch(sec int64) Option { return func(o *options) { o.epoch = &sec } }
 func WithCompression(c compression.Compression) Option {
 	return func(o *options) { o.compression = c }
 }
+
+// WithTempDir sets where the layer's compressed bytes are kept until the
+// image is written (default os.TempDir()). On the output's file system, the
+// layout writer copies them in the kernel.
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
 
 // WithLogger sets where progress is reported (default: nowhere).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -72,7 +78,11 @@ func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, err
 	}
 	epoch := time.Unix(*o.epoch, 0).UTC()
 	o.logger.Info("writing layer", "entries", t.Len(), "compression", o.compression)
-	l, err := layer.FromTree(ctx, t, layer.WithCompression(o.compression), layer.WithModTime(epoch))
+	lopts := []layer.Option{layer.WithCompression(o.compression), layer.WithModTime(epoch)}
+	if o.tempDir != "" {
+		lopts = append(lopts, layer.WithTempDir(o.tempDir))
+	}
+	l, err := layer.FromTree(ctx, t, lopts...)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", r.Path, err)
 	}
