@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +20,12 @@ func (m *Mode) setScalar(s string) error {
 	return nil
 }
 
+// noID is (uid_t)-1: to set*id(2) it means "leave unchanged", so it is
+// never an owner or a user's id.
+const noID = 1<<32 - 1
+
+var errNoID = errors.New("4294967295 is not a valid id ((uid_t)-1 means \"unchanged\" to the kernel)")
+
 // Owner is a numeric id or a name from the recipe's users or groups.
 type Owner struct {
 	ID   uint32
@@ -30,6 +37,9 @@ func (o *Owner) setScalar(s string) error {
 		return fmt.Errorf("empty owner")
 	}
 	if v, err := strconv.ParseUint(s, 10, 32); err == nil {
+		if v == noID {
+			return errNoID
+		}
 		*o = Owner{ID: uint32(v)}
 		return nil
 	}

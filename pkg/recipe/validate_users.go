@@ -24,6 +24,8 @@ func (v *validator) usersAndGroups() {
 		switch {
 		case u.UID == nil:
 			v.errorf(key, "uid is required")
+		case *u.UID == noID:
+			v.errorf(key+".uid", "%v", errNoID)
 		case uids[*u.UID] != "":
 			v.errorf(key+".uid", "%d is also the uid of %q", *u.UID, uids[*u.UID])
 		default:
@@ -31,6 +33,8 @@ func (v *validator) usersAndGroups() {
 		}
 		if u.GID == nil {
 			v.errorf(key, "gid is required")
+		} else if *u.GID == noID {
+			v.errorf(key+".gid", "%v", errNoID)
 		}
 		for _, f := range []struct{ key, val string }{{"gecos", u.Gecos}, {"home", u.Home}, {"shell", u.Shell}} {
 			if strings.ContainsAny(f.val, ":\n") {
@@ -49,6 +53,8 @@ func (v *validator) usersAndGroups() {
 		key := fmt.Sprintf("groups[%d]", i)
 		if g.GID == nil {
 			v.errorf(key, "gid is required")
+		} else if *g.GID == noID {
+			v.errorf(key+".gid", "%v", errNoID)
 		}
 		if !userRE.MatchString(g.Name) {
 			v.errorf(key+".name", "%q is not a valid group name", g.Name)

@@ -137,6 +137,9 @@ func dropPrivileges(u passwd.User) error {
 	if r != int(u.UID) || e != int(u.UID) || sv != int(u.UID) {
 		return fmt.Errorf("setresuid %d: still %d/%d/%d", u.UID, r, e, sv)
 	}
+	if r, e, sv := unix.Getresgid(); r != int(u.GID) || e != int(u.GID) || sv != int(u.GID) {
+		return fmt.Errorf("setresgid %d: still %d/%d/%d", u.GID, r, e, sv)
+	}
 	return nil
 }
 

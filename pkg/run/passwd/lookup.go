@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -39,8 +38,12 @@ func Lookup(open Opener, spec string) (User, error) {
 	}
 
 	u := User{Home: "/"}
-	if id, err := strconv.ParseUint(userPart, 10, 32); err == nil {
-		u.UID, u.GID = uint32(id), uint32(id)
+	if isNumber(userPart) {
+		id, err := parseID(userPart)
+		if err != nil {
+			return User{}, fmt.Errorf("user %q: %w", userPart, err)
+		}
+		u.UID, u.GID = id, id
 		for _, e := range entries {
 			if e.UID == u.UID {
 				u.Name, u.GID, u.Home = e.Name, e.GID, e.Home
@@ -63,8 +66,12 @@ func Lookup(open Opener, spec string) (User, error) {
 	}
 
 	if hasGroup {
-		if id, err := strconv.ParseUint(groupPart, 10, 32); err == nil {
-			u.GID = uint32(id)
+		if isNumber(groupPart) {
+			id, err := parseID(groupPart)
+			if err != nil {
+				return User{}, fmt.Errorf("group %q: %w", groupPart, err)
+			}
+			u.GID = id
 		} else {
 			i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == groupPart })
 			if i < 0 {
@@ -106,4 +113,9 @@ func readGroup(open Opener) ([]Group, error) {
 		return nil, fmt.Errorf("/etc/group: %w", err)
 	}
 	return g, nil
+}
+
+// isNumber reports whether s is all decimal digits: a numeric id, never a name.
+func isNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }

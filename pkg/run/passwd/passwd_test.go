@@ -35,6 +35,10 @@ func TestLookup(t *testing.T) {
 		{"nobody", passwd.User{}, "not in the jail's /etc/passwd"},
 		{"svc:", passwd.User{}, "want NAME"},
 		{"svc:nogroup", passwd.User{}, `group "nogroup"`},
+		// (uid_t)-1 means "leave unchanged" to setresuid/setresgid: root would stay.
+		{"4294967295", passwd.User{}, "4294967295 is not a valid id"},
+		{"1000:4294967295", passwd.User{}, `group "4294967295": 4294967295 is not a valid id`},
+		{"99999999999", passwd.User{}, "is not a decimal id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
