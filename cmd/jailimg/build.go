@@ -116,8 +116,8 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 	}
 	if s, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
 		sec, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || sec < 0 {
-			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds", s)}
+		if err != nil || sec < 0 || sec > 253402300799 {
+			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds from 0 to 253402300799 (year 9999)", s)}
 		}
 		opts = append(opts, build.WithEpoch(sec))
 	}

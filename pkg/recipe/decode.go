@@ -39,22 +39,31 @@ type decoder struct {
 	file  string
 	lines map[string]int // key path -> line, for errors found after decoding
 	nodes int            // nodes visited, bounded against alias bombs
+	bytes int            // scalar bytes decoded, likewise
 }
 
-// maxNodes bounds the work of one decode: aliases can make a small file
-// expand to a huge tree ("billion laughs").
-const maxNodes = 100000
+// maxNodes and maxBytes bound the work and memory of one decode: aliases can
+// make a small file expand to a huge tree ("billion laughs"), or repeat a
+// long string many times. Without aliases a file cannot reach either.
+const (
+	maxNodes = 100000
+	maxBytes = 2 * MaxSize
+)
 
 func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) error {
 	return &Error{File: d.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
+	at := n // the alias, not its anchor, is where the limits are hit
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	if d.nodes++; d.nodes > maxNodes {
-		return d.errorf(n, key, "more than %d values (alias loop or bomb?)", maxNodes)
+		return d.errorf(at, key, "more than %d values (alias loop or bomb?)", maxNodes)
+	}
+	if d.bytes += len(n.Value); d.bytes > maxBytes {
+		return d.errorf(at, key, "more than %d bytes of values (aliases of long strings?)", maxBytes)
 	}
 	null := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 	if v.Kind() == reflect.Pointer {

@@ -97,6 +97,9 @@ func TestErrors(t *testing.T) {
 		{"bad umask", "name: a\nrun:\n  umask: 99\n", "r.yaml:3: run.umask: \"99\" is not an octal number"},
 		{"colon in gecos", "name: a\nusers:\n  - {name: u, uid: 1, gid: 1, gecos: \"a:b\"}\n", "r.yaml:3: users[0].gecos: must not contain"},
 		{"missing uid", "name: a\nusers:\n  - {name: u, gid: 1}\n", "r.yaml:3: users[0]: uid is required"},
+		{"epoch past 9999", "name: a\nepoch: 253402300800\n", "r.yaml:2: epoch: 253402300800 is outside 0 to 253402300799"},
+		{"newline in a jail path", "name: a\ndirs:\n  - {path: \"/a\\nsetuid\\t/x\"}\n", `r.yaml:3: dirs[0].path: "/a\nsetuid\t/x" contains a control character`},
+		{"escape in a target", "name: a\nsymlinks:\n  - {path: /l, target: \"\\e[31m\"}\n", `r.yaml:3: symlinks[0].target: "\x1b[31m" contains a control character`},
 		{"uid -1", "name: a\nusers:\n  - {name: u, uid: 4294967295, gid: 1}\n", "r.yaml:3: users[0].uid: 4294967295 is not a valid id"},
 		{"gid -1", "name: a\ngroups:\n  - {name: g, gid: 4294967295}\n", "r.yaml:3: groups[0].gid: 4294967295 is not a valid id"},
 		{"owner -1", "name: a\ndirs:\n  - {path: /d, owner: 4294967295}\n", "r.yaml:3: dirs[0].owner: 4294967295 is not a valid id"},
@@ -158,6 +161,16 @@ func FuzzParse(f *testing.F) {
 			_ = r.Validate()
 		}
 	})
+}
+
+// TestAliasBytes: a long string repeated through aliases is refused before
+// it is expanded (a 200 kB anchor used 20000 times would be 4 GB).
+func TestAliasBytes(t *testing.T) {
+	data := "name: a\nversion: &a " + strings.Repeat("a", 200000) + "\ncmd: [" + strings.Repeat("*a, ", 20000) + "*a]\n"
+	_, err := Parse("bomb.yaml", []byte(data))
+	if err == nil || !strings.Contains(err.Error(), "bomb.yaml:3: cmd[") || !strings.Contains(err.Error(), "bytes of values") {
+		t.Fatalf("aliases of a long string: %v", err)
+	}
 }
 
 func TestAliasLoop(t *testing.T) {

@@ -28,6 +28,9 @@ var CheckKinds = []string{"setuid", "setgid", "capability", "world-writable", "d
 // Rlimits lists the resource limit names a recipe's run.rlimits may set.
 var Rlimits = []string{"as", "core", "cpu", "data", "fsize", "memlock", "nofile", "nproc", "stack"}
 
+// maxEpoch is 9999-12-31T23:59:59Z, the last time RFC 3339 can write.
+const maxEpoch = 253402300799
+
 var (
 	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 	userRE   = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
@@ -47,8 +50,8 @@ func (r *Recipe) Validate() error {
 	if r.Compression != "" && r.Compression != "gzip" && r.Compression != "zstd" {
 		v.errorf("compression", "%q is not gzip or zstd", r.Compression)
 	}
-	if r.Epoch != nil && *r.Epoch < 0 {
-		v.errorf("epoch", "must not be negative")
+	if r.Epoch != nil && (*r.Epoch < 0 || *r.Epoch > maxEpoch) {
+		v.errorf("epoch", "%d is outside 0 to %d (the end of year 9999, as OCI's RFC 3339 times allow)", *r.Epoch, maxEpoch)
 	}
 	for i, b := range r.Binaries {
 		key := fmt.Sprintf("binaries[%d]", i)
@@ -76,8 +79,11 @@ func (r *Recipe) Validate() error {
 	for i, s := range r.Symlinks {
 		key := fmt.Sprintf("symlinks[%d]", i)
 		v.jailPath(key+".path", s.Path)
-		if s.Target == "" || strings.ContainsRune(s.Target, 0) {
-			v.errorf(key+".target", "must be a non-empty path")
+		switch {
+		case s.Target == "":
+			v.errorf(key+".target", "is required")
+		case hasControl(s.Target):
+			v.errorf(key+".target", "%q contains a control character", s.Target)
 		}
 	}
 	for i := range r.Devices {
@@ -123,10 +129,23 @@ func (v *validator) absPath(key, p string) bool {
 	return false
 }
 
+// jailPath checks a path in the jail: absolute, clean, not the root, and
+// free of control characters (a newline or an escape in a name would forge
+// lines in the output of check, verify and inspect).
 func (v *validator) jailPath(key, p string) {
-	if v.absPath(key, p) && p == "/" {
-		v.errorf(key, "cannot replace the jail's root directory")
+	if !v.absPath(key, p) {
+		return
 	}
+	if p == "/" {
+		v.errorf(key, "cannot replace the jail's root directory")
+	} else if hasControl(p) {
+		v.errorf(key, "%q contains a control character", p)
+	}
+}
+
+// hasControl reports whether s holds a C0 control character or DEL.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
 
 // source checks a file source: absolute on the host, or relative to the
