@@ -72,13 +72,13 @@ func runInspect(ctx context.Context, o *inspectOptions, source string, w io.Writ
 	}
 	c := cfg.Config
 	fmt.Fprintf(w, "digest:     %s\nplatform:   %s/%s\nentrypoint: %q\ncmd:        %q\nuser:       %s\nworkdir:    %s\nenv:        %q\n\n",
-		digest, cfg.OS, cfg.Architecture, c.Entrypoint, c.Cmd, c.User, c.WorkingDir, c.Env)
+		digest, oneLine(cfg.OS), oneLine(cfg.Architecture), c.Entrypoint, c.Cmd, oneLine(c.User), oneLine(c.WorkingDir), c.Env)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, f := range files {
-		name := f.Path
+		name := oneLine(f.Path)
 		switch f.Type {
 		case "symlink", "hardlink":
-			name += " -> " + f.Linkname
+			name += " -> " + oneLine(f.Linkname)
 		case "char", "block":
 			name += fmt.Sprintf(" (%d, %d)", f.Major, f.Minor)
 		}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -202,8 +204,12 @@ func lookupUser(root, spec string) (passwd.User, error) {
 	}, spec)
 }
 
-// oneLine escapes a path so that it prints on one line, as Go would quote it.
+// oneLine returns s as it is, or Go-quoted when it holds a control character
+// or invalid UTF-8, so that a hostile name can neither forge output lines
+// nor send terminal escapes.
 func oneLine(s string) string {
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	return strconv.Quote(s)
 }

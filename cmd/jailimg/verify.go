@@ -59,7 +59,7 @@ func runVerify(ctx context.Context, f *unpackFlags, source, target string, w io.
 		}
 	} else {
 		for _, d := range drifts {
-			fmt.Fprintf(w, "%s\t%s\twant %s, got %s\n", d.Path, d.What, d.Want, d.Got)
+			fmt.Fprintf(w, "%s\t%s\twant %s, got %s\n", oneLine(d.Path), d.What, oneLine(d.Want), oneLine(d.Got))
 		}
 	}
 	if len(drifts) > 0 {

@@ -185,3 +185,32 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestForgedNames: a name holding a newline, a tab or a terminal escape is
+// printed quoted, on one line, and cannot pass for another finding.
+func TestForgedNames(t *testing.T) {
+	root := t.TempDir()
+	build(t, root, cleanTree)
+	forged := "/etc/x\nsetuid\tusr-bin-fake\tforged line"
+	escape := "/etc/\x1b[31mred"
+	for _, p := range []string{forged, escape} {
+		must(t, os.WriteFile(filepath.Join(root, p), nil, 0o644))
+		must(t, os.Chmod(filepath.Join(root, p), 0o666))
+	}
+	fs, err := check.Run(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := lines(fs)
+	for _, want := range []string{
+		"world-writable\t" + `"/etc/x\nsetuid\tusr-bin-fake\tforged line"` + "\t",
+		"world-writable\t" + `"/etc/\x1b[31mred"` + "\t",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != len(fs) || strings.ContainsRune(out, 0x1b) || strings.Contains(out, "\nsetuid") {
+		t.Errorf("%d findings printed as %d lines, or with a raw escape:\n%s", len(fs), n, out)
+	}
+}
