@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -35,7 +36,9 @@ func (s Source) String() string {
 
 // ParseSource reads a SOURCE argument. "oci:DIR[:TAG]" is always a layout;
 // otherwise a string naming an existing directory ("DIR", or "DIR:TAG" when
-// DIR exists) is a layout, and anything else a registry reference.
+// DIR exists) is a layout, and anything else must be a registry reference
+// with an explicit registry host, as ParseReference requires: "out/typo"
+// is an error matching fs.ErrNotExist, never docker.io/out/typo.
 func ParseSource(s string, opts ...name.Option) (Source, error) {
 	if rest, ok := strings.CutPrefix(s, "oci:"); ok {
 		dir, tag := rest, ""
@@ -53,11 +56,23 @@ func ParseSource(s string, opts ...name.Option) (Source, error) {
 	if i := strings.LastIndex(s, ":"); i > 0 && !strings.Contains(s[i+1:], "/") && isDir(s[:i]) {
 		return Source{Layout: s[:i], Tag: s[i+1:]}, nil
 	}
-	ref, err := name.ParseReference(s, opts...)
-	if err != nil {
+	ref, err := ParseReference(s, opts...)
+	var noHost *NoHostError
+	switch {
+	case errors.As(err, &noHost), err != nil && !pathHasHost(s):
+		return Source{}, &SourceError{Source: s}
+	case err != nil:
 		return Source{}, fmt.Errorf("source %q is neither an existing directory nor a registry reference: %w", s, err)
 	}
 	return Source{Ref: ref}, nil
+}
+
+// pathHasHost reports whether s starts with what could be a registry host,
+// to tell a malformed reference from a path ("/abs/dir", "./out/x") when
+// neither parses: the docker rule, with "." and ".." taken as paths.
+func pathHasHost(s string) bool {
+	first, _, ok := strings.Cut(s, "/")
+	return ok && first != "." && first != ".." && (first == "localhost" || strings.ContainsAny(first, ".:"))
 }
 
 func isDir(p string) bool {
