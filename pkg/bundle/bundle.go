@@ -1,15 +1,12 @@
 package bundle
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // Names inside a bundle directory.
@@ -29,8 +26,18 @@ const (
 // PolicyLabel is the image config label that carries a Policy as JSON.
 const PolicyLabel = "dev.jailimg.policy"
 
-// ErrNotBundle is returned by Open for a directory that holds no live generation.
+// ErrNotBundle is returned by Open for a directory that holds no live
+// generation: no current link, or one that does not name a generation.
 var ErrNotBundle = errors.New("not a jailimg bundle")
+
+// ErrUnsafe is returned by Open (and Trusted) for a bundle that must not be
+// trusted: a generation or rootfs that is not a real directory, an
+// image.json that is not a regular file, or a part that someone other than
+// root or the effective uid owns or may write. See the package doc.
+var ErrUnsafe = errors.New("unsafe bundle")
+
+// MaxMetaSize bounds the size of a generation's image.json.
+const MaxMetaSize = 4 << 20
 
 // Meta records what a generation was unpacked from.
 type Meta struct {
@@ -50,40 +57,37 @@ type Bundle struct {
 	Gen string
 	// Meta describes the image the generation holds.
 	Meta Meta
+
+	root fileID // the rootfs directory Open checked
 }
 
-// RootFS returns the path of the jail tree of the generation.
+// fileID identifies a file on the system.
+type fileID struct{ dev, ino uint64 }
+
+// RootFS returns the path of the jail tree of the generation. It is the
+// path Open checked; Root checks it again right before use.
 func (b *Bundle) RootFS() string { return filepath.Join(b.Gen, RootFS) }
+
+// Root returns RootFS after checking, without following a symlink, that the
+// path still names the very directory Open checked. Callers that hand the
+// path to chroot or walk it call Root right before.
+func (b *Bundle) Root() (string, error) {
+	p := b.RootFS()
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return "", fmt.Errorf("%s: %w: %s, not a directory", p, ErrUnsafe, typeName(st.Mode))
+	}
+	if id := (fileID{uint64(st.Dev), uint64(st.Ino)}); id != b.root {
+		return "", fmt.Errorf("%s: %w: replaced since the bundle was opened", p, ErrUnsafe)
+	}
+	return p, nil
+}
 
 // Policy returns the run policy carried by the image config, or a zero Policy
 // when the image has none.
 func (b *Bundle) Policy() (Policy, error) {
 	return PolicyFromConfig(&b.Meta.Config)
-}
-
-// Open resolves dir/current once and reads the live generation's Meta.
-func Open(dir string) (*Bundle, error) {
-	target, err := os.Readlink(filepath.Join(dir, Current))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w (no %s link)", dir, ErrNotBundle, Current)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	if !strings.HasPrefix(target, GenPrefix) || strings.ContainsRune(target, '/') {
-		return nil, fmt.Errorf("%s: %w: %s points to %q", dir, ErrNotBundle, Current, target)
-	}
-	abs, err := filepath.Abs(filepath.Join(dir, target))
-	if err != nil {
-		return nil, err
-	}
-	b := &Bundle{Dir: dir, Gen: abs}
-	raw, err := os.ReadFile(filepath.Join(abs, MetaFile))
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", dir, MetaFile, err)
-	}
-	if err := json.Unmarshal(raw, &b.Meta); err != nil {
-		return nil, fmt.Errorf("%s: parsing %s: %w", filepath.Join(abs, MetaFile), MetaFile, err)
-	}
-	return b, nil
 }

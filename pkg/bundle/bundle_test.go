@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,19 +19,21 @@ func TestOpen(t *testing.T) {
 		{name: "no current", want: "no current link", notBundle: true},
 		{name: "escaping link", current: "../etc", want: `current points to "../etc"`, notBundle: true},
 		{name: "absolute link", current: "/gen-1", want: `current points to "/gen-1"`, notBundle: true},
+		{name: "root link", current: "/", want: `current points to "/"`, notBundle: true},
 		{name: "nested link", current: "gen-1/rootfs", want: `current points to "gen-1/rootfs"`, notBundle: true},
 		{name: "missing meta", current: "gen-1", want: "reading image.json"},
 		{name: "bad meta", current: "gen-1", meta: "{", want: "parsing image.json"},
-		{name: "good", current: "gen-1", meta: `{"manifestDigest":"sha256:ab","config":{"config":{"User":"www"}}}`},
+		{name: "good", current: "gen-1", meta: goodMeta},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.MkdirAll(filepath.Join(dir, "gen-1", RootFS), 0o755)
+			mkdir(t, filepath.Join(dir, "gen-1"), 0o755)
+			mkdir(t, filepath.Join(dir, "gen-1", RootFS), 0o755)
 			if tc.current != "" {
-				os.Symlink(tc.current, filepath.Join(dir, Current))
+				symlink(t, tc.current, filepath.Join(dir, Current))
 			}
 			if tc.meta != "" {
-				os.WriteFile(filepath.Join(dir, "gen-1", MetaFile), []byte(tc.meta), 0o644)
+				write(t, filepath.Join(dir, "gen-1", MetaFile), tc.meta, 0o644)
 			}
 			b, err := Open(dir)
 			if tc.want != "" {
@@ -50,6 +51,19 @@ func TestOpen(t *testing.T) {
 			if b.RootFS() != filepath.Join(dir, "gen-1", RootFS) || b.Meta.ManifestDigest != "sha256:ab" || b.Meta.Config.Config.User != "www" {
 				t.Errorf("Open = %+v", b)
 			}
+			if p, err := b.Root(); err != nil || p != b.RootFS() {
+				t.Errorf("Root() = %q, %v; want %q", p, err, b.RootFS())
+			}
 		})
+	}
+}
+
+func TestOpenNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{filepath.Join(dir, "missing"), filepath.Join(dir, "file")} {
+		write(t, filepath.Join(dir, "file"), "x", 0o644)
+		if _, err := Open(p); !errors.Is(err, ErrNotBundle) || !strings.Contains(err.Error(), p) {
+			t.Errorf("Open(%s): %v, want ErrNotBundle naming it", p, err)
+		}
 	}
 }
