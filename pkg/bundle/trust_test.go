@@ -32,7 +32,7 @@ func goodBundle(t *testing.T) string {
 func TestOpenUnsafe(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		root   bool   // needs root (chown)
+		root   bool // needs root (chown)
 		tamper func(t *testing.T, dir string)
 		path   string // offending path, relative to the bundle
 		want   string // error text
