@@ -35,7 +35,9 @@ user-writable (by the service user, outside the writable dirs), passwd
 with a file outside the jail), mount. For a bundle the user, the writable
 dirs and the accepted kinds come from its image config and policy (a
 recipe's run.accept, e.g. [interpreter] for a debug jail with a shell); the
-flags add to them. Accepted findings are still printed, marked
+flags add to them. The image being audited may accept only interpreter and
+user-writable findings (any other kind in its policy is an error); --accept
+is the auditor's own decision. Accepted findings are still printed, marked
 "(accepted)". Exits 1 when there is any finding not accepted.`,
 		Args:         args(cobra.ExactArgs(1)),
 		SilenceUsage: true,

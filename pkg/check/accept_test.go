@@ -2,24 +2,29 @@ package check_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/check"
 	"github.com/jailimg/jailimg/pkg/recipe"
 )
 
 // TestKindsMatchRecipe keeps the kinds a recipe's run.accept may name equal
-// to the kinds Run reports.
+// to the kinds an image may accept.
 func TestKindsMatchRecipe(t *testing.T) {
 	var kinds []string
-	for _, k := range check.Kinds {
+	for _, k := range check.ImageAcceptable {
 		kinds = append(kinds, string(k))
 	}
-	if !slices.Equal(kinds, recipe.CheckKinds) {
-		t.Errorf("check.Kinds %v != recipe.CheckKinds %v", kinds, recipe.CheckKinds)
+	if !slices.Equal(kinds, recipe.AcceptKinds) {
+		t.Errorf("check.ImageAcceptable %v != recipe.AcceptKinds %v", kinds, recipe.AcceptKinds)
 	}
 }
 
@@ -44,5 +49,30 @@ func TestAccept(t *testing.T) {
 	}
 	if !slices.Equal(accepted, []check.Kind{check.KindInterpreter}) || !slices.Equal(failing, []check.Kind{check.KindWorldWritable}) {
 		t.Errorf("accepted %v, failing %v; want [interpreter], [world-writable]", accepted, failing)
+	}
+}
+
+// TestImageCannotWaive: the audited image's own policy may accept only the
+// design choices in ImageAcceptable, never a setuid file or a device.
+func TestImageCannotWaive(t *testing.T) {
+	for _, tc := range []struct {
+		accept []string
+		err    string
+	}{
+		{[]string{"interpreter"}, ""},
+		{[]string{"interpreter", "user-writable"}, ""},
+		{[]string{"setuid"}, `image policy accepts "setuid" findings`},
+		{[]string{"interpreter", "device"}, `image policy accepts "device" findings`},
+		{[]string{"bogus"}, `image policy accepts "bogus" findings`},
+	} {
+		pol, err := json.Marshal(bundle.Policy{Accept: tc.accept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &bundle.Bundle{Meta: bundle.Meta{Config: v1.ConfigFile{Config: v1.Config{Labels: map[string]string{bundle.PolicyLabel: string(pol)}}}}}
+		_, err = check.ForBundle(b)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ForBundle with accept %v = %v, want %q", tc.accept, err, tc.err)
+		}
 	}
 }

@@ -58,6 +58,11 @@ func (f Finding) String() string {
 	return s
 }
 
+// ImageAcceptable lists the kinds an image's own policy (a recipe's
+// run.accept) may accept: design choices such as a debug jail's shell. The
+// image is what is being audited, so it cannot waive the others.
+var ImageAcceptable = []Kind{KindInterpreter, KindUserWritable}
+
 // Kinds lists every kind of finding Run reports.
 var Kinds = []Kind{KindSetuid, KindSetgid, KindCapability, KindWorldWritable, KindDevice, KindInterpreter, KindUserWritable, KindPasswd, KindHardlink, KindMount}
 
@@ -107,8 +112,8 @@ func ForBundle(b *bundle.Bundle) ([]Option, error) {
 	}
 	opts := []Option{WithWritable(pol.Writable...)}
 	for _, k := range pol.Accept {
-		if !slices.Contains(Kinds, Kind(k)) {
-			return nil, fmt.Errorf("image policy accepts %q, which is not a kind of finding", k)
+		if !slices.Contains(ImageAcceptable, Kind(k)) {
+			return nil, fmt.Errorf("image policy accepts %q findings; an image may accept only %v (the auditor can pass --accept)", k, ImageAcceptable)
 		}
 		opts = append(opts, WithAccept(Kind(k)))
 	}

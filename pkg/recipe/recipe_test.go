@@ -100,6 +100,7 @@ func TestErrors(t *testing.T) {
 		{"epoch past 9999", "name: a\nepoch: 253402300800\n", "r.yaml:2: epoch: 253402300800 is outside 0 to 253402300799"},
 		{"newline in a jail path", "name: a\ndirs:\n  - {path: \"/a\\nsetuid\\t/x\"}\n", `r.yaml:3: dirs[0].path: "/a\nsetuid\t/x" contains a control character`},
 		{"escape in a target", "name: a\nsymlinks:\n  - {path: /l, target: \"\\e[31m\"}\n", `r.yaml:3: symlinks[0].target: "\x1b[31m" contains a control character`},
+		{"image waives setuid", "name: a\nrun: {accept: [interpreter, setuid]}\n", `r.yaml:2: run.accept[1]: "setuid" cannot be accepted by an image (only interpreter, user-writable)`},
 		{"uid -1", "name: a\nusers:\n  - {name: u, uid: 4294967295, gid: 1}\n", "r.yaml:3: users[0].uid: 4294967295 is not a valid id"},
 		{"gid -1", "name: a\ngroups:\n  - {name: g, gid: 4294967295}\n", "r.yaml:3: groups[0].gid: 4294967295 is not a valid id"},
 		{"owner -1", "name: a\ndirs:\n  - {path: /d, owner: 4294967295}\n", "r.yaml:3: dirs[0].owner: 4294967295 is not a valid id"},

@@ -150,7 +150,7 @@ func TestSchemaTables(t *testing.T) {
 	}
 
 	var kinds []any
-	for _, k := range recipe.CheckKinds {
+	for _, k := range recipe.AcceptKinds {
 		kinds = append(kinds, k)
 	}
 	acc := deref(t, root, defs["run"].(schema))["properties"].(schema)["accept"].(schema)

@@ -21,9 +21,12 @@ var SafeDevices = map[string]Device{
 	"tty":     {Path: "/dev/tty", Type: "char", Major: 5, Minor: 0},
 }
 
-// CheckKinds lists the kinds of `jailimg check` finding a recipe's
-// run.accept may name (package check's Kinds; a test keeps them equal).
-var CheckKinds = []string{"setuid", "setgid", "capability", "world-writable", "device", "interpreter", "user-writable", "passwd", "hardlink", "mount"}
+// AcceptKinds lists the kinds of `jailimg check` finding a recipe's
+// run.accept may name (package check's ImageAcceptable; a test keeps them
+// equal): design choices of a jail, such as a debug jail's shell. An image
+// cannot waive setuid files, capabilities, devices or world-writable paths
+// for whoever audits it; only the auditor can, with jailimg check --accept.
+var AcceptKinds = []string{"interpreter", "user-writable"}
 
 // Rlimits lists the resource limit names a recipe's run.rlimits may set.
 var Rlimits = []string{"as", "core", "cpu", "data", "fsize", "memlock", "nofile", "nproc", "stack"}

@@ -118,8 +118,8 @@ func (v *validator) config() {
 		}
 	}
 	for i, k := range r.Run.Accept {
-		if !slices.Contains(CheckKinds, k) {
-			v.errorf(fmt.Sprintf("run.accept[%d]", i), "%q is not a kind of check finding (%s)", k, strings.Join(CheckKinds, ", "))
+		if !slices.Contains(AcceptKinds, k) {
+			v.errorf(fmt.Sprintf("run.accept[%d]", i), "%q cannot be accepted by an image (only %s); the auditor can pass jailimg check --accept", k, strings.Join(AcceptKinds, ", "))
 		}
 	}
 	for i, w := range r.Run.Writable {
