@@ -41,7 +41,11 @@ func resolveTarget(target string, o *options) (*spec, error) {
 	b, err := bundle.Open(target)
 	switch {
 	case err == nil:
-		s.Root = b.RootFS()
+		// Root re-checks, without following a symlink, that the rootfs is
+		// still the directory Open checked: the path handed to chroot.
+		if s.Root, err = b.Root(); err != nil {
+			return nil, err
+		}
 		cfg := b.Meta.Config.Config
 		entry, cmd, env, s.Dir = cfg.Entrypoint, cfg.Cmd, cfg.Env, cfg.WorkingDir
 		if s.User == "" {
