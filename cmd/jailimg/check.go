@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
@@ -69,6 +71,12 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 		}
 	case !errors.Is(err, bundle.ErrNotBundle):
 		return err
+	default:
+		// A plain jail directory has no current link; one that has a link
+		// Open refuses is a broken or tampered bundle, not a jail to audit.
+		if _, lerr := os.Lstat(filepath.Join(target, bundle.Current)); lerr == nil {
+			return inputError{err}
+		}
 	}
 	if o.user != "" {
 		opts = append(opts, check.WithUser(o.user))

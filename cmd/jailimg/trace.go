@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -191,17 +190,15 @@ func writeAtomic(name string, write func(io.Writer) error) error {
 }
 
 // lookupUser resolves NAME|UID[:GROUP|GID] in ROOT's own /etc/passwd and
-// /etc/group, as jailimg run does, read through os.Root so the jail's
-// symlinks cannot point the read outside it.
+// /etc/group, found as the jail finds them: the jail's symlinks resolve
+// inside it, as under chroot, and cannot point the read outside.
 func lookupUser(root, spec string) (passwd.User, error) {
-	r, err := os.OpenRoot(root)
+	r, err := passwd.OpenRoot(root)
 	if err != nil {
 		return passwd.User{}, err
 	}
 	defer r.Close()
-	return passwd.Lookup(func(name string) (*os.File, error) {
-		return r.OpenFile(strings.TrimPrefix(name, "/"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	}, spec)
+	return passwd.Lookup(r.Open, spec)
 }
 
 // oneLine returns s as it is, or Go-quoted when it holds a control character

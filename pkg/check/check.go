@@ -137,14 +137,12 @@ func Run(ctx context.Context, root string, opts ...Option) ([]Finding, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a directory", root)
 	}
-	r, err := os.OpenRoot(root)
+	r, err := passwd.OpenRoot(root) // /etc/passwd and friends, found as the jail finds them
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	open := func(name string) (*os.File, error) {
-		return r.OpenFile(strings.TrimPrefix(name, "/"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	}
+	open := r.Open
 
 	a := &audit{root: root, dev: st.Sys().(*syscall.Stat_t).Dev, links: map[uint64]*link{}}
 	for _, w := range o.writable {

@@ -82,3 +82,34 @@ func TestHostileFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestRoot: Root.Open finds files as a process chrooted into the tree would:
+// an absolute symlink resolves inside, ".." stops at the root, a FIFO does
+// not block.
+func TestRoot(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data/passwd"), []byte("svc:x:1000:1000::/:/usr/sbin/nologin\n"), 0o644)
+	os.Symlink("/data/passwd", filepath.Join(dir, "etc/passwd"))
+	os.Symlink("../../../../../../etc/shadow", filepath.Join(dir, "etc/shadow"))
+	syscall.Mkfifo(filepath.Join(dir, "etc/fifo"), 0o644)
+	r, err := passwd.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	u, err := passwd.Lookup(r.Open, "svc")
+	if err != nil || u.UID != 1000 {
+		t.Errorf("Lookup through an absolute symlink inside the jail = %+v, %v", u, err)
+	}
+	if f, err := r.Open("/etc/shadow"); err == nil {
+		f.Close()
+		t.Errorf("/etc/shadow -> ../../..: opened the host's, or something outside the jail")
+	}
+	f, err := r.Open("/etc/fifo") // returns: O_NONBLOCK
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
