@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -60,39 +58,4 @@ func swap(staging, dir string) error {
 		return fmt.Errorf("moving the new layout into %s: %w", dir, err)
 	}
 	return nil
-}
-
-// FromLayout returns the image tagged tag in the OCI layout at dir. With an
-// empty tag the layout must hold exactly one image.
-func FromLayout(dir, tag string) (v1.Image, error) {
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
-	}
-	var tags []string
-	var found []v1.Descriptor
-	for _, d := range im.Manifests {
-		t := d.Annotations[ocispec.AnnotationRefName]
-		tags = append(tags, t)
-		if tag == "" || t == tag {
-			found = append(found, d)
-		}
-	}
-	sort.Strings(tags)
-	switch {
-	case len(found) == 0 && tag != "":
-		return nil, fmt.Errorf("OCI layout %s has no image tagged %q (tags: %s)", dir, tag, strings.Join(tags, ", "))
-	case len(found) == 0:
-		return nil, fmt.Errorf("OCI layout %s holds no image", dir)
-	case len(found) > 1:
-		return nil, fmt.Errorf("OCI layout %s holds %d images; name one as %s:TAG (tags: %s)", dir, len(found), dir, strings.Join(tags, ", "))
-	}
-	if !found[0].MediaType.IsImage() {
-		return nil, fmt.Errorf("OCI layout %s: %s is a %s, not an image manifest", dir, found[0].Digest, found[0].MediaType)
-	}
-	return idx.Image(found[0].Digest)
 }

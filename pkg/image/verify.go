@@ -28,6 +28,9 @@ func (e *BlobError) Error() string {
 	return fmt.Sprintf("blob %s: digest %s, want %s", e.Path, e.GotDigest, e.Want.Digest)
 }
 
+// Is reports a BlobError as ErrInvalid.
+func (e *BlobError) Is(target error) bool { return target == ErrInvalid }
+
 // blobSet lists the sha256 blobs a layout holds, by hex digest.
 func blobSet(p layout.Path) map[string]bool {
 	set := map[string]bool{}
