@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,11 +38,12 @@ func unpackMounted(ctx context.Context, img v1.Image, target string, o *options)
 	}
 	defer unix.Close(tfd)
 	defer unix.Flock(tfd, unix.LOCK_UN)
+	if err := checkTarget(tfd, m.point); err != nil {
+		return nil, errors.Join(err, m.sealErr())
+	}
 
 	if m.entry.readOnly() && m.entry.has("nosuid") {
-		live, err := bundle.Open(m.point)
-		if err == nil && live.Meta.ManifestDigest == digest.String() && isDir(live.RootFS()) &&
-			(m.entry.has("nodev") || hasDevices(live.RootFS(), o)) {
+		if live := liveOnMount(img, digest, m, o); live != nil {
 			o.logger.Info("image already live on a read-only mount", "target", m.point, "digest", digest)
 			opts := "ro,nosuid"
 			if m.entry.has("nodev") {
@@ -92,7 +92,7 @@ func MountReadOnly(target string, opts ...Option) (string, error) {
 // prepareMount mounts o.device on target when asked and not yet done, and
 // finds the mount on target.
 func prepareMount(target string, o *options) (*mountState, error) {
-	if err := os.MkdirAll(target, 0o755); err != nil {
+	if err := makeTarget(target); err != nil {
 		return nil, err
 	}
 	point, err := filepath.EvalSymlinks(target)
@@ -148,7 +148,25 @@ func (m *mountState) release() {
 	}
 }
 
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
+// liveOnMount returns the live bundle when img is live on the read-only
+// mount m and keeps working as it is: a trusted bundle with the image's
+// digest and config, and no device node unless the mount allows them.
+// Otherwise it returns nil.
+func liveOnMount(img v1.Image, digest v1.Hash, m *mountState, o *options) *bundle.Bundle {
+	live, err := bundle.Open(m.point)
+	if err != nil {
+		return nil
+	}
+	_, cfg, err := layers(img)
+	if err != nil {
+		return nil // the unpack that follows reports it
+	}
+	if ok, err := isLive(live, digest, cfg); err != nil || !ok {
+		return nil
+	}
+	root, err := live.Root()
+	if err != nil || !m.entry.has("nodev") && !hasDevices(root, o) {
+		return nil
+	}
+	return live
 }

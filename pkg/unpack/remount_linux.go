@@ -111,7 +111,9 @@ func (m *mountState) remount(ro, nodev bool) error {
 func (m *mountState) seal() (string, error) {
 	nodev := true
 	if live, err := bundle.Open(m.point); err == nil {
-		nodev = !hasDevices(live.RootFS(), m.o)
+		if root, err := live.Root(); err == nil {
+			nodev = !hasDevices(root, m.o)
+		}
 	}
 	if err := m.remount(true, nodev); err != nil {
 		return "", err

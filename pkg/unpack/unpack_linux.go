@@ -43,7 +43,7 @@ func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (r
 	if o.device != "" || o.readOnly {
 		return unpackMounted(ctx, img, target, o)
 	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
+	if err := makeTarget(target); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(target)
@@ -56,6 +56,9 @@ func Unpack(ctx context.Context, img v1.Image, target string, opts ...Option) (r
 	}
 	defer unix.Close(tfd)
 	defer unix.Flock(tfd, unix.LOCK_UN)
+	if err := checkTarget(tfd, abs); err != nil {
+		return nil, err
+	}
 	return unpackLocked(ctx, img, tfd, abs, o)
 }
 
@@ -78,20 +81,22 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	if err != nil {
 		return nil, fmt.Errorf("image digest: %w", err)
 	}
-	live := cleanup(tfd, abs, o)
-	res := &Result{Digest: digest}
-	if live != nil && live.Meta.ManifestDigest == digest.String() {
-		var st unix.Stat_t
-		if unix.Stat(live.RootFS(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			res.Gen = live.Gen
-			o.logger.Info("image already live", "target", abs, "digest", digest)
-			return res, nil
-		}
-	}
-
 	refs, cfg, err := layers(img)
 	if err != nil {
 		return nil, err
+	}
+	live, prev := cleanup(tfd, abs, o)
+	res := &Result{Digest: digest}
+	// bundle.Open checked that the live gen and its rootfs are real,
+	// trusted directories; the config must match too, not only the digest.
+	if ok, err := isLive(live, digest, cfg); err != nil {
+		return nil, err
+	} else if ok {
+		res.Gen = live.Gen
+		o.logger.Info("image already live", "target", abs, "digest", digest)
+		return res, nil
+	} else if live != nil && live.Meta.ManifestDigest == digest.String() {
+		o.logger.Warn("live generation's image.json differs from the image config, replacing it", "target", abs, "gen", live.Gen)
 	}
 	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
 	if err != nil {
@@ -125,9 +130,12 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	ok = true
 	res.Changed, res.Gen, res.Bytes, res.Entries = true, filepath.Join(abs, gen), b.bytes, b.entries
 	o.logger.Info("unpacked", "target", abs, "digest", digest, "gen", gen, "bytes", b.bytes, "entries", b.entries)
-	if live != nil {
-		if err := os.RemoveAll(live.Gen); err != nil {
-			o.logger.Warn("removing old generation", "dir", live.Gen, "err", err)
+	// The generation current pointed to, even one bundle.Open refused: its
+	// removal never follows a symlink.
+	if prev != "" && prev != gen {
+		old := filepath.Join(abs, prev)
+		if err := os.RemoveAll(old); err != nil {
+			o.logger.Warn("removing old generation", "dir", old, "err", err)
 		}
 	}
 	return res, nil
@@ -195,18 +203,24 @@ func commit(tfd int, abs, staging string) (string, error) {
 }
 
 // cleanup removes staging leftovers and generations that are not live, and
-// returns the live bundle if there is one.
-func cleanup(tfd int, abs string, o *options) *bundle.Bundle {
+// returns the live bundle if there is one and bundle.Open trusts it, and the
+// name of the generation current points to ("" for none).
+func cleanup(tfd int, abs string, o *options) (*bundle.Bundle, string) {
 	live, err := bundle.Open(abs)
 	if err != nil && !errors.Is(err, bundle.ErrNotBundle) {
-		o.logger.Warn("live generation unreadable, replacing it", "target", abs, "err", err)
+		o.logger.Warn("live generation unreadable or untrusted, replacing it", "target", abs, "err", err)
 	}
 	if err != nil {
 		live = nil
 	}
+	prev := ""
+	if t, err := os.Readlink(filepath.Join(abs, bundle.Current)); err == nil && len(t) > len(bundle.GenPrefix) &&
+		t[:len(bundle.GenPrefix)] == bundle.GenPrefix && filepath.Base(t) == t {
+		prev = t
+	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
-		return live
+		return live, prev
 	}
 	for _, e := range entries {
 		n := e.Name()
@@ -215,9 +229,7 @@ func cleanup(tfd int, abs string, o *options) *bundle.Bundle {
 			stale = live == nil || filepath.Join(abs, n) != live.Gen
 			if live == nil {
 				// current may point to a generation whose image.json is damaged; keep it until replaced.
-				if t, err := os.Readlink(filepath.Join(abs, bundle.Current)); err == nil && t == n {
-					stale = false
-				}
+				stale = n != prev
 			}
 		}
 		if stale {
@@ -227,5 +239,5 @@ func cleanup(tfd int, abs string, o *options) *bundle.Bundle {
 			}
 		}
 	}
-	return live
+	return live, prev
 }

@@ -24,7 +24,9 @@ type Drift struct {
 	Path string
 	// What names the property that differs: "missing", "extra", "type",
 	// "mode", "owner", "mtime", "size", "content", "link", "device",
-	// "hardlink" or "manifest digest".
+	// "hardlink", "manifest digest" or "config" (the bundle's copy of the
+	// image config, from which run takes the entrypoint, user and policy;
+	// Want and Got are digests of its canonical JSON).
 	What string
 	// Want and Got describe the expected and the actual value.
 	Want, Got string
@@ -38,7 +40,8 @@ func (d Drift) String() string {
 // Verify compares the live generation of the bundle target with img: every
 // file, directory, symlink, hardlink and device, with its owner, mode and
 // mtime (directories created implicitly have no mtime to compare), and
-// nothing extra. It returns the drifts sorted by path; an error means the
+// nothing extra; and the generation's image.json, whose manifest digest and
+// config must be the image's. It returns the drifts sorted by path; an error means the
 // comparison itself could not be done (no bundle, or a bad image).
 func Verify(ctx context.Context, img v1.Image, target string, opts ...Option) ([]Drift, error) {
 	o := makeOptions(opts)
@@ -54,28 +57,45 @@ func Verify(ctx context.Context, img v1.Image, target string, opts ...Option) ([
 	if b.Meta.ManifestDigest != digest.String() {
 		drifts = append(drifts, Drift{bundle.MetaFile, "manifest digest", digest.String(), b.Meta.ManifestDigest})
 	}
-	m, err := expected(ctx, img, o)
+	m, cfg, err := expected(ctx, img, o)
 	if err != nil {
 		return nil, err
 	}
-	d, err := compare(ctx, m, b.RootFS(), os.Geteuid() == 0)
-	return append(drifts, d...), err
-}
-
-// expected builds the model of the tree img unpacks to.
-func expected(ctx context.Context, img v1.Image, o *options) (*model, error) {
-	refs, _, err := layers(img)
+	want, err := configDigest(cfg)
 	if err != nil {
 		return nil, err
+	}
+	got, err := configDigest(&b.Meta.Config)
+	if err != nil {
+		return nil, err
+	}
+	if want != got {
+		drifts = append(drifts, Drift{bundle.MetaFile, "config", want, got})
+	}
+	root, err := b.Root()
+	if err != nil {
+		return nil, err
+	}
+	d, err := compare(ctx, m, root, os.Geteuid() == 0)
+	drifts = append(drifts, d...)
+	return drifts, err
+}
+
+// expected builds the model of the tree img unpacks to, and returns it with
+// the image config.
+func expected(ctx context.Context, img v1.Image, o *options) (*model, *v1.ConfigFile, error) {
+	refs, cfg, err := layers(img)
+	if err != nil {
+		return nil, nil, err
 	}
 	m := newModel()
 	bud := &budget{lim: o.limits}
 	for _, ref := range refs {
 		if err := applyLayer(ctx, ref, bud, o.devices, m); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return m, nil
+	return m, cfg, nil
 }
 
 // compare walks root on disk against the model.
