@@ -95,11 +95,17 @@ func TestBuildFailureKeepsOutput(t *testing.T) {
 // stderr naming the cause, and exit code 3 for bad input.
 func TestBuildErrorsAreOneLine(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.Symlink("/etc/hostname", filepath.Join(dir, "esc")); err != nil { // leads out of the recipe's directory
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, recipe, want string }{
 		{"unknown key", "name: x\nbinarys: [/usr/bin/true]\n", "r.yaml:2: binarys: unknown key"},
 		{"missing binary", "name: x\nbinaries: [/usr/bin/no-such-daemon]\n", "/usr/bin/no-such-daemon"},
 		{"escape", "name: x\nfiles: [{src: ../../etc/shadow, dst: /etc/shadow}]\n", "escapes the recipe directory"},
 		{"duplicate", "name: x\nsymlinks: [{path: /a, target: b}, {path: /a, target: c}]\n", "duplicate destination"},
+		{"device source", "name: x\nfiles: [{src: /dev/zero, dst: /zero}]\n", "/dev/zero is a character device"},
+		{"symlink source out", "name: x\nfiles: [{src: esc, dst: /x}]\n", "files[0]: esc"},
+		{"epoch", "name: x\nepoch: 999999999999999999\n", "r.yaml:2: epoch:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, "r.yaml")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/resolve"
@@ -76,7 +77,8 @@ func exitCode(err error) int {
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
-		errors.Is(err, resolve.ErrNotELF), errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
+		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource),
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
 	case errors.As(err, &regErr), errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):
 		return exitRegistry // refused, or unreachable

@@ -134,14 +134,15 @@ func TestBuildErrors(t *testing.T) {
 		{name: "missing soname", recipe: "name: x\nbinaries: [/usr/bin/true]\nlibraries: [libdoesnotexist.so.9]\n", want: "libdoesnotexist.so.9"},
 		{name: "missing source", recipe: "name: x\nfiles: [{src: nothere.conf, dst: /etc/x.conf}]\n", want: "files[0]: nothere.conf"},
 		{name: "source escapes by symlink", recipe: "name: x\nfiles: [{src: link, dst: /etc/x}]\n",
-			setup: func(dir string) { os.Symlink("/etc/hostname", filepath.Join(dir, "link")) }, want: "files[0]: link"},
+			setup: func(dir string) { os.Symlink("/etc/hostname", filepath.Join(dir, "link")) }, is: ErrBadSource, want: "files[0]: link"},
 		{name: "duplicate destination", recipe: "name: x\nfiles: [{src: a, dst: /etc/passwd}]\nusers: [{name: u, uid: 1, gid: 1}]\n",
 			files: map[string]string{"a": "x"}, is: tree.ErrDuplicate, want: "/etc/passwd"},
 		{name: "setuid host file", recipe: "name: x\nfiles: [{src: suid, dst: /bin/suid}]\n", files: map[string]string{"suid": "x"},
 			setup: func(dir string) { os.Chmod(filepath.Join(dir, "suid"), 0o755|fs.ModeSetuid) }, is: tree.ErrUnsafeMode, want: "/bin/suid"},
 		{name: "world-writable dir", recipe: "name: x\ndirs: [{path: /var/spool, mode: 0777}]\n", is: tree.ErrUnsafeMode, want: "/var/spool"},
 		{name: "fifo source", recipe: "name: x\nfiles: [{src: d, dst: /d}]\n", files: map[string]string{"d/ok": "x"},
-			setup: func(dir string) { exec.Command("mkfifo", filepath.Join(dir, "d/fifo")).Run() }, want: "d/fifo"},
+			setup: func(dir string) { exec.Command("mkfifo", filepath.Join(dir, "d/fifo")).Run() }, is: ErrBadSource, want: "d/fifo is a FIFO"},
+		{name: "device source", recipe: "name: x\nfiles: [{src: /dev/zero, dst: /zero}]\n", is: ErrBadSource, want: "/dev/zero is a character device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

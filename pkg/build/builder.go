@@ -162,7 +162,7 @@ func (b *builder) elfArch(p string) (string, error) {
 func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, error) {
 	fi, err := fs.Stat(fsys, name)
 	if err != nil {
-		return tree.Entry{}, fmt.Errorf("%s: %w", source, err)
+		return tree.Entry{}, fmt.Errorf("%s: %w", source, badSource{err})
 	}
 	e := tree.Entry{Path: dst, Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky), Source: source}
 	switch {
@@ -175,9 +175,35 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 	case fi.IsDir():
 		e.Type = tree.Dir
 	default:
-		return e, fmt.Errorf("%s: %s is a %s; only files, directories and symlinks can be copied", source, name, fi.Mode().Type())
+		return e, fmt.Errorf("%s: %w", source, badSource{fmt.Errorf("/%s is a %s; only files, directories and symlinks can be copied", name, typeName(fi.Mode()))})
 	}
 	return e, nil
+}
+
+// ErrBadSource is wrapped by errors about a recipe's source that cannot go
+// into a jail: missing, a FIFO, socket or device, or leading out of the
+// recipe's directory.
+var ErrBadSource = errors.New("bad source")
+
+// badSource marks err as an ErrBadSource without changing its message.
+type badSource struct{ err error }
+
+func (e badSource) Error() string   { return e.err.Error() }
+func (e badSource) Unwrap() []error { return []error{e.err, ErrBadSource} }
+
+// typeName names a non-regular file type for messages.
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file (" + m.Type().String() + ")"
 }
 
 // own applies a recipe's explicit mode and owners to an entry.

@@ -14,6 +14,10 @@ import (
 // library that is not an ELF file.
 var ErrNotELF = errors.New("not an ELF file")
 
+// ErrNotRegular is returned (wrapped, with the path) for an input that is
+// a directory, device or other non-regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
 // Request names what to resolve.
 type Request struct {
 	// Binaries are absolute paths inside the root of ELF executables or

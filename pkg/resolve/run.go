@@ -102,7 +102,7 @@ func (r *Resolver) input(in string) (*candidate, error) {
 		return nil, w.err
 	}
 	if !w.mode.IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", in)
+		return nil, fmt.Errorf("%s: %w", in, ErrNotRegular)
 	}
 	obj, err := r.object(w)
 	if err != nil {
