@@ -143,7 +143,7 @@ func TestUmociUnpackAndChroot(t *testing.T) {
 		t.Errorf("as the jail user, names resolve through the jail's own passwd: %v\n%s", err, out)
 	}
 	passwd, _ := os.ReadFile(filepath.Join(rootfs, "etc/passwd"))
-	if string(passwd) != "jail:x:1000:1000::/home/jail:/usr/bin/bash\n" {
+	if string(passwd) != "jail:x:1000:1000::/home/jail:/usr/sbin/nologin\n" {
 		t.Errorf("/etc/passwd holds more or other than the recipe's user:\n%s", passwd)
 	}
 	for name, want := range map[string][2]uint32{"null": {1, 3}, "zero": {1, 5}, "urandom": {1, 9}, "tty": {5, 0}} {

@@ -107,7 +107,7 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 		}
 	}
 	if failing := check.Failing(findings); len(failing) > 0 {
-		return fmt.Errorf("%s: %d findings: %w", target, len(failing), check.ErrFindings)
+		return fmt.Errorf("%s: %d %s: %w", target, len(failing), plural(len(failing), "finding"), check.ErrFindings)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func runVerify(ctx context.Context, f *unpackFlags, source, target string, w io.
 		}
 	}
 	if len(drifts) > 0 {
-		return fmt.Errorf("%s: %d differences: %w", target, len(drifts), unpack.ErrDrift)
+		return fmt.Errorf("%s: %d %s: %w", target, len(drifts), plural(len(drifts), "difference"), unpack.ErrDrift)
 	}
 	return nil
 }
