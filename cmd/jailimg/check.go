@@ -41,6 +41,9 @@ flags add to them. The image being audited may accept only interpreter and
 user-writable findings (any other kind in its policy is an error); --accept
 is the auditor's own decision. Accepted findings are still printed, marked
 "(accepted)". Exits 1 when there is any finding not accepted.`,
+		Example: `  jailimg check /srv/jails/nginx
+  jailimg check --json /srv/jails/nginx | jq -r '.[] | select(.accepted | not) | .path'
+  jailimg check -u www-data --writable /var/log/nginx ./rootfs   # a plain directory`,
 		Args:         args(cobra.ExactArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {

@@ -30,7 +30,10 @@ anything: the binaries, their interpreter and every shared library, as real
 paths inside the root, one per line. --links adds "PATH -> TARGET" lines for
 the symlinks the loader follows. On a missing library the command still prints
 what it found and then fails.`,
-		Args:         cobra.MinimumNArgs(1),
+		Example: `  jailimg resolve /usr/sbin/nginx
+  jailimg resolve --links --lib libnss_files.so.2 /usr/sbin/named
+  jailimg resolve --root /srv/sysroot --json /usr/bin/bash | jq -r '.files[]'`,
+		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runResolve(cmd.Context(), o, args, cmd.OutOrStdout())

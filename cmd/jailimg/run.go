@@ -52,6 +52,9 @@ read-only but the --writable directories, and the outside unreachable.
 --network none gives the service a network namespace with loopback only.
 A feature the kernel lacks is skipped with a warning, or refused with --strict.
 ` + runExitHelp,
+		Example: `  jailimg run --pidfile /run/nginx-jail.pid /srv/jails/nginx
+  jailimg run --seccomp --landlock --network none /srv/jails/unbound
+  jailimg run -u jail --entrypoint "" /srv/jails/bash -- /usr/bin/ls -la /`,
 		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {

@@ -22,6 +22,8 @@ owner, mode and mtime, and nothing extra. Each difference is printed on one
 line as "PATH<TAB>WHAT<TAB>want X, got Y" (or a JSON array with --json).
 Exits 1 when there is any difference, 3 when the image itself is refused.
 The limit and device flags must match those used by unpack.`,
+		Example: `  jailimg verify out/nginx /srv/jails/nginx
+  jailimg verify --json registry.example.com/jails/nginx:1.22 /srv/jails/nginx | jq length`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return runVerify(cmd.Context(), f, a[0], a[1], cmd.OutOrStdout())
