@@ -6,7 +6,14 @@
 // digest. WriteLayout stores an image in an OCI image layout directory,
 // atomically: the directory is either the old layout or the complete new one.
 // Open reads an image named by a SOURCE string: an OCI layout directory
-// ("DIR", "DIR:TAG", "oci:DIR[:TAG]") or a registry reference.
+// ("DIR", "DIR:TAG", "oci:DIR[:TAG]") or a registry reference, which must
+// name its registry host (ParseReference): a missing layout is an error,
+// never a Docker Hub reference. FromLayout checks the manifest and config
+// blobs against their descriptors (digest and size) and the layer blobs'
+// sizes before it returns, and a malformed layout's errors name the file
+// and match ErrInvalid; layer contents are left for their reader to hash.
+// Every failure reading a registry SOURCE, its layers included, is a
+// *RegistryError.
 //
 // Push and Pull move images through any OCI registry with
 // go-containerregistry's remote package. Push sends only the blobs the

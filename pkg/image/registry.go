@@ -2,6 +2,8 @@ package image
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -180,6 +182,9 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 		return fail(err)
 	}
 	err = UpdateLayout(ctx, dir, func(p layout.Path) error {
+		if err := checkIndex(dir, p); err != nil {
+			return err // the local layout is broken, not the registry
+		}
 		had := blobSet(p)
 		if err := retryTransfer(ctx, func() error { return replaceTagged(p, img, tag) }); err != nil {
 			return &RegistryError{Op: "pull", Ref: ref, Err: err}
@@ -190,4 +195,22 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 		return v1.Hash{}, err
 	}
 	return digest, nil
+}
+
+// checkIndex checks that the index.json of p, the staged copy of the
+// layout at dir, parses: a broken local layout is reported as one (a
+// *LayoutError naming dir, matching ErrInvalid), not blamed on the registry.
+func checkIndex(dir string, p layout.Path) error {
+	raw, err := readFile(string(p), "index.json", maxIndexSize)
+	if err == nil {
+		var im v1.IndexManifest
+		if err = json.Unmarshal(raw, &im); err != nil {
+			err = invalid(dir, "index.json", err)
+		}
+	}
+	var le *LayoutError
+	if errors.As(err, &le) {
+		le.Dir = dir
+	}
+	return err
 }

@@ -91,7 +91,10 @@ func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, 
 }
 
 // Image returns the image the source names. A registry image is read with
-// opts, or, when there are none, with the docker config keychain's credentials.
+// jailimg's retry policy (see Backoff) and opts, or, when there are none,
+// with the docker config keychain's credentials. Every failure to read a
+// registry image, then or later while its layers are read, is a
+// *RegistryError; a layout's are as FromLayout says.
 func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, error) {
 	if s.Ref == nil {
 		return FromLayout(s.Layout, s.Tag)
@@ -99,9 +102,10 @@ func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, err
 	if len(opts) == 0 {
 		opts = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	}
-	img, err := remote.Image(s.Ref, append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
+	ropts := append(append([]remote.Option{remote.WithContext(ctx)}, retryOptions()...), opts...)
+	img, err := remote.Image(s.Ref, ropts...)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", s.Ref, err)
+		return nil, &RegistryError{Op: "pull", Ref: s.Ref, Err: err}
 	}
-	return img, nil
+	return &registryImage{Image: img, ref: s.Ref}, nil
 }

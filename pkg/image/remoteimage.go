@@ -1,0 +1,197 @@
+package image
+
+import (
+	"errors"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// registryImage is an image read from a registry whose every failure,
+// reading a layer's bytes included, is a *RegistryError naming the
+// registry: a reader of the image (unpack) then reports a registry fault
+// as one, as Pull does. Layers stay *remote.MountableLayer, so pushing the
+// image to another repository can still mount its blobs.
+type registryImage struct {
+	v1.Image
+	ref name.Reference
+}
+
+// asRegistryError wraps err in a *RegistryError for ref, unless it is nil,
+// io.EOF or one already.
+func asRegistryError(ref name.Reference, err error) error {
+	var re *RegistryError
+	if err == nil || err == io.EOF || errors.As(err, &re) {
+		return err
+	}
+	return &RegistryError{Op: "pull", Ref: ref, Err: err}
+}
+
+func (r *registryImage) layer(l v1.Layer, err error) (v1.Layer, error) {
+	if err != nil {
+		return nil, asRegistryError(r.ref, err)
+	}
+	if ml, ok := l.(*remote.MountableLayer); ok {
+		return &remote.MountableLayer{Layer: &registryLayer{Layer: ml.Layer, ref: r.ref}, Reference: ml.Reference}, nil
+	}
+	return &registryLayer{Layer: l, ref: r.ref}, nil
+}
+
+// Layers implements v1.Image.
+func (r *registryImage) Layers() ([]v1.Layer, error) {
+	ls, err := r.Image.Layers()
+	if err != nil {
+		return nil, asRegistryError(r.ref, err)
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		out[i], _ = r.layer(l, nil)
+	}
+	return out, nil
+}
+
+// LayerByDigest implements v1.Image.
+func (r *registryImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	return r.layer(r.Image.LayerByDigest(h))
+}
+
+// LayerByDiffID implements v1.Image.
+func (r *registryImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	return r.layer(r.Image.LayerByDiffID(h))
+}
+
+// ConfigLayer retains the source repository, as go-containerregistry's
+// own remote image does; see partial.ConfigLayer.
+func (r *registryImage) ConfigLayer() (v1.Layer, error) {
+	return r.layer(partial.ConfigLayer(r.Image))
+}
+
+// Descriptor implements partial.Describable.
+func (r *registryImage) Descriptor() (*v1.Descriptor, error) {
+	d, err := partial.Descriptor(r.Image)
+	return d, asRegistryError(r.ref, err)
+}
+
+// MediaType implements v1.Image.
+func (r *registryImage) MediaType() (types.MediaType, error) {
+	mt, err := r.Image.MediaType()
+	return mt, asRegistryError(r.ref, err)
+}
+
+// Size implements v1.Image.
+func (r *registryImage) Size() (int64, error) {
+	n, err := r.Image.Size()
+	return n, asRegistryError(r.ref, err)
+}
+
+// ConfigName implements v1.Image.
+func (r *registryImage) ConfigName() (v1.Hash, error) {
+	h, err := r.Image.ConfigName()
+	return h, asRegistryError(r.ref, err)
+}
+
+// ConfigFile implements v1.Image.
+func (r *registryImage) ConfigFile() (*v1.ConfigFile, error) {
+	c, err := r.Image.ConfigFile()
+	return c, asRegistryError(r.ref, err)
+}
+
+// RawConfigFile implements v1.Image.
+func (r *registryImage) RawConfigFile() ([]byte, error) {
+	b, err := r.Image.RawConfigFile()
+	return b, asRegistryError(r.ref, err)
+}
+
+// Digest implements v1.Image.
+func (r *registryImage) Digest() (v1.Hash, error) {
+	h, err := r.Image.Digest()
+	return h, asRegistryError(r.ref, err)
+}
+
+// Manifest implements v1.Image.
+func (r *registryImage) Manifest() (*v1.Manifest, error) {
+	m, err := r.Image.Manifest()
+	return m, asRegistryError(r.ref, err)
+}
+
+// RawManifest implements v1.Image.
+func (r *registryImage) RawManifest() ([]byte, error) {
+	b, err := r.Image.RawManifest()
+	return b, asRegistryError(r.ref, err)
+}
+
+// registryLayer is a layer of a registryImage.
+type registryLayer struct {
+	v1.Layer
+	ref name.Reference
+}
+
+// Descriptor implements partial.Describable.
+func (l *registryLayer) Descriptor() (*v1.Descriptor, error) {
+	d, err := partial.Descriptor(l.Layer)
+	return d, asRegistryError(l.ref, err)
+}
+
+// Exists implements partial.Exists' hack.
+func (l *registryLayer) Exists() (bool, error) {
+	ok, err := partial.Exists(l.Layer)
+	return ok, asRegistryError(l.ref, err)
+}
+
+// Digest implements v1.Layer.
+func (l *registryLayer) Digest() (v1.Hash, error) {
+	h, err := l.Layer.Digest()
+	return h, asRegistryError(l.ref, err)
+}
+
+// DiffID implements v1.Layer.
+func (l *registryLayer) DiffID() (v1.Hash, error) {
+	h, err := l.Layer.DiffID()
+	return h, asRegistryError(l.ref, err)
+}
+
+// Size implements v1.Layer.
+func (l *registryLayer) Size() (int64, error) {
+	n, err := l.Layer.Size()
+	return n, asRegistryError(l.ref, err)
+}
+
+// MediaType implements v1.Layer.
+func (l *registryLayer) MediaType() (types.MediaType, error) {
+	mt, err := l.Layer.MediaType()
+	return mt, asRegistryError(l.ref, err)
+}
+
+// Compressed implements v1.Layer.
+func (l *registryLayer) Compressed() (io.ReadCloser, error) {
+	return l.reader(l.Layer.Compressed())
+}
+
+// Uncompressed implements v1.Layer.
+func (l *registryLayer) Uncompressed() (io.ReadCloser, error) {
+	return l.reader(l.Layer.Uncompressed())
+}
+
+func (l *registryLayer) reader(rc io.ReadCloser, err error) (io.ReadCloser, error) {
+	if err != nil {
+		return nil, asRegistryError(l.ref, err)
+	}
+	return &registryReader{rc: rc, ref: l.ref}, nil
+}
+
+// registryReader reports its read errors as *RegistryError.
+type registryReader struct {
+	rc  io.ReadCloser
+	ref name.Reference
+}
+
+func (r *registryReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	return n, asRegistryError(r.ref, err)
+}
+
+func (r *registryReader) Close() error { return asRegistryError(r.ref, r.rc.Close()) }
