@@ -25,8 +25,20 @@
 //     syncfs, renamed to TARGET/gen-*, and made live by renaming a new
 //     symlink over TARGET/current, so a crash at any point leaves either the
 //     old tree or the new one live; leftovers are removed by the next run;
+//   - TARGET must be one bundle.Open trusts: owned by root or the effective
+//     uid and writable by neither group nor others (else bundle.ErrUnsafe:
+//     others could swap current once Unpack is done); a TARGET Unpack
+//     creates is made mode 0755 whatever the umask;
 //   - unpacking the image that is already live changes nothing
-//     (Result.Changed is false).
+//     (Result.Changed is false). "Already live" means a generation that
+//     bundle.Open trusts (a real gen directory and rootfs, a trusted regular
+//     image.json) with the image's manifest digest and the image's config
+//     (compared as canonical JSON: run takes the entrypoint, user and policy
+//     from it). Any other live generation is replaced by a fresh one and
+//     removed, without following a symlink in it.
+//
+// Verify reports a drift of image.json when its manifest digest or config
+// differs from the image's, besides every difference of the tree.
 //
 // Extended attributes other than security.capability are ignored, not
 // applied. An opaque whiteout removes the lower-layer children of its
