@@ -68,7 +68,9 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 	b, err := bundle.Open(target)
 	switch {
 	case err == nil:
-		root = b.RootFS()
+		if root, err = b.Root(); err != nil {
+			return inputError{err}
+		}
 		if opts, err = check.ForBundle(b); err != nil {
 			return inputError{err}
 		}

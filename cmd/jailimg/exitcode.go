@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/jailimg/jailimg/pkg/build"
+	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/resolve"
@@ -32,7 +33,7 @@ Exit codes:
   1    failure not listed below
   2    bad flags or arguments
   3    bad input: a recipe error, a missing file or library, a non-ELF binary,
-       an unsafe or duplicate jail path, an invalid image
+       an unsafe or duplicate jail path, an invalid image, an unsafe bundle
   4    registry error: unreachable, unauthorized, not found
   130  interrupted
   jailimg run exits with the service's own status, or 125 (the launcher
@@ -77,7 +78,7 @@ func exitCode(err error) int {
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
-		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource),
+		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource), errors.Is(err, bundle.ErrUnsafe), errors.Is(err, image.ErrInvalid),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
 	case errors.As(err, &regErr), errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -53,8 +54,12 @@ func (r *registryFlags) nameOptions() []name.Option {
 
 // parseRef parses a registry reference argument.
 func (r *registryFlags) parseRef(s string) (name.Reference, error) {
-	ref, err := name.ParseReference(s, r.nameOptions()...)
-	if err != nil {
+	ref, err := image.ParseReference(s, r.nameOptions()...)
+	var noHost *image.NoHostError
+	switch {
+	case errors.As(err, &noHost):
+		return nil, usageError{err} // its message quotes s and says a host is needed
+	case err != nil:
 		return nil, usageError{fmt.Errorf("reference %q: %w", s, err)}
 	}
 	return ref, nil
@@ -132,7 +137,9 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image
 // reference with these flags' transport and credentials.
 func (r *registryFlags) openSource(ctx context.Context, source string, stdin io.Reader) (v1.Image, error) {
 	src, err := image.ParseSource(source, r.nameOptions()...)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err // no such layout, and no registry host: bad input
+	} else if err != nil {
 		return nil, usageError{err}
 	}
 	var opts []remote.Option
