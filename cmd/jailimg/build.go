@@ -107,6 +107,9 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 			return err
 		}
 	}
+	if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
+		return usageError{fmt.Errorf("--root %q: not a directory", o.root)}
+	}
 	opts := []build.Option{build.WithRoot(o.root), build.WithLogger(logger())}
 	if o.compression != "" {
 		if o.compression != "gzip" && o.compression != "zstd" {
@@ -124,6 +127,10 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 	res := buildResult{Name: r.Name, Output: o.output, Tag: o.tag}
 	if res.Output == "" {
 		res.Output = filepath.Join("out", r.Name)
+	}
+	if filepath.Base(filepath.Clean(res.Output)) == "." || filepath.Base(filepath.Clean(res.Output)) == ".." {
+		// The layout is swapped in by a rename of the directory itself.
+		return usageError{fmt.Errorf("-o %q: name the output directory by its name (e.g. -o ../%s), not as . or ..", res.Output, r.Name)}
 	}
 	// The layer waits beside the output, so that writing the layout copies
 	// it in the kernel (and a tmpfs /tmp holds nothing); else in TMPDIR.

@@ -158,3 +158,38 @@ func TestUmociUnpackAndChroot(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildUsageErrors: flags that cannot work exit 2 with one line naming
+// the flag, before anything is written.
+func TestBuildUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(p, []byte("name: x\nbinaries: [/usr/bin/true]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"output is the cwd", []string{"build", "-o", ".", p}, `-o "."`},
+		{"output is ..", []string{"build", "-o", "sub/..", p}, `-o "sub/.."`},
+		{"missing root", []string{"build", "--root", "/nonexistent", "-o", "out", p}, `--root "/nonexistent"`},
+		{"epoch past 9999", []string{"build", "-o", "out", p}, "SOURCE_DATE_EPOCH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var env []string
+			if tc.want == "SOURCE_DATE_EPOCH" {
+				env = []string{"SOURCE_DATE_EPOCH=253402300800"}
+			}
+			res := jailimg(t, dir, env, tc.args...)
+			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+			if res.code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and one line naming %q", res.code, res.stderr, exitUsage, tc.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("the failed build wrote into %s: %v", dir, entries)
+			}
+		})
+	}
+}

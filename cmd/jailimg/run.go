@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/spf13/cobra"
 )
@@ -85,6 +87,7 @@ A feature the kernel lacks is skipped with a warning, or refused with --strict.
 	f.BoolVar(&o.landlock, "landlock", false, "read-only jail but --writable dirs, nothing outside (default: the policy's)")
 	f.StringArrayVar(&o.writable, "writable", nil, "jail DIR the service may write under --landlock (replaces the policy's)")
 	f.StringVar(&o.network, "network", "", `"host" or "none" (default: the policy's, else host)`)
+	cmd.RegisterFlagCompletionFunc("network", cobra.FixedCompletions([]string{"host", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.umask, "umask", "", "octal umask (default: the policy's, else 077)")
 	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit: cpu, nofile, nproc, fsize, as, core, data, stack, memlock")
 	f.StringVar(&o.pidfile, "pidfile", "", "write the service's pid to FILE")
@@ -133,6 +136,9 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 		opts = append(opts, run.WithWritable(o.writable...))
 	}
 	if changed("network") {
+		if o.network != "host" && o.network != "none" {
+			return nil, fmt.Errorf("--network %q: want host or none", o.network)
+		}
 		opts = append(opts, run.WithNetwork(o.network))
 	}
 	if o.umask != "" {
@@ -145,8 +151,8 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 	for _, kv := range o.rlimits {
 		k, v, ok := strings.Cut(kv, "=")
 		n, err := strconv.ParseUint(v, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("--rlimit %q: want NAME=NUMBER", kv)
+		if !ok || err != nil || !slices.Contains(recipe.Rlimits, k) {
+			return nil, fmt.Errorf("--rlimit %q: want NAME=NUMBER, NAME one of %s", kv, strings.Join(recipe.Rlimits, ", "))
 		}
 		opts = append(opts, run.WithRlimit(k, n))
 	}

@@ -97,8 +97,12 @@ func copyFile(w io.Writer, e *tree.Entry) error {
 	}
 	defer rc.Close()
 	n, err := io.CopyN(w, rc, e.Size)
-	if err == io.EOF || (err == nil && !atEOF(rc)) {
-		return fmt.Errorf("%s (%s): %w (expected %d bytes, read %d)", e.Source, e.Path, ErrChanged, e.Size, n)
+	if err == io.EOF {
+		return fmt.Errorf("%s (%s): %w (%d bytes when listed, %d when read)", e.Source, e.Path, ErrChanged, e.Size, n)
+	}
+	if err == nil && !atEOF(rc) {
+		// Files of /proc and /sys say 0 bytes and have more: never copy them.
+		return fmt.Errorf("%s (%s): %w (%d bytes when listed, more when read)", e.Source, e.Path, ErrChanged, e.Size)
 	}
 	if err != nil {
 		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, err)

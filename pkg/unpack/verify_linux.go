@@ -21,15 +21,16 @@ import (
 type Drift struct {
 	// Path is the path inside the rootfs ("/" for its root), or
 	// bundle.MetaFile for the generation's metadata.
-	Path string
+	Path string `json:"path"`
 	// What names the property that differs: "missing", "extra", "type",
 	// "mode", "owner", "mtime", "size", "content", "link", "device",
 	// "hardlink", "manifest digest" or "config" (the bundle's copy of the
 	// image config, from which run takes the entrypoint, user and policy;
 	// Want and Got are digests of its canonical JSON).
-	What string
+	What string `json:"what"`
 	// Want and Got describe the expected and the actual value.
-	Want, Got string
+	Want string `json:"want"`
+	Got  string `json:"got"`
 }
 
 // String formats the drift as one line.
