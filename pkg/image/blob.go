@@ -148,6 +148,7 @@ type layoutImage struct {
 	manifest, config []byte
 	configDesc       v1.Descriptor
 	layers           []v1.Descriptor
+	diffIDs          []v1.Hash // the config's, one per layer
 }
 
 var _ partial.CompressedImageCore = (*layoutImage)(nil)
@@ -169,9 +170,9 @@ func (li *layoutImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error)
 	if h == li.configDesc.Digest {
 		return &blobLayer{dir: li.dir, desc: li.configDesc, data: li.config}, nil
 	}
-	for _, d := range li.layers {
+	for i, d := range li.layers {
 		if d.Digest == h {
-			return &blobLayer{dir: li.dir, desc: d}, nil
+			return &blobLayer{dir: li.dir, desc: d, diffID: li.diffIDs[i]}, nil
 		}
 	}
 	return nil, fmt.Errorf("OCI layout %s: image %s has no layer %s", li.dir, li.desc.Digest, h)
@@ -180,13 +181,23 @@ func (li *layoutImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error)
 // blobLayer is a blob of a layout: read from the file, or served from data
 // once verified.
 type blobLayer struct {
-	dir  string
-	desc v1.Descriptor
-	data []byte
+	dir    string
+	desc   v1.Descriptor
+	data   []byte
+	diffID v1.Hash // from the config, so that DiffID never decompresses the blob
 }
 
 // Digest implements partial.CompressedLayer.
 func (b *blobLayer) Digest() (v1.Hash, error) { return b.desc.Digest, nil }
+
+// DiffID implements partial.WithDiffID: the config's (the config blob has
+// none, and its DiffID is its digest, as it is not compressed).
+func (b *blobLayer) DiffID() (v1.Hash, error) {
+	if b.diffID == (v1.Hash{}) {
+		return b.desc.Digest, nil
+	}
+	return b.diffID, nil
+}
 
 // Size implements partial.CompressedLayer.
 func (b *blobLayer) Size() (int64, error) { return b.desc.Size, nil }

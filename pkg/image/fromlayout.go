@@ -68,7 +68,7 @@ func FromLayout(dir, tag string) (v1.Image, error) {
 			return nil, err
 		}
 	}
-	li.configDesc, li.layers = m.Config, m.Layers
+	li.configDesc, li.layers, li.diffIDs = m.Config, m.Layers, cf.RootFS.DiffIDs
 	return partial.CompressedToImage(li)
 }
 
