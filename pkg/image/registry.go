@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sync/atomic"
 
@@ -187,6 +188,10 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 		}
 		had := blobSet(p)
 		if err := retryTransfer(ctx, func() error { return replaceTagged(p, img, tag) }); err != nil {
+			var local *fs.PathError // writing the layout (disk full, read-only), not the registry
+			if errors.As(err, &local) {
+				return fmt.Errorf("writing layout %s: %w", dir, err)
+			}
 			return &RegistryError{Op: "pull", Ref: ref, Err: err}
 		}
 		return verifyImageBlobs(p, digest, had)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // The tests in this file run against Debian's docker-registry.
@@ -193,5 +196,31 @@ func TestPullBrokenLocalIndex(t *testing.T) {
 				t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestPullFullDisk: a layout on a full file system is a local error naming
+// the layout, not blamed on the registry.
+func TestPullFullDisk(t *testing.T) {
+	testutil.NeedRoot(t, "mounting a small tmpfs")
+	ctx := context.Background()
+	reg := registrytest.Start(t)
+	ref := mustRef(t, reg.Ref("jails/big:1"))
+	if _, err := Push(ctx, ref, testImage(t, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	dir := filepath.Join(mnt, "layout")
+	_, err := Pull(ctx, ref, dir, "1")
+	var re *RegistryError
+	if err == nil || errors.As(err, &re) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "writing layout "+dir) {
+		t.Errorf("pull onto a full disk: %v (%T), want a local ENOSPC error naming %s", err, err, dir)
+	}
+	if entries, _ := os.ReadDir(mnt); len(entries) != 0 {
+		t.Errorf("left behind on the full disk: %v", entries)
 	}
 }
