@@ -92,13 +92,25 @@ func openJail(name string) (*os.File, error) {
 
 // enter chroots into root: the directory is opened once, so the path is
 // resolved once, and the working directory is the jail's root before
-// anything of the jail is read.
-func enter(root string) error {
-	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// anything of the jail is read. With want set (a bundle), the directory
+// opened must be that one.
+func enter(root string, want *fileID) error {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening jail %s: %w", root, err)
 	}
 	defer unix.Close(fd)
+	if want != nil {
+		// The directory entered is the one checked, whatever was renamed
+		// since: chroot goes through this descriptor, not the path.
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return fmt.Errorf("jail %s: %w", root, err)
+		}
+		if st.Dev != want.Dev || st.Ino != want.Ino {
+			return fmt.Errorf("jail %s: replaced since the bundle was checked", root)
+		}
+	}
 	if err := unix.Fchdir(fd); err != nil {
 		return fmt.Errorf("entering jail %s: %w", root, err)
 	}

@@ -26,7 +26,7 @@ func setup(s *spec, rep *reporter) error {
 			}
 		}
 	}
-	if err := enter(s.Root); err != nil {
+	if err := enter(s.Root, s.RootID); err != nil {
 		return err
 	}
 	u, err := passwd.Lookup(openJail, s.User)

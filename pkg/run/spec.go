@@ -8,13 +8,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 )
 
 // spec is everything the init child needs, sent to it as JSON on fd 3.
 type spec struct {
-	Root        string            `json:"root"`
+	Root string `json:"root"`
+	// RootID is the identity of the bundle's rootfs that bundle.Open
+	// checked; the init child chroots only into that directory.
+	RootID      *fileID           `json:"rootID,omitempty"`
 	Argv        []string          `json:"argv"`
 	Env         []string          `json:"env"`
 	Dir         string            `json:"dir"`
@@ -44,6 +48,9 @@ func resolveTarget(target string, o *options) (*spec, error) {
 		// Root re-checks, without following a symlink, that the rootfs is
 		// still the directory Open checked: the path handed to chroot.
 		if s.Root, err = b.Root(); err != nil {
+			return nil, err
+		}
+		if s.RootID, err = idOf(s.Root); err != nil {
 			return nil, err
 		}
 		cfg := b.Meta.Config.Config
@@ -170,4 +177,19 @@ func mergeEnv(base, over []string) []string {
 		out = append(out, defaultPath)
 	}
 	return out
+}
+
+// fileID identifies a directory: device and inode numbers.
+type fileID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+// idOf returns the identity of p itself (a symlink is not followed).
+func idOf(p string) (*fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &fileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
 }
