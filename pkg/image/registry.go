@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -14,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // RemoteOption configures Push and Pull.
@@ -87,8 +89,23 @@ type RegistryError struct {
 }
 
 func (e *RegistryError) Error() string {
-	return fmt.Sprintf("%s %s (registry %s, repository %s): %v",
-		e.Op, e.Ref, e.Ref.Context().RegistryStr(), e.Ref.Context().RepositoryStr(), e.Err)
+	return fmt.Sprintf("%s %s (registry %s, repository %s): %s",
+		e.Op, e.Ref, e.Ref.Context().RegistryStr(), e.Ref.Context().RepositoryStr(), registryMessage(e.Err))
+}
+
+// registryMessage is err's text, with a registry's error answer written as
+// "CODE: message; CODE: message": go-containerregistry's own text appends
+// each error's detail as a Go map ("map[Tag:nope]").
+func registryMessage(err error) string {
+	var te *transport.Error
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return err.Error()
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, d := range te.Errors {
+		msgs[i] = fmt.Sprintf("%s: %s", d.Code, d.Message)
+	}
+	return fmt.Sprintf("%s (HTTP %d %s)", strings.Join(msgs, "; "), te.StatusCode, http.StatusText(te.StatusCode))
 }
 
 // Unwrap returns the cause.
