@@ -125,6 +125,11 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 		opts = append(opts, build.WithEpoch(sec))
 	}
 	res := buildResult{Name: r.Name, Output: o.output, Tag: o.tag}
+	if res.Tag != "" {
+		if _, err := name.NewTag("x:" + res.Tag); err != nil || strings.Contains(res.Tag, ":") {
+			return usageError{fmt.Errorf("--tag %q: a tag is 1-128 characters of A-Z a-z 0-9 _ . - not starting with . or -", res.Tag)}
+		}
+	}
 	if res.Output == "" {
 		res.Output = filepath.Join("out", r.Name)
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/jailimg/jailimg/pkg/resolve"
 	"github.com/spf13/cobra"
@@ -52,8 +54,16 @@ func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writ
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	for _, l := range o.libs {
+		if strings.Contains(l, "/") && (!filepath.IsAbs(l) || filepath.Clean(l) != l) || l == "" || l == "." || l == ".." {
+			return usageError{fmt.Errorf("--lib %q: want a soname (libz.so.1) or a clean absolute path, as a recipe's libraries:", l)}
+		}
+	}
 	bins := make([]string, len(args))
 	for i, a := range args {
+		if a == "" {
+			return usageError{errors.New("binary \"\": want a path")}
+		}
 		if !filepath.IsAbs(a) {
 			if o.root != "/" {
 				return fmt.Errorf("binary %q: must be an absolute path inside --root", a)

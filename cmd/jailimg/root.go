@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 
@@ -31,6 +32,12 @@ Digests and references go to stdout; progress and errors to stderr.
 ` + exitCodeHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if global.verbose && global.quiet {
+				return usageError{errors.New("--verbose and --quiet: choose one")}
+			}
+			return nil
+		},
 	}
 	root.PersistentFlags().BoolVarP(&global.verbose, "verbose", "v", false, "log progress in detail")
 	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "log nothing but errors")

@@ -32,7 +32,7 @@ type unpackFlags struct {
 func (f *unpackFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.devices, "allow-device", nil, "also allow device node [c|b:]MAJOR:MINOR (default: null, zero, full, random, urandom, tty)")
-	fl.StringVar(&f.maxBytes, "max-bytes", "4G", "limit on uncompressed bytes of all layers (suffix K, M, G)")
+	fl.StringVar(&f.maxBytes, "max-bytes", "4G", "limit on uncompressed bytes of all layers (suffix K, M, G, T)")
 	fl.Int64Var(&f.maxEntries, "max-entries", unpack.DefaultLimits.MaxEntries, "limit on tar entries of all layers")
 	fl.Int64Var(&f.maxRatio, "max-ratio", unpack.DefaultLimits.MaxRatio, "limit on a layer's uncompressed/compressed size ratio")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
@@ -60,7 +60,7 @@ func (f *unpackFlags) options(source string) ([]unpack.Option, error) {
 	return opts, nil
 }
 
-// parseSize reads a byte count with an optional K, M or G (powers of 1024) suffix.
+// parseSize reads a byte count with an optional K, M, G or T (powers of 1024) suffix.
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
 	switch {
@@ -70,6 +70,8 @@ func parseSize(s string) (int64, error) {
 		mult, s = 1<<20, strings.TrimSuffix(s, "M")
 	case strings.HasSuffix(s, "G"):
 		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	case strings.HasSuffix(s, "T"):
+		mult, s = 1<<40, strings.TrimSuffix(s, "T")
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 || n > (1<<62)/mult {

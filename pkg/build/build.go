@@ -110,5 +110,11 @@ func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, st
 	if err := b.t.Check(); err != nil {
 		return nil, "", err
 	}
+	if w := r.Workdir; w != "" && w != "/" {
+		// jailimg run would fail at start; say so at build time.
+		if e, ok := b.t.Get(w); !ok || e.Type != tree.Dir {
+			return nil, "", r.Errorf("workdir", "%s is not a directory of the jail (add it under dirs:)", w)
+		}
+	}
 	return b.t, b.arch, nil
 }

@@ -142,6 +142,7 @@ func TestBuildErrors(t *testing.T) {
 		{name: "world-writable dir", recipe: "name: x\ndirs: [{path: /var/spool, mode: 0777}]\n", is: tree.ErrUnsafeMode, want: "/var/spool"},
 		{name: "fifo source", recipe: "name: x\nfiles: [{src: d, dst: /d}]\n", files: map[string]string{"d/ok": "x"},
 			setup: func(dir string) { exec.Command("mkfifo", filepath.Join(dir, "d/fifo")).Run() }, is: ErrBadSource, want: "d/fifo is a FIFO"},
+		{name: "workdir not in the jail", recipe: "name: x\nbinaries: [/usr/bin/true]\nworkdir: /srv/x\n", want: "r.yaml:3: workdir: /srv/x is not a directory of the jail"},
 		{name: "device source", recipe: "name: x\nfiles: [{src: /dev/zero, dst: /zero}]\n", is: ErrBadSource, want: "/dev/zero is a character device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ func (r *Recipe) include() error {
 	}
 	root, err := os.OpenRoot(filepath.Dir(r.Path))
 	if err != nil {
-		return r.errorf("include", "opening the recipe directory: %v", err)
+		return r.Errorf("include", "opening the recipe directory: %v", err)
 	}
 	defer root.Close()
 	m := newMerger(r)
@@ -41,10 +41,10 @@ func (r *Recipe) include() error {
 	for i, inc := range r.Include {
 		key := fmt.Sprintf("include[%d]", i)
 		if c := filepath.Clean(inc); inc == "" || filepath.IsAbs(inc) || c == ".." || strings.HasPrefix(c, "../") || strings.ContainsRune(inc, 0) {
-			return r.errorf(key, "%q is not a path inside the recipe's directory", inc)
+			return r.Errorf(key, "%q is not a path inside the recipe's directory", inc)
 		}
 		if seen[filepath.Clean(inc)] {
-			return r.errorf(key, "%q is included twice", inc)
+			return r.Errorf(key, "%q is included twice", inc)
 		}
 		seen[filepath.Clean(inc)] = true
 		f, lines, err := readFragment(root, filepath.Join(filepath.Dir(r.Path), inc), inc)
@@ -52,7 +52,7 @@ func (r *Recipe) include() error {
 		if errors.As(err, &inFragment) {
 			return err
 		} else if err != nil {
-			return r.errorf(key, "%v", err)
+			return r.Errorf(key, "%v", err)
 		}
 		if err := m.add(f, lines); err != nil {
 			return err
@@ -102,9 +102,10 @@ type fragFile struct {
 	name string
 }
 
-// errorf returns an *Error located at key of the recipe: in the recipe file
-// itself or, for an entry added from a fragment, in that fragment.
-func (r *Recipe) errorf(key, format string, args ...any) *Error {
+// Errorf returns an *Error located at key of the recipe (e.g. "workdir",
+// "files[3].src"): in the recipe file itself or, for an entry added from a
+// fragment, in that fragment. Later stages use it for problems they find.
+func (r *Recipe) Errorf(key, format string, args ...any) *Error {
 	o := r.locate(key)
 	return &Error{File: o.file, Line: o.line, Key: o.key, Msg: fmt.Sprintf(format, args...)}
 }

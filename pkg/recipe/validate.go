@@ -112,7 +112,7 @@ type validator struct {
 }
 
 func (v *validator) errorf(key, format string, args ...any) {
-	v.errs = append(v.errs, v.r.errorf(key, format, args...))
+	v.errs = append(v.errs, v.r.Errorf(key, format, args...))
 }
 
 // absPath checks a host or jail path is absolute and clean.
