@@ -28,7 +28,9 @@ the files, devices and users the service needs, and nothing else.
   jailimg inspect ./out/nginx               # what the jail holds
   jailimg resolve /usr/sbin/nginx           # the ELF closure of a binary
 
-Digests and references go to stdout; progress and errors to stderr.
+Digests and references go to stdout; progress and errors to stderr. With
+--json, stdout holds one JSON document on success and nothing on failure:
+the error is on stderr and in the exit code.
 ` + exitCodeHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
