@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzInclude -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/resolve -run '^$$' -fuzz FuzzResolve -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/unpack -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/dpkg -run '^$$' -fuzz FuzzParagraphs -fuzztime $(FUZZTIME)
 
 # Build the sample recipes twice, in two directories under two umasks, and compare digests.
 repro: build
