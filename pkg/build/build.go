@@ -101,7 +101,7 @@ func Tree(ctx context.Context, r *recipe.Recipe, opts ...Option) (*tree.Tree, er
 
 func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, string, error) {
 	b := newBuilder(r, o)
-	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc}
+	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, "", err

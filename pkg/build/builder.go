@@ -25,6 +25,8 @@ type builder struct {
 	host  rootFS // the build root, "/" by default, read with chroot semantics
 	local inRoot // the recipe's directory: relative sources cannot leave it
 	arch  string // GOARCH of the binaries
+
+	hostFiles []string // real paths in host of the regular files copied from it
 }
 
 func newBuilder(r *recipe.Recipe, o options) *builder {
@@ -168,6 +170,11 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 	switch {
 	case fi.Mode().IsRegular():
 		e.Type, e.Size = tree.Reg, fi.Size()
+		if fsys == fs.FS(b.host) {
+			if real, err := b.host.realPath("/" + name); err == nil {
+				b.hostFiles = append(b.hostFiles, real)
+			}
+		}
 		e.Open = func() (io.ReadCloser, error) { return fsys.Open(name) }
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			e.ID = tree.FileID{Dev: st.Dev, Ino: st.Ino}

@@ -40,6 +40,11 @@ type Recipe struct {
 	NSS []string `yaml:"nss"`
 	// Timezone is a zoneinfo name copied to /etc/localtime (timezone).
 	Timezone string `yaml:"timezone"`
+	// DPKG records, for vulnerability scanners, the Debian packages the
+	// jail's files come from: one status paragraph per package under
+	// /var/lib/dpkg/status.d/, and the host's /etc/os-release and
+	// /etc/debian_version (dpkg).
+	DPKG bool `yaml:"dpkg"`
 
 	// Entrypoint is the image config's entrypoint (entrypoint).
 	Entrypoint []string `yaml:"entrypoint"`
