@@ -2,6 +2,7 @@ package recipes_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ type recipeCase struct {
 	bin      string   // host file the build needs; missing means install pkgs
 	pkgs     []string // Debian packages to install
 	closure  string   // Debian package whose dependency closure the jail replaces
+	owner    string   // Debian package of bin, recorded in the jail for scanners
 	port     int
 	uid, gid uint32
 	query    func(t *testing.T, port int) string // ask with the real client
@@ -39,20 +41,20 @@ func dig(t *testing.T, port int) string {
 }
 
 var cases = []recipeCase{
-	{name: "nginx", bin: "/usr/sbin/nginx", pkgs: []string{"nginx-light"}, closure: "nginx-light",
+	{name: "nginx", owner: "nginx", bin: "/usr/sbin/nginx", pkgs: []string{"nginx-light"}, closure: "nginx-light",
 		port: 8080, uid: 33, gid: 33, query: curl, want: "<title>", minRatio: 10},
-	{name: "apache2", bin: "/usr/sbin/apache2", pkgs: []string{"apache2"}, closure: "apache2",
+	{name: "apache2", owner: "apache2-bin", bin: "/usr/sbin/apache2", pkgs: []string{"apache2"}, closure: "apache2",
 		port: 8081, uid: 33, gid: 33, query: curl, want: "apache2 in a jail", minRatio: 10},
-	{name: "lighttpd", bin: "/usr/sbin/lighttpd", pkgs: []string{"lighttpd"}, closure: "lighttpd",
+	{name: "lighttpd", owner: "lighttpd", bin: "/usr/sbin/lighttpd", pkgs: []string{"lighttpd"}, closure: "lighttpd",
 		port: 8082, uid: 33, gid: 33, query: curl, want: "lighttpd in a jail", minRatio: 10},
-	{name: "bind9", bin: "/usr/sbin/named", pkgs: []string{"bind9"}, closure: "bind9",
+	{name: "bind9", owner: "bind9", bin: "/usr/sbin/named", pkgs: []string{"bind9"}, closure: "bind9",
 		port: 5353, uid: 104, gid: 107, query: dig, want: "192.0.2.53",
 		minRatio: 5, why: "named needs libxml2, which needs ICU's 31 MB data library"},
-	{name: "unbound", bin: "/usr/sbin/unbound", pkgs: []string{"unbound"}, closure: "unbound",
+	{name: "unbound", owner: "unbound", bin: "/usr/sbin/unbound", pkgs: []string{"unbound"}, closure: "unbound",
 		port: 5354, uid: 103, gid: 106, query: dig, want: "192.0.2.54", minRatio: 10},
-	{name: "nsd", bin: "/usr/sbin/nsd", pkgs: []string{"nsd"}, closure: "nsd",
+	{name: "nsd", owner: "nsd", bin: "/usr/sbin/nsd", pkgs: []string{"nsd"}, closure: "nsd",
 		port: 5355, uid: 105, gid: 108, query: dig, want: "192.0.2.55", minRatio: 10},
-	{name: "busybox", bin: "/bin/busybox", pkgs: []string{"busybox-static"}, closure: "busybox-static",
+	{name: "busybox", owner: "busybox-static", bin: "/bin/busybox", pkgs: []string{"busybox-static"}, closure: "busybox-static",
 		port: 8083, uid: 1000, gid: 1000, query: curl, want: "busybox in a jail",
 		findings: []string{
 			"interpreter\t/usr/bin/busybox\tshell, interpreter or compiler (executable)\t(accepted)",
@@ -84,6 +86,7 @@ func testRecipe(t *testing.T, c recipeCase) {
 	target := filepath.Join(mnt, c.name)
 	b := unpackOnto(t, out, target)
 	remountRO(t, mnt)
+	recordsPackage(t, b.RootFS(), c.owner)
 	policy, err := b.Policy()
 	if err != nil {
 		t.Fatal(err)
@@ -134,5 +137,19 @@ func sizes(t *testing.T, c recipeCase, layoutDir, rootfs string) {
 		image, unpacked, files, c.closure, n, kib, ratio, float64(closure)/float64(unpacked))
 	if ratio < c.minRatio {
 		t.Errorf("image %d B is only %.1fx smaller than %s's closure (%d B), want %.1fx", image, ratio, c.closure, closure, c.minRatio)
+	}
+}
+
+// recordsPackage checks that the jail names, for vulnerability scanners, the
+// Debian package its service comes from, at the host's installed version.
+func recordsPackage(t *testing.T, rootfs, pkg string) {
+	t.Helper()
+	version := strings.TrimSpace(sh(t, "dpkg-query", "-W", "-f", "${Version}", pkg))
+	para, err := os.ReadFile(filepath.Join(rootfs, "var/lib/dpkg/status.d", pkg))
+	if err != nil || !strings.Contains(string(para), "Package: "+pkg+"\n") || !strings.Contains(string(para), "Version: "+version+"\n") {
+		t.Errorf("status.d/%s: %v\n%s\nwant the paragraph of %s %s", pkg, err, para, pkg, version)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "etc/os-release")); err != nil {
+		t.Errorf("no /etc/os-release for scanners: %v", err)
 	}
 }
