@@ -53,3 +53,9 @@ if ! command -v crane >/dev/null 2>&1; then
   echo "hack/deps.sh: installing crane" >&2
   GOBIN=/usr/local/bin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 fi
+# syft, a vulnerability scanners' cataloger: the recipes test checks that it
+# finds the jails' Debian packages (dpkg: true). A first build takes minutes.
+if [ "$what" = test ] && ! command -v syft >/dev/null 2>&1; then
+  echo "hack/deps.sh: installing syft (building it takes a few minutes)" >&2
+  GOBIN=/usr/local/bin go install github.com/anchore/syft/cmd/syft@v1.57.0
+fi

@@ -1,10 +1,12 @@
 package recipes_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,7 +70,7 @@ var cases = []recipeCase{
 // recipe in turn.
 func TestRecipes(t *testing.T) {
 	runtest.NeedRoot(t, "jailimg run chroots; the jails are loop-mounted")
-	for _, tool := range []string{"curl", "dig", "mkfs.ext4", "losetup", "apt-cache", "dpkg-query"} {
+	for _, tool := range []string{"curl", "dig", "mkfs.ext4", "losetup", "apt-cache", "dpkg-query", "syft"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing; hack/deps.sh installs it", tool)
 		}
@@ -141,7 +143,8 @@ func sizes(t *testing.T, c recipeCase, layoutDir, rootfs string) {
 }
 
 // recordsPackage checks that the jail names, for vulnerability scanners, the
-// Debian package its service comes from, at the host's installed version.
+// Debian package its service comes from, at the host's installed version:
+// in its status.d, and as syft (the cataloger of grype) reads the jail.
 func recordsPackage(t *testing.T, rootfs, pkg string) {
 	t.Helper()
 	version := strings.TrimSpace(sh(t, "dpkg-query", "-W", "-f", "${Version}", pkg))
@@ -149,7 +152,18 @@ func recordsPackage(t *testing.T, rootfs, pkg string) {
 	if err != nil || !strings.Contains(string(para), "Package: "+pkg+"\n") || !strings.Contains(string(para), "Version: "+version+"\n") {
 		t.Errorf("status.d/%s: %v\n%s\nwant the paragraph of %s %s", pkg, err, para, pkg, version)
 	}
-	if _, err := os.Stat(filepath.Join(rootfs, "etc/os-release")); err != nil {
-		t.Errorf("no /etc/os-release for scanners: %v", err)
+	var sbom struct {
+		Artifacts []struct{ Name, Version, Type string }
+		Distro    struct{ ID, VersionID string }
+	}
+	out := sh(t, "syft", "scan", "dir:"+rootfs, "-q", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &sbom); err != nil {
+		t.Fatalf("syft's output: %v", err)
+	}
+	found := slices.ContainsFunc(sbom.Artifacts, func(a struct{ Name, Version, Type string }) bool {
+		return a.Name == pkg && a.Version == version && a.Type == "deb"
+	})
+	if !found || sbom.Distro.ID != "debian" {
+		t.Errorf("syft finds in the jail %+v on %+v; want the deb %s %s on debian", sbom.Artifacts, sbom.Distro, pkg, version)
 	}
 }
