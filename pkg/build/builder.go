@@ -160,7 +160,8 @@ func (b *builder) elfArch(p string) (string, error) {
 }
 
 // hostEntry describes the file name in fsys (following symlinks) as a jail
-// entry at dst, keeping its permission bits and inode identity.
+// entry at dst, keeping its permission bits and inode identity. A regular
+// file of the build root is noted in hostFiles, for dpkg: true.
 func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, error) {
 	fi, err := fs.Stat(fsys, name)
 	if err != nil {
