@@ -16,11 +16,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/jailimg/jailimg/internal/readfile"
 )
 
 // Paths of the database inside the root.
@@ -163,17 +164,9 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("/%s: not a regular file", name)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	data, err := readfile.Regular(f, limit)
 	if err != nil {
-		return nil, fmt.Errorf("reading /%s: %w", name, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("/%s: larger than %d bytes", name, limit)
+		return nil, fmt.Errorf("/%s: %w", name, err)
 	}
 	return data, nil
 }

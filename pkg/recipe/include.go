@@ -3,12 +3,13 @@ package recipe
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
+
+	"github.com/jailimg/jailimg/internal/readfile"
 )
 
 // fragment is an included file: the content lists of a recipe, nothing else.
@@ -69,17 +70,9 @@ func readFragment(root *os.Root, name, rel string) (*fragFile, map[string]int, e
 		return nil, nil, err
 	}
 	defer fh.Close()
-	if fi, err := fh.Stat(); err != nil {
-		return nil, nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file (mode %s)", name, fi.Mode())
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, MaxSize+1))
+	data, err := readfile.Regular(fh, MaxSize)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > MaxSize {
-		return nil, nil, fmt.Errorf("%s is larger than %d bytes", name, MaxSize)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	f := &fragFile{name: name}
 	lines, err := decodeDoc(name, "fragment", data, &f.fragment)

@@ -107,7 +107,7 @@ func TestIncludeErrors(t *testing.T) {
 		{"dot dot", "../x.yaml", nil, "web.yaml:2: include[0]: \"../x.yaml\" is not a path inside"},
 		{"empty", `""`, nil, "web.yaml:2: include[0]: \"\" is not a path inside"},
 		{"twice", "f.yaml, ./f.yaml", map[string]string{"f.yaml": "libraries: [libz.so.1]\n"}, "include[1]: \"./f.yaml\" is included twice"},
-		{"directory", "sub", map[string]string{"sub/x": ""}, "include[0]: FILE is not a regular file (mode d"},
+		{"directory", "sub", map[string]string{"sub/x": ""}, "include[0]: FILE: not a regular file (mode d"},
 		{"empty fragment", "f.yaml", map[string]string{"f.yaml": "# nothing\n"}, "FILE: empty fragment"},
 		{"recipe key in fragment", "f.yaml", map[string]string{"f.yaml": "libraries: []\nname: x\n"},
 			"FILE:2: name: unknown key (known: binaries, devices, dirs, files, libraries, symlinks)"},

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 
+	"github.com/jailimg/jailimg/internal/readfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -16,17 +16,14 @@ const MaxSize = 1 << 20
 
 // Load reads, decodes and validates the recipe at path.
 func Load(path string) (*Recipe, error) {
-	f, err := os.Open(path)
+	f, err := readfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, err := readfile.Regular(f, MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading recipe %s: %w", path, err)
-	}
-	if len(data) > MaxSize {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d bytes", MaxSize)}
+		return nil, &Error{File: path, Msg: err.Error()}
 	}
 	r, err := Parse(path, data)
 	if err != nil {

@@ -1,9 +1,11 @@
 package recipe
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -149,6 +151,15 @@ func TestLoad(t *testing.T) {
 	os.WriteFile(big, []byte("name: a\n#"+strings.Repeat("x", MaxSize)), 0o644)
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Load of a huge file: %v", err)
+	}
+	// A FIFO used to block the build for ever (SIGTERM could not stop it).
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rerr *Error
+	if _, err := Load(fifo); !errors.As(err, &rerr) || !strings.Contains(err.Error(), fifo+": not a regular file") {
+		t.Errorf("Load of a FIFO: %v, want a recipe error naming it", err)
 	}
 }
 
