@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/spf13/cobra"
 )
@@ -72,13 +73,13 @@ func runInspect(ctx context.Context, o *inspectOptions, source string, w io.Writ
 	}
 	c := cfg.Config
 	fmt.Fprintf(w, "digest:     %s\nplatform:   %s/%s\nentrypoint: %q\ncmd:        %q\nuser:       %s\nworkdir:    %s\nenv:        %q\n\n",
-		digest, oneLine(cfg.OS), oneLine(cfg.Architecture), c.Entrypoint, c.Cmd, oneLine(c.User), oneLine(c.WorkingDir), c.Env)
+		digest, printable.Quote(cfg.OS), printable.Quote(cfg.Architecture), c.Entrypoint, c.Cmd, printable.Quote(c.User), printable.Quote(c.WorkingDir), c.Env)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, f := range files {
-		name := oneLine(f.Path)
+		name := printable.Quote(f.Path)
 		switch f.Type {
 		case "symlink", "hardlink":
-			name += " -> " + oneLine(f.Linkname)
+			name += " -> " + printable.Quote(f.Linkname)
 		case "char", "block":
 			name += fmt.Sprintf(" (%d, %d)", f.Major, f.Minor)
 		}

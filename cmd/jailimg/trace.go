@@ -7,13 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/run/passwd"
 	"github.com/jailimg/jailimg/pkg/trace"
 )
@@ -149,7 +146,7 @@ func writeTrace(ctx context.Context, o *traceOptions, res *trace.Result, w io.Wr
 			if r.Errno == "EACCES" || r.Errno == "EPERM" {
 				word = "denied"
 			}
-			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, oneLine(r.Path), r.Kind, oneLine(r.Exe)); err != nil {
+			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, printable.Quote(r.Path), r.Kind, printable.Quote(r.Exe)); err != nil {
 				return err
 			}
 		}
@@ -199,14 +196,4 @@ func lookupUser(root, spec string) (passwd.User, error) {
 	}
 	defer r.Close()
 	return passwd.Lookup(r.Open, spec)
-}
-
-// oneLine returns s as it is, or Go-quoted when it holds a control character
-// or invalid UTF-8, so that a hostile name can neither forge output lines
-// nor send terminal escapes.
-func oneLine(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	return strconv.Quote(s)
 }

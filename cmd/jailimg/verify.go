@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/unpack"
 	"github.com/spf13/cobra"
 )
@@ -61,7 +62,7 @@ func runVerify(ctx context.Context, f *unpackFlags, source, target string, w io.
 		}
 	} else {
 		for _, d := range drifts {
-			fmt.Fprintf(w, "%s\t%s\twant %s, got %s\n", oneLine(d.Path), d.What, oneLine(d.Want), oneLine(d.Got))
+			fmt.Fprintf(w, "%s\t%s\twant %s, got %s\n", printable.Quote(d.Path), d.What, printable.Quote(d.Want), printable.Quote(d.Got))
 		}
 	}
 	if len(drifts) > 0 {

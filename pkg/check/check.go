@@ -9,12 +9,9 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/run/passwd"
 )
@@ -51,7 +48,7 @@ type Finding struct {
 
 // String formats f as one line.
 func (f Finding) String() string {
-	s := fmt.Sprintf("%s\t%s\t%s", f.Kind, quoteControl(f.Path), quoteControl(f.Detail))
+	s := fmt.Sprintf("%s\t%s\t%s", f.Kind, printable.Quote(f.Path), printable.Quote(f.Detail))
 	if f.Accepted {
 		s += "\t(accepted)"
 	}
@@ -178,14 +175,4 @@ func Run(ctx context.Context, root string, opts ...Option) ([]Finding, error) {
 		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Detail, y.Detail))
 	})
 	return a.out, nil
-}
-
-// quoteControl returns s as it is, or Go-quoted when it holds a control
-// character or invalid UTF-8: a name in a hostile tree must not forge lines
-// or terminal escapes in the output.
-func quoteControl(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	return strconv.Quote(s)
 }

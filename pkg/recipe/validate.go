@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/jailimg/jailimg/internal/printable"
 )
 
 // SafeDevices is the table of device nodes a recipe may name without
@@ -85,7 +87,7 @@ func (r *Recipe) Validate() error {
 		switch {
 		case s.Target == "":
 			v.errorf(key+".target", "is required")
-		case hasControl(s.Target):
+		case printable.HasControl(s.Target):
 			v.errorf(key+".target", "%q contains a control character", s.Target)
 		}
 	}
@@ -141,14 +143,9 @@ func (v *validator) jailPath(key, p string) {
 	}
 	if p == "/" {
 		v.errorf(key, "cannot replace the jail's root directory")
-	} else if hasControl(p) {
+	} else if printable.HasControl(p) {
 		v.errorf(key, "%q contains a control character", p)
 	}
-}
-
-// hasControl reports whether s holds a C0 control character or DEL.
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
 
 // source checks a file source: absolute on the host, or relative to the
