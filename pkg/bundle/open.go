@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -173,28 +172,19 @@ func fstatTrusted(dfd int, name, p string, checkMode bool) error {
 	return trusted(p, &st, checkMode)
 }
 
-// Trusted applies the trust rule of the package doc to the file p described
-// by fi (from os.Lstat or File.Stat): it must be owned by root or the
-// effective uid and not writable by group or others. The error wraps
-// ErrUnsafe.
-func Trusted(p string, fi os.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fmt.Errorf("%s: %w: no owner information", p, ErrUnsafe)
-	}
-	return trustedIDs(p, st.Uid, uint32(st.Mode), fi.Mode()&os.ModeSymlink == 0)
+// TrustedDir applies the trust rule of the package doc to the directory
+// open as fd, named p in errors: it must be owned by root or the effective
+// uid and not writable by group or others. The error wraps ErrUnsafe.
+func TrustedDir(fd int, p string) error {
+	return fstatTrusted(fd, "", p, true)
 }
 
 func trusted(p string, st *unix.Stat_t, checkMode bool) error {
-	return trustedIDs(p, st.Uid, st.Mode, checkMode)
-}
-
-func trustedIDs(p string, uid, mode uint32, checkMode bool) error {
-	if euid := os.Geteuid(); uid != 0 && int(uid) != euid {
-		return fmt.Errorf("%s: %w: owned by uid %d, not root or uid %d", p, ErrUnsafe, uid, euid)
+	if euid := os.Geteuid(); st.Uid != 0 && int(st.Uid) != euid {
+		return fmt.Errorf("%s: %w: owned by uid %d, not root or uid %d", p, ErrUnsafe, st.Uid, euid)
 	}
-	if checkMode && mode&0o022 != 0 {
-		return fmt.Errorf("%s: %w: writable by group or others (mode %#o)", p, ErrUnsafe, mode&0o7777)
+	if checkMode && st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s: %w: writable by group or others (mode %#o)", p, ErrUnsafe, st.Mode&0o7777)
 	}
 	return nil
 }

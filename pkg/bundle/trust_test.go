@@ -170,12 +170,14 @@ func TestTrusted(t *testing.T) {
 		ok   bool
 	}{{0o755, true}, {0o700, true}, {0o775, false}, {0o757, false}} {
 		chmod(t, dir, tc.mode)
-		fi, err := os.Lstat(dir)
+		f, err := os.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Trusted(dir, fi); (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrUnsafe) {
-			t.Errorf("Trusted(mode %#o) = %v, want ok=%v", tc.mode, err, tc.ok)
+		err = TrustedDir(int(f.Fd()), dir)
+		f.Close()
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrUnsafe) {
+			t.Errorf("TrustedDir(mode %#o) = %v, want ok=%v", tc.mode, err, tc.ok)
 		}
 	}
 }

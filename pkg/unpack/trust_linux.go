@@ -8,7 +8,6 @@ import (
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sys/unix"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 )
@@ -29,17 +28,7 @@ func makeTarget(target string) error {
 // would not trust: one that others may write (they could swap current once
 // we are done) or that someone else owns.
 func checkTarget(tfd int, abs string) error {
-	dup, err := unix.FcntlInt(uintptr(tfd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("%s: %w", abs, err)
-	}
-	f := os.NewFile(uintptr(dup), abs)
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := bundle.Trusted(abs, fi); err != nil {
+	if err := bundle.TrustedDir(tfd, abs); err != nil {
 		return fmt.Errorf("%w (chmod go-w, owned by root, or choose another TARGET)", err)
 	}
 	return nil
