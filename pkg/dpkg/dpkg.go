@@ -53,16 +53,20 @@ type Package struct {
 
 // DB is the dpkg database of a root.
 type DB struct {
-	pkgs   map[string]*Package // by key
-	owners map[string][]string // canonical path -> package keys
+	pkgs  map[string]*Package // by key
+	files []owned             // every path of every .list, as listed
+	canon func(dir string) string
 }
+
+// owned is one line of a .list file: dir and base name, and the package.
+type owned struct{ dir, base, key string }
 
 // Open reads the database of fsys. canon maps a directory of the root to
 // the path it resolves to (so /lib/x86_64-linux-gnu, on a merged-/usr
-// system, to /usr/lib/x86_64-linux-gnu); the paths packages list are
-// matched through it.
+// system, to /usr/lib/x86_64-linux-gnu); Owners matches the paths packages
+// list through it.
 func Open(fsys fs.FS, canon func(dir string) string) (*DB, error) {
-	db := &DB{pkgs: map[string]*Package{}, owners: map[string][]string{}}
+	db := &DB{pkgs: map[string]*Package{}, canon: canon}
 	status, err := readLimited(fsys, StatusFile, maxStatus)
 	if err != nil {
 		return nil, err
@@ -83,7 +87,6 @@ func Open(fsys fs.FS, canon func(dir string) string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	canonDir := map[string]string{}
 	for _, l := range lists {
 		key := strings.TrimSuffix(path.Base(l), ".list")
 		name, arch, _ := strings.Cut(key, ":")
@@ -102,13 +105,7 @@ func Open(fsys fs.FS, canon func(dir string) string) (*DB, error) {
 				continue
 			}
 			dir, base := path.Split(path.Clean(p))
-			c, ok := canonDir[dir]
-			if !ok {
-				c = canon(path.Clean(dir))
-				canonDir[dir] = c
-			}
-			real := path.Join(c, base)
-			db.owners[real] = append(db.owners[real], key)
+			db.files = append(db.files, owned{dir: path.Clean(dir), base: base, key: key})
 		}
 	}
 	return db, nil
@@ -132,16 +129,30 @@ func find(pkgs []*Package, arch string) *Package {
 }
 
 // Owners returns the packages owning any of paths (real paths inside the
-// root), sorted by .list name, each once.
+// root), sorted by .list name, each once. Only listed paths whose base
+// name is wanted have their directory resolved.
 func (db *DB) Owners(paths []string) []*Package {
+	want := map[string]bool{}
+	bases := map[string]bool{}
+	for _, p := range paths {
+		want[p] = true
+		bases[path.Base(p)] = true
+	}
+	canonDir := map[string]string{}
 	seen := map[string]bool{}
 	var out []*Package
-	for _, p := range paths {
-		for _, k := range db.owners[p] {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, db.pkgs[k])
-			}
+	for _, f := range db.files {
+		if !bases[f.base] || seen[f.key] {
+			continue
+		}
+		c, ok := canonDir[f.dir]
+		if !ok {
+			c = db.canon(f.dir)
+			canonDir[f.dir] = c
+		}
+		if want[path.Join(c, f.base)] {
+			seen[f.key] = true
+			out = append(out, db.pkgs[f.key])
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
