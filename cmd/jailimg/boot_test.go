@@ -142,10 +142,7 @@ func wantJailed(t *testing.T, pid int, target string) {
 
 // TestSystemdUnit checks the unit template with systemd-analyze verify.
 func TestSystemdUnit(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed")
-	}
+	analyze := testutil.NeedTool(t, "systemd-analyze")
 	raw, err := os.ReadFile("../../dist/systemd/jailimg@.service")
 	if err != nil {
 		t.Fatal(err)

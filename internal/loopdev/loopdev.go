@@ -21,7 +21,7 @@ var sizes = map[string]string{"ext4": "64M", "xfs": "320M"}
 // New formats a sparse file in t.TempDir() as fstype ("ext4" or "xfs"),
 // attaches it to a free loop device and returns the device path. Cleanup
 // unmounts every mount of the device (lazily if busy) and detaches it. A
-// missing formatter is installed with apt-get. The caller must be root.
+// missing formatter fails t (hack/deps.sh installs it). The caller must be root.
 func New(t testing.TB, fstype string) string {
 	t.Helper()
 	tool, ok := mkfs[fstype]
@@ -29,7 +29,7 @@ func New(t testing.TB, fstype string) string {
 		t.Fatalf("loopdev: unknown filesystem %q", fstype)
 	}
 	if _, err := exec.LookPath(tool[0]); err != nil {
-		run(t, "apt-get", "install", "-y", "-qq", "--no-install-recommends", tool[1])
+		t.Fatalf("loopdev: %s is missing; `make test` (hack/deps.sh) installs %s", tool[0], tool[1])
 	}
 	img := filepath.Join(t.TempDir(), fstype+".img")
 	run(t, "truncate", "-s", sizes[fstype], img)

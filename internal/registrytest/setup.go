@@ -22,7 +22,7 @@ import (
 // binary finds docker-registry, installing it through apt when root.
 func binary(t testing.TB) string {
 	t.Helper()
-	testutil.NeedPackage(t, "/usr/bin/docker-registry", "docker-registry")
+	testutil.NeedFile(t, "/usr/bin/docker-registry", "docker-registry")
 	return "/usr/bin/docker-registry"
 }
 

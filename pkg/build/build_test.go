@@ -284,7 +284,7 @@ func TestLDCacheForLibrariesOutsideSystemDirs(t *testing.T) {
 		testutil.CopyFile(t, f, dst, 0o755)
 	}
 	if moved == "" {
-		t.Skip("ls does not load libpcre2-8 here")
+		testutil.Skipf(t, "ls does not load libpcre2-8 here")
 	}
 	for _, l := range cl.Links {
 		if !strings.Contains(l.Path, "libpcre2-8.so") {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/tree"
 )
 
@@ -14,9 +15,7 @@ import (
 // package a copied host file belongs to, and the OS release files; the
 // recipe's own files belong to no package; without it, nothing of dpkg.
 func TestDPKG(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-query"); err != nil {
-		t.Skip("not a Debian build host: no dpkg-query")
-	}
+	testutil.NeedTool(t, "dpkg-query")
 	r, err := load(t, "name: x\nbinaries: [/usr/bin/bash]\nfiles: [{src: own.conf, dst: /etc/own.conf}]\ndpkg: true\n", map[string]string{"own.conf": "x"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // hostCanon resolves a directory of the host.
@@ -23,12 +25,10 @@ func hostCanon(dir string) string {
 // paragraphs, gathered into a status file, are read back by dpkg-query
 // itself with the same names and versions.
 func TestHost(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-query"); err != nil {
-		t.Skip("not a Debian system: no dpkg-query")
-	}
+	testutil.NeedTool(t, "dpkg-query")
 	libc, err := filepath.EvalSymlinks("/lib/x86_64-linux-gnu/libc.so.6")
 	if err != nil {
-		t.Skip("no x86_64 libc.so.6")
+		testutil.Skipf(t, "no x86_64 libc.so.6: %v", err)
 	}
 	db, err := Open(os.DirFS("/"), hostCanon)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/tree"
 )
 
@@ -167,9 +168,7 @@ func checkBlobError(t *testing.T, dir string, want error) {
 // heap after the build nor everything allocated during it comes near the
 // blob's size.
 func TestBlobNotInMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("compresses 64 MiB")
-	}
+	testutil.Short(t, "compresses 64 MiB")
 	const size = 64 << 20
 	var before, after runtime.MemStats
 	runtime.GC()

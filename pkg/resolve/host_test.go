@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // lddResult is what the ldd oracle says about one file.
@@ -80,52 +82,22 @@ func lddFiles(bin string) (files []string, ok bool, err error) {
 // needLdd skips when the ldd oracle is absent (fails under CI=true).
 func needLdd(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("ldd"); err != nil {
-		skipOrFatal(t, "needs ldd as the oracle: %v", err)
-	}
-}
-
-func skipOrFatal(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// ensureHostFile installs pkg with apt-get when path is missing and we are
-// root; it reports whether path exists afterwards.
-func ensureHostFile(t *testing.T, path, pkg string) bool {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return true
-	}
-	if os.Geteuid() != 0 || pkg == "" {
-		return false
-	}
-	if out, err := exec.Command("apt-get", "install", "-y", "--no-install-recommends", pkg).CombinedOutput(); err != nil {
-		t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
-	}
-	_, err := os.Stat(path)
-	return err == nil
+	testutil.NeedTool(t, "ldd")
 }
 
 // TestHostMatchesLdd resolves real host binaries and compares with ldd.
 func TestHostMatchesLdd(t *testing.T) {
 	needLdd(t)
-	tests := []struct {
-		bin, pkg string
-		required bool
-	}{
-		{"/usr/bin/bash", "bash", true},
-		{"/usr/bin/ls", "coreutils", true},
-		{"/bin/ls", "coreutils", true}, // through the /bin symlink
-		{"/usr/sbin/nginx", "nginx", false},
-		{"/usr/bin/git", "", false},
-		{"/usr/bin/ssh", "", false},
-		{"/usr/bin/python3", "", false},
-		{"/usr/bin/curl", "", false},
-		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "libssl3", false},
+	tests := []struct{ bin, pkg string }{
+		{"/usr/bin/bash", "bash"},
+		{"/usr/bin/ls", "coreutils"},
+		{"/bin/ls", "coreutils"}, // through the /bin symlink
+		{"/usr/sbin/nginx", "nginx-light"},
+		{"/usr/bin/git", "git"},
+		{"/usr/bin/ssh", "openssh-client"},
+		{"/usr/bin/python3", "python3"},
+		{"/usr/bin/curl", "curl"},
+		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", "libssl3"},
 	}
 	r, err := New(os.DirFS("/"))
 	if err != nil {
@@ -133,12 +105,7 @@ func TestHostMatchesLdd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.bin, func(t *testing.T) {
-			if !ensureHostFile(t, tc.bin, tc.pkg) {
-				if tc.required {
-					t.Fatalf("%s missing", tc.bin)
-				}
-				t.Skipf("%s not installed", tc.bin)
-			}
+			testutil.NeedFile(t, tc.bin, tc.pkg)
 			want, ok, err := lddFiles(tc.bin)
 			if err != nil || !ok {
 				t.Fatalf("ldd %s: ok=%v %v", tc.bin, ok, err)

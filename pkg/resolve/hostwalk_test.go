@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // hostDynamicELF lists the regular files under dirs (recursively) that are
@@ -62,9 +64,7 @@ func forEach(items []string, f func(i int, item string)) {
 // the resolver lists it only when a DT_NEEDED names it, so it is left out of
 // both sides there.
 func TestHostTreeMatchesLdd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs ldd on thousands of files")
-	}
+	testutil.Short(t, "runs ldd on thousands of files")
 	needLdd(t)
 	r, err := New(os.DirFS("/"))
 	if err != nil {

@@ -50,11 +50,9 @@ var loadAddr = regexp.MustCompile(` \(0x[0-9a-f]+\)`)
 // host.
 func TestJailLoads(t *testing.T) {
 	const ldso = "/lib64/ld-linux-x86-64.so.2"
-	if os.Geteuid() != 0 {
-		skipOrFatal(t, "needs root: chroot")
-	}
+	testutil.NeedRoot(t, "chroot")
 	if _, err := os.Stat(ldso); err != nil {
-		skipOrFatal(t, "no %s: %v", ldso, err)
+		testutil.Skipf(t, "no %s: %v", ldso, err)
 	}
 	r, err := New(os.DirFS("/"))
 	if err != nil {
@@ -73,7 +71,7 @@ func TestJailLoads(t *testing.T) {
 			}
 			host, err := exec.Command(ldso, "--list", bin).CombinedOutput()
 			if err != nil {
-				t.Skipf("the host loader refuses %s: %v: %s", bin, err, host)
+				testutil.Skipf(t, "the host loader refuses %s: %v: %s", bin, err, host)
 			}
 			root := t.TempDir()
 			buildJail(t, root, cl)

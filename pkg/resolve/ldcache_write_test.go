@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 func TestLibcmp(t *testing.T) {
@@ -45,7 +47,7 @@ func sign(n int) int {
 func TestHostCacheOrder(t *testing.T) {
 	b, err := os.ReadFile("/etc/ld.so.cache")
 	if err != nil || len(b) < cacheHeaderSize || !strings.HasPrefix(string(b), cacheMagic) {
-		skipOrFatal(t, "no host ld.so.cache: %v", err)
+		testutil.Skipf(t, "no host ld.so.cache: %v", err)
 	}
 	le := binary.LittleEndian
 	n := int(le.Uint32(b[20:]))
@@ -99,9 +101,7 @@ func TestWriteCacheRoundTrip(t *testing.T) {
 // the one WriteCache makes.
 func TestJailCache(t *testing.T) {
 	const ldso = "/lib64/ld-linux-x86-64.so.2"
-	if os.Geteuid() != 0 {
-		skipOrFatal(t, "needs root: chroot")
-	}
+	testutil.NeedRoot(t, "chroot")
 	host, err := New(os.DirFS("/"))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestJailCache(t *testing.T) {
 		}
 	}
 	if moved == "" {
-		t.Skip("ls does not load libpcre2-8 here")
+		testutil.Skipf(t, "ls does not load libpcre2-8 here")
 	}
 	os.MkdirAll(filepath.Join(sys, "opt/lib"), 0o755)
 	if err := os.Rename(filepath.Join(sys, moved), filepath.Join(sys, "opt/lib/libpcre2-8.so.0")); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/bundle"
 )
 
@@ -78,9 +79,7 @@ func faultImage(t *testing.T, tag string) v1.Image {
 // alternating two images, and checks after every kill that the live tree is
 // complete and exactly one of the two images.
 func TestKillDuringUnpack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short mode")
-	}
+	testutil.Short(t, "kills unpack 30 times")
 	parent := t.TempDir()
 	target := filepath.Join(parent, "jail")
 	imgs := map[string]v1.Image{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // fuzzBase is the lower layer every fuzzed layer is applied on: something
@@ -23,9 +24,7 @@ var fuzzBase = []ent{dir("d"), file("d/g", "y"), file("f", "x"), hardlink("h", "
 // previous tree live, and that a success is exactly what Verify's model of
 // the same layers predicts.
 func FuzzUnpack(f *testing.F) {
-	if os.Geteuid() != 0 {
-		f.Skip("needs root: device nodes in the base layer")
-	}
+	testutil.NeedRoot(f, "device nodes in the base layer")
 	for _, seed := range [][]ent{
 		{file("../sentinel", "x")},
 		{file("up/sentinel", "x")},
