@@ -157,3 +157,85 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// sampleConf returns dist/jailimg.conf.example with the settings of this
+// test machine: each KEY=VALUE of set replaces the sample's line for KEY (or
+// its commented-out "#KEY=" line), every other line is kept as shipped.
+func sampleConf(t *testing.T, set map[string]string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../dist/jailimg.conf.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if v, want := set[key]; ok && want && !done[key] {
+			line, done[key] = key+"="+v, true
+		}
+		out = append(out, line)
+	}
+	for k, v := range set {
+		if !done[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestRCScriptSampleConf starts the jail with the shipped sample config
+// (paths filled in for this machine): its RUN_FLAGS reach jailimg run, so
+// the service runs under seccomp. The sample's former unquoted
+// RUN_FLAGS=--seccomp --network host ran "--network" as a command and
+// started the service without seccomp; the script now refuses such a file.
+func TestRCScriptSampleConf(t *testing.T) {
+	needRoot(t)
+	cache := sleepJail(t)
+	dir := t.TempDir()
+	set := map[string]string{
+		"JAILIMG": jailimgBin, "SOURCE": "", "CACHE": cache, "CACHE_REFRESH": "no",
+		"TARGET": filepath.Join(dir, "jail"), "COMMAND": `"-c 'exec sleep 1000'"`,
+		"PIDFILE": filepath.Join(dir, "bash.pid"), "LOGFILE": filepath.Join(dir, "bash.log"),
+	}
+	conf := filepath.Join(dir, "bash.conf")
+	if err := os.WriteFile(conf, []byte(sampleConf(t, set)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := rcScript(t, conf, "start")
+	t.Cleanup(func() { rcScript(t, conf, "stop") })
+	if r.code != 0 {
+		t.Fatalf("start with the sample conf: exit %d\n%s", r.code, r.stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(raw)) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(status), "\nSeccomp:\t2\n") {
+		t.Errorf("service started with the sample conf runs without seccomp:\n%s", status)
+	}
+	if r := rcScript(t, conf, "stop"); r.code != 0 {
+		t.Fatalf("stop: exit %d\n%s", r.code, r.stderr)
+	}
+
+	t.Run("unquoted value refused", func(t *testing.T) {
+		set["RUN_FLAGS"] = "--seccomp --network host"
+		bad := filepath.Join(dir, "bad.conf")
+		if err := os.WriteFile(bad, []byte(sampleConf(t, set)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, action := range []string{"start", "status", "unpack"} {
+			r := rcScript(t, bad, action)
+			if r.code != 6 || !strings.Contains(r.stderr, bad+" does not read cleanly") {
+				t.Errorf("%s with an unquoted RUN_FLAGS: exit %d, want 6 naming the file\n%s", action, r.code, r.stderr)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "bash.pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a refused config started something: %v", err)
+		}
+	})
+}
