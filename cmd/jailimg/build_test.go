@@ -69,9 +69,8 @@ func TestBuildFailureKeepsOutput(t *testing.T) {
 	if res.code != exitFailure && res.code != exitInput || !strings.Contains(res.stderr, "missing.conf") {
 		t.Errorf("bad build: exit %d, stderr %q", res.code, res.stderr)
 	}
-	entries, _ := os.ReadDir(work)
-	if len(entries) != 1 || entries[0].Name() != "out" {
-		t.Errorf("work dir holds %v, want only out", entries)
+	if got := dirNames(t, work); got != "out out.lock" {
+		t.Errorf("work dir holds %s, want only out and its lock file", got)
 	}
 	res = jailimg(t, work, nil, "inspect", "--json", "out")
 	var got inspectResult

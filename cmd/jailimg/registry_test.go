@@ -352,10 +352,23 @@ func TestPullCorruptBlob(t *testing.T) {
 	if after := listLayout(t, filepath.Join(other, "out")); after != before {
 		t.Errorf("layout changed:\n%s\nthen\n%s", before, after)
 	}
-	entries, _ := os.ReadDir(other)
-	if len(entries) != 1 {
-		t.Errorf("work dir holds %d entries, want only out (no staging left)", len(entries))
+	if got := dirNames(t, other); got != "out out.lock" {
+		t.Errorf("work dir holds %s, want only out and its lock file (no staging left)", got)
 	}
+}
+
+// dirNames lists the names in dir, sorted, separated by spaces.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
 }
 
 // TestPushRegistryKilledCLI pushes a jail with 24 MB of random files and
@@ -412,5 +425,44 @@ wait:
 		t.Errorf("push failed but the registry has a manifest for %s", ref)
 	case err != nil && !strings.Contains(stderr.String(), "registry "+reg.Addr):
 		t.Errorf("push failed without naming the registry: %s", stderr.String())
+	}
+}
+
+// TestConcurrentPullsCLI runs eight jailimg pull processes of one image
+// into one layout under eight tags at once: each must succeed and the
+// layout keep all eight tags (the processes take turns on the layout's
+// lock file, out.lock).
+func TestConcurrentPullsCLI(t *testing.T) {
+	reg := registrytest.Start(t)
+	work, digest := builtBash(t)
+	ref := reg.Ref("jails/bash:5.2")
+	mustJailimg(t, work, nil, "-q", "push", "out", ref)
+	const n = 8
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	for i := range cmds {
+		cmds[i] = exec.Command(jailimgBin, "-q", "pull", ref, fmt.Sprintf("pulled:t%d", i))
+		cmds[i].Dir = work
+		outs[i] = &bytes.Buffer{}
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("pull %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	for i := range n {
+		tag := fmt.Sprintf("t%d", i)
+		img, err := image.FromLayout(filepath.Join(work, "pulled"), tag)
+		if err != nil {
+			t.Errorf("tag %s: %v", tag, err)
+			continue
+		}
+		if d, _ := img.Digest(); d.String() != digest {
+			t.Errorf("tag %s holds %s, want %s", tag, d, digest)
+		}
 	}
 }

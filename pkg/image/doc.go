@@ -23,6 +23,17 @@
 // the layout exactly as it was; every blob is checked against its digest
 // and size as it streams, and blobs the layout already held are hashed in
 // the copy before the exchange.
+//
+// Writers of one layout (WriteLayout, UpdateLayout, Pull), in one process or
+// several, take turns: each holds an exclusive flock on DIR.lock, a file
+// created beside the layout and left there, from before it reads the layout
+// until its copy has replaced it, so no writer loses another's change.
+// Readers (FromLayout, Open) take no lock and need none: a layout directory
+// is only ever replaced whole, by one rename, so a reader reads one
+// index.json; an update keeps every blob the old layout held; and every
+// blob is checked against its descriptor as it is read. A reader of an
+// image that WriteLayout replaced (it keeps no other image) can find a blob
+// gone and fail naming it; it never reads a mix of two images.
 // Transient faults (connection refused, reset or cut off, 408, 429, 5xx) are
 // retried as Backoff says; others fail at once with a *RegistryError naming
 // the registry and repository. Neither garbage-collects blobs a layout no

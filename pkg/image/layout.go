@@ -18,7 +18,8 @@ import (
 // tag through the org.opencontainers.image.ref.name annotation. The layout is
 // written beside dir and renamed into place at the end: on failure dir is
 // left as it was. An existing dir is replaced only if it is an OCI layout or
-// empty.
+// empty, under the layout's lock as UpdateLayout takes it: a concurrent
+// writer of the same layout finishes before or starts after.
 func WriteLayout(ctx context.Context, dir string, img v1.Image, tag string) error {
 	var opts []layout.Option
 	if tag != "" {

@@ -24,6 +24,13 @@ import (
 // as it was. A missing or empty dir starts as an empty layout; anything else
 // that is not an OCI layout is refused.
 //
+// Writers of one layout take turns: UpdateLayout, WriteLayout and Pull hold
+// an exclusive flock on DIR.lock, beside dir, from before they read dir
+// until the copy has replaced it, so that each starts from what the one
+// before it left (see lockLayout for why the lock is there). They wait for
+// one another, or until ctx is done. Readers take no lock: see the package
+// documentation.
+//
 // fn must not write into an existing blob file in place: go-containerregistry's
 // layout writer does not (it skips blobs that exist with the right size and
 // writes new ones to a temporary file it renames), and it rewrites
@@ -34,16 +41,28 @@ func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) e
 
 // stageLayout runs fn on a layout made beside dir — a copy of dir when keep
 // is set and dir is a layout, else an empty one — and swaps it in when fn
-// succeeds. Only an OCI layout or an empty directory is ever replaced.
+// succeeds. Only an OCI layout or an empty directory is ever replaced. The
+// layout's lock (lockLayout) is held from before dir is first looked at
+// until after the swap, so that concurrent writers each start from the
+// layout the one before them left.
 func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path) error) error {
-	if err := replaceable(dir); err != nil {
-		return err
-	}
 	parent, base := filepath.Split(filepath.Clean(dir))
+	if base == "" || base == "." || base == ".." {
+		// The layout is swapped in by a rename of the directory itself.
+		return fmt.Errorf("layout %q: name the layout directory by its own name, not as %q", dir, filepath.Clean(dir))
+	}
 	if parent == "" {
 		parent = "."
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockLayout(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock() // after the deferred removal of the old layout below
+	if err := replaceable(dir); err != nil {
 		return err
 	}
 	staging, err := os.MkdirTemp(parent, "."+base+".tmp-")
