@@ -18,9 +18,10 @@ import (
 )
 
 // ErrInvalid is matched by the errors of a malformed or tampered OCI
-// layout: unreadable JSON, a blob that does not match its descriptor, a
-// missing or non-regular blob.
-var ErrInvalid = errors.New("invalid OCI layout")
+// layout (unreadable JSON, a blob that does not match its descriptor, a
+// missing or non-regular blob) and by every *DocumentError, from a layout
+// or a registry: an image jailimg refuses to read.
+var ErrInvalid = errors.New("invalid OCI image")
 
 // LayoutError is a problem with one file of an OCI layout. It matches
 // ErrInvalid as well as its cause.

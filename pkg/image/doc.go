@@ -15,6 +15,19 @@
 // Every failure reading a registry SOURCE, its layers included, is a
 // *RegistryError.
 //
+// Wherever an image is read (FromLayout, a registry SOURCE, Pull), its
+// documents are checked before anything else is read or written, and
+// refused with a *DocumentError, matching ErrInvalid, that names the
+// document: an index or manifest that is also the other kind (has both
+// "manifests" and "layers" or "config"), or whose mediaType field
+// disagrees with its descriptor's media type (the ambiguity of
+// CVE-2021-41190, which the image spec says to refuse); a manifest other
+// than OCI or Docker schema 2, or whose config is not an OCI or Docker
+// image config (an artifact); a layer of a media type other than OCI or
+// Docker tar and tar+gzip and OCI tar+zstd, non-distributable ("foreign")
+// layers among them, or one whose descriptor names URLs to fetch it from;
+// an image reached from a registry through a nested index.
+//
 // Push and Pull move images through any OCI registry with
 // go-containerregistry's remote package. Push sends only the blobs the
 // registry lacks and counts the layer bytes it sent. Pull merges an image

@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -29,12 +30,18 @@ const (
 // every layer blob is a regular file of the declared size; the image then
 // serves the manifest and config bytes it checked. Layer contents are not
 // hashed here: readers of the layers (unpack) verify them as they stream.
+// The index and the manifest must be what their descriptors say and nothing
+// else, the config an image config, and every layer of a type jailimg
+// reads (see DocumentError).
 // A malformed or tampered layout fails with an error naming the layout and
 // the file, matching ErrInvalid.
 func FromLayout(dir, tag string) (v1.Image, error) {
 	raw, err := readFile(dir, "index.json", maxIndexSize)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkIndex(raw, types.OCIImageIndex); err != nil {
+		return nil, invalid(dir, "index.json", &DocumentError{Kind: "index", Err: err})
 	}
 	var im v1.IndexManifest
 	if err := json.Unmarshal(raw, &im); err != nil {
@@ -49,6 +56,9 @@ func FromLayout(dir, tag string) (v1.Image, error) {
 		return nil, err
 	}
 	mblob := blobName(desc.Digest)
+	if err := checkManifest(li.manifest, desc.MediaType); err != nil {
+		return nil, invalid(dir, mblob, &DocumentError{Kind: "manifest", Err: err})
+	}
 	m, err := v1.ParseManifest(bytes.NewReader(li.manifest))
 	if err != nil {
 		return nil, invalid(dir, mblob, err)

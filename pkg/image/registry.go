@@ -165,7 +165,9 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteO
 
 // Pull copies the image ref names into the OCI layout at dir, tagged tag,
 // and returns its manifest digest. An index is resolved to the image for
-// linux/amd64 unless WithRemoteOptions sets remote.WithPlatform. The layout
+// linux/amd64 unless WithRemoteOptions sets remote.WithPlatform. The index
+// and manifest are checked first, as Source.Image checks them: a foreign
+// document fails with a *DocumentError before the layout is touched. The layout
 // is updated as UpdateLayout does: on any failure dir is left exactly as it
 // was. Every blob downloaded is checked against its digest and size while it
 // streams (go-containerregistry's remote layers verify on read and the
@@ -183,7 +185,7 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 			o.progress(Progress{Done: min(done.Add(n), total), Total: total})
 		}
 	})
-	img, err := remote.Image(ref, o.remote(ctx, m)...)
+	img, err := fetchImage(ref, o.remote(ctx, m))
 	if err != nil {
 		return fail(err)
 	}
@@ -200,7 +202,7 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 		return fail(err)
 	}
 	err = UpdateLayout(ctx, dir, func(p layout.Path) error {
-		if err := checkIndex(dir, p); err != nil {
+		if err := checkStagedIndex(dir, p); err != nil {
 			return err // the local layout is broken, not the registry
 		}
 		had := blobSet(p)
@@ -219,10 +221,10 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 	return digest, nil
 }
 
-// checkIndex checks that the index.json of p, the staged copy of the
+// checkStagedIndex checks that the index.json of p, the staged copy of the
 // layout at dir, parses: a broken local layout is reported as one (a
 // *LayoutError naming dir, matching ErrInvalid), not blamed on the registry.
-func checkIndex(dir string, p layout.Path) error {
+func checkStagedIndex(dir string, p layout.Path) error {
 	raw, err := readFile(string(p), "index.json", maxIndexSize)
 	if err == nil {
 		var im v1.IndexManifest

@@ -1,8 +1,11 @@
 package image
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -10,6 +13,51 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
+
+// fetchImage reads the image ref names through go-containerregistry's
+// remote package, checking each document on the way: the one ref names
+// (checkIndex or checkManifest, by the media type the registry gives it)
+// and, when that is an index, the manifest of the image picked from it for
+// the platform, against the index's descriptor. The image must be a direct
+// child of the index: a nested index is refused, as a layout's is.
+func fetchImage(ref name.Reference, opts []remote.Option) (v1.Image, error) {
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if !desc.MediaType.IsIndex() {
+		if err := checkManifest(desc.Manifest, desc.MediaType); err != nil {
+			return nil, &DocumentError{Kind: "manifest", Digest: desc.Digest, Err: err}
+		}
+		return desc.Image()
+	}
+	if err := checkIndex(desc.Manifest, desc.MediaType); err != nil {
+		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	child, err := partial.Descriptor(img)
+	if err != nil {
+		return nil, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
+	}
+	if !slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == child.Digest && d.MediaType.IsImage() }) {
+		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: fmt.Errorf("the image for the platform, %s, is in a nested index, which jailimg does not read", child.Digest)}
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManifest(raw, child.MediaType); err != nil {
+		return nil, &DocumentError{Kind: "manifest", Digest: child.Digest, Err: err}
+	}
+	return img, nil
+}
 
 // registryImage is an image read from a registry whose every failure,
 // reading a layer's bytes included, is a *RegistryError naming the

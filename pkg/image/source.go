@@ -92,9 +92,11 @@ func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, 
 
 // Image returns the image the source names. A registry image is read with
 // jailimg's retry policy (see Backoff) and opts, or, when there are none,
-// with the docker config keychain's credentials. Every failure to read a
-// registry image, then or later while its layers are read, is a
-// *RegistryError; a layout's are as FromLayout says.
+// with the docker config keychain's credentials; its index and manifest are
+// checked as FromLayout checks a layout's (a *DocumentError inside the
+// *RegistryError). Every failure to read a registry image, then or later
+// while its layers are read, is a *RegistryError; a layout's are as
+// FromLayout says.
 func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, error) {
 	if s.Ref == nil {
 		return FromLayout(s.Layout, s.Tag)
@@ -103,7 +105,7 @@ func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, err
 		opts = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	}
 	ropts := append(append([]remote.Option{remote.WithContext(ctx)}, retryOptions()...), opts...)
-	img, err := remote.Image(s.Ref, ropts...)
+	img, err := fetchImage(s.Ref, ropts)
 	if err != nil {
 		return nil, &RegistryError{Op: "pull", Ref: s.Ref, Err: err}
 	}
