@@ -17,6 +17,8 @@ want losetup mount
 want curl curl
 want dig dnsutils
 want docker-registry docker-registry
+# the plain-HTTP tests put a registry in a network namespace of their own
+want ip iproute2
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /bin/busybox ] || need+=(busybox-static)
 # the services of recipes/ (recipes/recipes_test.go runs each one)

@@ -31,8 +31,13 @@ keeps its other images; a missing or empty directory becomes a new layout.
 
 Every blob is checked against its digest and size before it is committed,
 and the layout is updated in a copy renamed into place at the end: a failed
-pull leaves LAYOUT exactly as it was. Credentials and retries are as for
-push. The manifest digest is printed on stdout.`,
+pull leaves LAYOUT exactly as it was; pulls into one LAYOUT wait for each
+other (LAYOUT.lock, beside it, is their lock file). An index or manifest
+that is ambiguous, whose config is not an image config, or with a layer
+that is not a tar, tar+gzip or tar+zstd held by the registry, is refused
+(exit 3). Credentials, HTTPS and retries are as for push (plain HTTP only
+to loopback registries, or with --insecure). The manifest digest is
+printed on stdout.`,
 		Example: `  jailimg pull registry.example.com/jails/bash:5.2 /var/lib/jails/bash
   jailimg pull 127.0.0.1:5000/nginx@sha256:... out/nginx:stable`,
 		Args: args(cobra.ExactArgs(2)),

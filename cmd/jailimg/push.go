@@ -31,6 +31,10 @@ pushing the same image again uploads no layer bytes. Credentials come from
 the docker config ($DOCKER_CONFIG or ~/.docker/config.json, with its
 credential helpers) unless --username and --password-stdin are given.
 
+Registries are spoken to in HTTPS (--ca-file adds a CA to trust). Only a
+loopback registry (127.0.0.0/8, ::1, localhost) may answer in plain HTTP;
+any other that does is refused, unless --insecure allows plain HTTP to it.
+
 Connection failures, 429 and 5xx answers are retried, waiting 1, 2, 4 and
 8 s; 401, 403, 404 and digest mismatches fail at once. The manifest digest
 is printed on stdout.`,

@@ -24,7 +24,8 @@ import (
 )
 
 // registryFlags are the flags of every command that talks to a registry:
-// push, pull, build --push.
+// push, pull, build --push, and inspect, unpack and verify with a registry
+// SOURCE.
 type registryFlags struct {
 	insecure      bool
 	caFile        string
@@ -37,24 +38,16 @@ type registryFlags struct {
 
 // AddRegistryFlags adds the registry flags to fs.
 func (r *registryFlags) AddRegistryFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&r.insecure, "insecure", false, "allow plain HTTP to the registry named (loopback registries always may)")
+	fs.BoolVar(&r.insecure, "insecure", false, "allow plain HTTP to the registry (else only loopback ones may use it: 127.0.0.0/8, ::1, localhost)")
 	fs.StringVar(&r.caFile, "ca-file", "", "PEM `FILE` of an extra CA to trust for TLS registries")
 	fs.StringVar(&r.username, "username", "", "registry user name (default: the docker config's credentials)")
 	fs.BoolVar(&r.passwordStdin, "password-stdin", false, "read the registry password from stdin (needs --username)")
 	fs.BoolVar(&r.quietProgress, "quiet-progress", false, "show no transfer progress (also with -q)")
 }
 
-// nameOptions are the options to parse references with.
-func (r *registryFlags) nameOptions() []name.Option {
-	if r.insecure {
-		return []name.Option{name.Insecure}
-	}
-	return nil
-}
-
 // parseRef parses a registry reference argument.
 func (r *registryFlags) parseRef(s string) (name.Reference, error) {
-	ref, err := image.ParseReference(s, r.nameOptions()...)
+	ref, err := image.ParseReference(s)
 	var noHost *image.NoHostError
 	switch {
 	case errors.As(err, &noHost):
@@ -108,21 +101,33 @@ func (r *registryFlags) auth(stdin io.Reader) (authn.Authenticator, error) {
 	return &authn.Basic{Username: r.username, Password: r.password}, nil
 }
 
+// options returns the options every registry operation takes: the
+// transport, the credentials, and --insecure.
+func (r *registryFlags) options(stdin io.Reader) ([]image.RemoteOption, error) {
+	t, err := r.transport()
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.auth(stdin)
+	if err != nil {
+		return nil, err
+	}
+	opts := []image.RemoteOption{image.WithTransport(t)}
+	if a != nil {
+		opts = append(opts, image.WithAuth(a))
+	}
+	if r.insecure {
+		opts = append(opts, image.WithInsecure())
+	}
+	return opts, nil
+}
+
 // imageOptions returns the options for image.Push and image.Pull, with a
 // progress reporter on stderr for the verb ("pushing", "pulling") unless
 // quiet; call the returned done when the transfer is over.
 func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image.RemoteOption, done func(), err error) {
-	t, err := r.transport()
-	if err != nil {
+	if opts, err = r.options(stdin); err != nil {
 		return nil, nil, err
-	}
-	a, err := r.auth(stdin)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts = []image.RemoteOption{image.WithTransport(t)}
-	if a != nil {
-		opts = append(opts, image.WithAuth(a))
 	}
 	done = func() {}
 	if !r.quietProgress && !global.quiet {
@@ -136,39 +141,19 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image
 // openSource opens a SOURCE argument: a layout as it is, a registry
 // reference with these flags' transport and credentials.
 func (r *registryFlags) openSource(ctx context.Context, source string, stdin io.Reader) (v1.Image, error) {
-	src, err := image.ParseSource(source, r.nameOptions()...)
+	src, err := image.ParseSource(source)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err // no such layout, and no registry host: bad input
 	} else if err != nil {
 		return nil, usageError{err}
 	}
-	var opts []remote.Option
+	var opts []image.RemoteOption
 	if src.Ref != nil {
-		if opts, err = r.remoteOptions(ctx, stdin); err != nil {
+		if opts, err = r.options(stdin); err != nil {
 			return nil, err
 		}
 	}
 	return src.Image(ctx, opts...)
-}
-
-// remoteOptions returns go-containerregistry options with the same
-// transport and credentials, for commands that read through remote directly.
-func (r *registryFlags) remoteOptions(ctx context.Context, stdin io.Reader) ([]remote.Option, error) {
-	t, err := r.transport()
-	if err != nil {
-		return nil, err
-	}
-	a, err := r.auth(stdin)
-	if err != nil {
-		return nil, err
-	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(t)}
-	if a != nil {
-		opts = append(opts, remote.WithAuth(a))
-	} else {
-		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	}
-	return opts, nil
 }
 
 // progressPrinter shows transfer progress on stderr: one line rewritten in

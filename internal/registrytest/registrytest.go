@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -22,6 +23,7 @@ type Option func(*options)
 type options struct {
 	user, password string
 	tls            bool
+	netns, ip      string
 }
 
 // WithBasicAuth makes the registry require user and password through an
@@ -31,14 +33,22 @@ func WithBasicAuth(user, password string) Option {
 }
 
 // WithTLS makes the registry serve HTTPS with a self-signed certificate for
-// 127.0.0.1 and localhost, written to CAFile. Default: plain HTTP.
+// its IP address (127.0.0.1) and localhost, written to CAFile. Default:
+// plain HTTP.
 func WithTLS() Option {
 	return func(o *options) { o.tls = true }
 }
 
+// InNetNS runs the registry inside the network namespace netns (see
+// NewNetwork), listening on ip port 5000; its certificate, WithTLS, is for
+// ip. Default: the test's own namespace, on 127.0.0.1.
+func InNetNS(netns, ip string) Option {
+	return func(o *options) { o.netns, o.ip = netns, ip }
+}
+
 // Registry is a running docker-registry.
 type Registry struct {
-	// Addr is 127.0.0.1:PORT.
+	// Addr is 127.0.0.1:PORT, or IP:5000 InNetNS ([IP]:5000 for IPv6).
 	Addr string
 	// Dir is the storage root directory.
 	Dir string
@@ -49,6 +59,7 @@ type Registry struct {
 	bin     string
 	config  string
 	tls     bool
+	netns   string
 	workDir string
 
 	mu   sync.Mutex
@@ -65,11 +76,16 @@ func Start(t testing.TB, opts ...Option) *Registry {
 		opt(o)
 	}
 	work := t.TempDir()
-	r := &Registry{t: t, bin: binary(t), Dir: filepath.Join(work, "storage"), workDir: work, tls: o.tls}
+	r := &Registry{t: t, bin: binary(t), Dir: filepath.Join(work, "storage"), workDir: work, tls: o.tls, netns: o.netns}
 	if err := os.Mkdir(r.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r.Addr = freeAddr(t)
+	ip := "127.0.0.1"
+	if r.netns != "" {
+		ip, r.Addr = o.ip, net.JoinHostPort(o.ip, "5000")
+	} else {
+		r.Addr = freeAddr(t)
+	}
 	cfg := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -84,7 +100,7 @@ http:
   secret: registrytest
 `, r.Dir, r.Addr)
 	if o.tls {
-		cert, key := selfSigned(t, work)
+		cert, key := selfSigned(t, work, net.ParseIP(ip))
 		r.CAFile = cert
 		cfg += fmt.Sprintf("  tls: {certificate: %q, key: %q}\n", cert, key)
 	}
@@ -144,6 +160,9 @@ func (r *Registry) start() {
 	r.t.Helper()
 	r.mu.Lock()
 	cmd := exec.Command(r.bin, "serve", r.config)
+	if r.netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", r.netns, r.bin, "serve", r.config) // ip execs the registry: Kill reaches it
+	}
 	r.log = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = r.log, r.log
 	if err := cmd.Start(); err != nil {
@@ -180,19 +199,47 @@ func (s *syncBuffer) String() string {
 
 // waitReady polls GET /v2/ until the registry answers (200, or 401 with
 // auth) or its process exits. It sets no overall deadline: a hung registry
-// is left to go test's -timeout.
+// is left to go test's -timeout. InNetNS, it polls from inside the
+// namespace (inNetNS).
 func (r *Registry) waitReady(exited <-chan struct{}) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	if r.netns == "" {
+		return r.poll(exited, nil)
+	}
+	return inNetNS(r.netns, func() error {
+		// Sockets belong to the namespace of the thread that makes them:
+		// dial here, on the thread in the namespace, not in the transport.
+		return r.poll(exited, func() (net.Conn, error) { return net.DialTimeout("tcp", r.Addr, 2*time.Second) })
+	})
+}
+
+// poll is waitReady's loop. With dial, each try goes over a connection
+// dial makes.
+func (r *Registry) poll(exited <-chan struct{}, dial func() (net.Conn, error)) error {
 	scheme := "http"
+	tr := &http.Transport{}
 	if r.tls {
 		scheme = "https"
 		pool := x509.NewCertPool()
 		pem, _ := os.ReadFile(r.CAFile)
 		pool.AppendCertsFromPEM(pem)
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	for {
-		resp, err := client.Get(scheme + "://" + r.Addr + "/v2/")
+		client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
+		var err error
+		if dial != nil {
+			var conn net.Conn
+			if conn, err = dial(); err == nil {
+				t := tr.Clone()
+				t.DialContext = func(context.Context, string, string) (net.Conn, error) { return conn, nil }
+				t.DisableKeepAlives = true
+				client.Transport = t
+			}
+		}
+		var resp *http.Response
+		if err == nil {
+			resp, err = client.Get(scheme + "://" + r.Addr + "/v2/")
+		}
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {

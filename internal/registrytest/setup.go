@@ -40,9 +40,9 @@ func htpasswd(t testing.TB, dir, user, password string) string {
 	return p
 }
 
-// selfSigned writes a self-signed ECDSA certificate for 127.0.0.1 and
-// localhost, and its key, and returns their paths.
-func selfSigned(t testing.TB, dir string) (certFile, keyFile string) {
+// selfSigned writes a self-signed ECDSA certificate for ip and localhost,
+// and its key, and returns their paths.
+func selfSigned(t testing.TB, dir string, ip net.IP) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -53,7 +53,7 @@ func selfSigned(t testing.TB, dir string) (certFile, keyFile string) {
 		Subject:               pkix.Name{CommonName: "registrytest"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses:           []net.IP{ip},
 		DNSNames:              []string{"localhost"},
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

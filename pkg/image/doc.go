@@ -47,6 +47,14 @@
 // blob is checked against its descriptor as it is read. A reader of an
 // image that WriteLayout replaced (it keeps no other image) can find a blob
 // gone and fail naming it; it never reads a mix of two images.
+// Registries are spoken to in HTTPS. Only a loopback registry (Loopback:
+// 127.0.0.0/8, ::1, localhost) may answer in plain HTTP, unless
+// WithInsecure allows plain HTTP to any: go-containerregistry's own rule,
+// which also falls back to plain HTTP for RFC 1918 addresses and
+// *.localhost names, is overridden by a guard under the transport, which
+// refuses every other plain-HTTP request unsent (redirects and token
+// realms included) and reports a registry that answered HTTPS in plain
+// HTTP as a *PlainHTTPError.
 // Transient faults (connection refused, reset or cut off, 408, 429, 5xx) are
 // retried as Backoff says; others fail at once with a *RegistryError naming
 // the registry and repository. Neither garbage-collects blobs a layout no

@@ -25,6 +25,7 @@ type remoteOptions struct {
 	transport http.RoundTripper
 	auth      authn.Authenticator
 	progress  func(Progress)
+	insecure  bool
 	extra     []remote.Option
 }
 
@@ -33,6 +34,15 @@ type remoteOptions struct {
 // remote.DefaultTransport.
 func WithTransport(t http.RoundTripper) RemoteOption {
 	return func(o *remoteOptions) { o.transport = t }
+}
+
+// WithInsecure lets jailimg speak plain HTTP to any registry: HTTPS is
+// tried first, and plain HTTP when it fails. Default: HTTPS only, except
+// to loopback registries (see Loopback), which may answer in plain HTTP;
+// another registry that does fails with a *PlainHTTPError, as does a
+// plain-HTTP redirect or token realm, unsent.
+func WithInsecure() RemoteOption {
+	return func(o *remoteOptions) { o.insecure = true }
 }
 
 // WithAuth sets the credentials. Default: the docker config keychain
@@ -48,7 +58,9 @@ func WithProgress(f func(Progress)) RemoteOption {
 }
 
 // WithRemoteOptions adds go-containerregistry options after jailimg's own
-// (context, transport, auth, retry policy), so they take precedence.
+// (context, transport, auth, retry policy), so they take precedence. A
+// remote.WithTransport among them replaces jailimg's plain-HTTP rule with
+// the transport's own: set the transport with WithTransport instead.
 func WithRemoteOptions(opts ...remote.Option) RemoteOption {
 	return func(o *remoteOptions) { o.extra = append(o.extra, opts...) }
 }
@@ -58,10 +70,16 @@ type Progress struct {
 	Done, Total int64
 }
 
-// remote returns the go-containerregistry options for one operation: the
-// transport is wrapped in m, which counts the bytes.
-func (o *remoteOptions) remote(ctx context.Context, m *meter) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(m)}
+// guard returns the transport of one operation: o's, under jailimg's
+// plain-HTTP rule.
+func (o *remoteOptions) guard() *httpsGuard {
+	return &httpsGuard{inner: o.transport, insecure: o.insecure}
+}
+
+// remote returns the go-containerregistry options for one operation over
+// the transport t (a guard, or a meter counting a guard's bytes).
+func (o *remoteOptions) remote(ctx context.Context, t http.RoundTripper) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(t)}
 	if o.auth != nil {
 		opts = append(opts, remote.WithAuth(o.auth))
 	} else {
@@ -126,8 +144,9 @@ type PushResult struct {
 // *RegistryError.
 func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteOption) (PushResult, error) {
 	o := makeRemoteOptions(opts)
+	g := o.guard()
 	fail := func(err error) (PushResult, error) {
-		return PushResult{}, &RegistryError{Op: "push", Ref: ref, Err: err}
+		return PushResult{}, &RegistryError{Op: "push", Ref: ref, Err: g.explain(err)}
 	}
 	digest, err := img.Digest()
 	if err != nil {
@@ -137,7 +156,7 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteO
 	if err != nil {
 		return PushResult{}, err
 	}
-	m := newMeter(o.transport, nil)
+	m := newMeter(g, nil)
 	ropts := o.remote(ctx, m)
 	var (
 		updates chan v1.Update
@@ -153,7 +172,7 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteO
 			}
 		}()
 	}
-	err = remote.Write(ref, img, ropts...)
+	err = remote.Write(insecureRef(ref, o.insecure), img, ropts...)
 	if done != nil {
 		<-done // remote.Write closes updates when it returns
 	}
@@ -177,15 +196,18 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...RemoteO
 // up to PullAttempts times, keeping the blobs already verified.
 func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...RemoteOption) (v1.Hash, error) {
 	o := makeRemoteOptions(opts)
-	fail := func(err error) (v1.Hash, error) { return v1.Hash{}, &RegistryError{Op: "pull", Ref: ref, Err: err} }
+	g := o.guard()
+	fail := func(err error) (v1.Hash, error) {
+		return v1.Hash{}, &RegistryError{Op: "pull", Ref: ref, Err: g.explain(err)}
+	}
 	var done atomic.Int64
 	var total int64
-	m := newMeter(o.transport, func(n int64) {
+	m := newMeter(g, func(n int64) {
 		if o.progress != nil {
 			o.progress(Progress{Done: min(done.Add(n), total), Total: total})
 		}
 	})
-	img, err := fetchImage(ref, o.remote(ctx, m))
+	img, err := fetchImage(insecureRef(ref, o.insecure), o.remote(ctx, m))
 	if err != nil {
 		return fail(err)
 	}
@@ -211,7 +233,7 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 			if errors.As(err, &local) {
 				return fmt.Errorf("writing layout %s: %w", dir, err)
 			}
-			return &RegistryError{Op: "pull", Ref: ref, Err: err}
+			return &RegistryError{Op: "pull", Ref: ref, Err: g.explain(err)}
 		}
 		return verifyImageBlobs(p, digest, had)
 	})

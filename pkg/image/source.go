@@ -7,10 +7,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Source is a parsed SOURCE argument: an OCI layout directory with an
@@ -80,9 +78,9 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// Open returns the image a SOURCE names. Registry references are read with
-// credentials from the docker config keychain unless opts say otherwise.
-func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, error) {
+// Open returns the image a SOURCE names. Registry references are read as
+// Source.Image reads them.
+func Open(ctx context.Context, source string, opts ...RemoteOption) (v1.Image, error) {
 	src, err := ParseSource(source)
 	if err != nil {
 		return nil, err
@@ -91,23 +89,22 @@ func Open(ctx context.Context, source string, opts ...remote.Option) (v1.Image, 
 }
 
 // Image returns the image the source names. A registry image is read with
-// jailimg's retry policy (see Backoff) and opts, or, when there are none,
-// with the docker config keychain's credentials; its index and manifest are
+// jailimg's retry policy (see Backoff) and opts (the transport, credentials
+// and plain-HTTP rule Push and Pull take; WithProgress is not used); its
+// index and manifest are
 // checked as FromLayout checks a layout's (a *DocumentError inside the
 // *RegistryError). Every failure to read a registry image, then or later
 // while its layers are read, is a *RegistryError; a layout's are as
 // FromLayout says.
-func (s Source) Image(ctx context.Context, opts ...remote.Option) (v1.Image, error) {
+func (s Source) Image(ctx context.Context, opts ...RemoteOption) (v1.Image, error) {
 	if s.Ref == nil {
 		return FromLayout(s.Layout, s.Tag)
 	}
-	if len(opts) == 0 {
-		opts = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	}
-	ropts := append(append([]remote.Option{remote.WithContext(ctx)}, retryOptions()...), opts...)
-	img, err := fetchImage(s.Ref, ropts)
+	o := makeRemoteOptions(opts)
+	g := o.guard()
+	img, err := fetchImage(insecureRef(s.Ref, o.insecure), o.remote(ctx, g))
 	if err != nil {
-		return nil, &RegistryError{Op: "pull", Ref: s.Ref, Err: err}
+		return nil, &RegistryError{Op: "pull", Ref: s.Ref, Err: g.explain(err)}
 	}
 	return &registryImage{Image: img, ref: s.Ref}, nil
 }

@@ -28,7 +28,7 @@ func readAll(ctx context.Context, source string) error {
 	if err != nil {
 		return err
 	}
-	img, err := src.Image(ctx, remote.WithRetryBackoff(remote.Backoff{Steps: 1}))
+	img, err := src.Image(ctx, WithRemoteOptions(remote.WithRetryBackoff(remote.Backoff{Steps: 1})))
 	if err != nil {
 		return err
 	}
