@@ -74,6 +74,7 @@ func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 			}{
 				{"pull", []string{"pull", ref, pulled}, pulled},
 				{"inspect", []string{"inspect", ref}, ""},
+				{"push from the registry", []string{"push", ref, reg.Ref("jails/copy:1")}, ""},
 				{"unpack", []string{"unpack", ref, jail}, jail},
 				{"verify", []string{"verify", ref, jail}, ""},
 			} {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -64,8 +65,11 @@ func runPush(ctx context.Context, o *pushOptions, source, target string, stdin i
 		return err
 	}
 	img, err := o.registry.openSource(ctx, source, stdin)
-	if err != nil {
+	var regErr *image.RegistryError
+	if err != nil && !errors.As(err, &regErr) { // a registry SOURCE's registry errors exit 4, as pull's do
 		return inputError{err}
+	} else if err != nil {
+		return err
 	}
 	return pushImage(ctx, &o.registry, img, ref, o.json, stdin, stdout)
 }
