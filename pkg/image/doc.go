@@ -35,7 +35,19 @@
 // the layout and exchanged with it in one rename, so a failed pull leaves
 // the layout exactly as it was; every blob is checked against its digest
 // and size as it streams, and blobs the layout already held are hashed in
-// the copy before the exchange.
+// the copy before the exchange. Transient faults (connection refused,
+// reset or cut off, 408, 429, 5xx) are retried as Backoff says; others
+// fail at once with a *RegistryError naming the registry and repository.
+// Neither garbage-collects blobs a layout no longer references.
+//
+// Registries are spoken to in HTTPS. Only a loopback registry (Loopback:
+// 127.0.0.0/8, ::1, localhost) may answer in plain HTTP, unless
+// WithInsecure allows plain HTTP to any. go-containerregistry's own rule,
+// which also falls back to plain HTTP for RFC 1918 addresses and
+// *.localhost names, is overridden by a guard under the transport: it
+// refuses every other plain-HTTP request unsent (redirects and token
+// realms included), and a registry that answered HTTPS in plain HTTP fails
+// the operation with a *PlainHTTPError saying so.
 //
 // Writers of one layout (WriteLayout, UpdateLayout, Pull), in one process or
 // several, take turns: each holds an exclusive flock on DIR.lock, a file
@@ -43,20 +55,10 @@
 // until its copy has replaced it, so no writer loses another's change.
 // Readers (FromLayout, Open) take no lock and need none: a layout directory
 // is only ever replaced whole, by one rename, so a reader reads one
-// index.json; an update keeps every blob the old layout held; and every
-// blob is checked against its descriptor as it is read. A reader of an
-// image that WriteLayout replaced (it keeps no other image) can find a blob
-// gone and fail naming it; it never reads a mix of two images.
-// Registries are spoken to in HTTPS. Only a loopback registry (Loopback:
-// 127.0.0.0/8, ::1, localhost) may answer in plain HTTP, unless
-// WithInsecure allows plain HTTP to any: go-containerregistry's own rule,
-// which also falls back to plain HTTP for RFC 1918 addresses and
-// *.localhost names, is overridden by a guard under the transport, which
-// refuses every other plain-HTTP request unsent (redirects and token
-// realms included) and reports a registry that answered HTTPS in plain
-// HTTP as a *PlainHTTPError.
-// Transient faults (connection refused, reset or cut off, 408, 429, 5xx) are
-// retried as Backoff says; others fail at once with a *RegistryError naming
-// the registry and repository. Neither garbage-collects blobs a layout no
-// longer references.
+// index.json; an update keeps every blob the old layout held, so what that
+// index.json names stays readable; and blobs are named by their digest,
+// which FromLayout checks for the manifest and config and unpack for the
+// layers. A reader of an image that WriteLayout replaced (it keeps no
+// other image) can find a blob gone and fail naming it; it never reads a
+// mix of two images.
 package image
