@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/jailimg/jailimg/internal/rmtree"
 )
 
 // UpdateLayout changes the OCI image layout at dir through fn, atomically.
@@ -69,7 +71,7 @@ func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staging) // after the swap, this removes the old layout
+	defer rmtree.Remove(staging) // after the swap, this removes the old layout
 	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); keep && err == nil {
 		if err := cloneLayout(dir, staging); err != nil {
 			return fmt.Errorf("copying layout %s: %w", dir, err)

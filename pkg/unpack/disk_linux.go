@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/internal/rmtree"
 )
 
 // resolveFlags make the kernel refuse any path that leaves the root, goes
@@ -181,36 +183,9 @@ func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {
 	return false, nil
 }
 
-// removeAll removes pfd/base and everything below it without following any
-// symlink.
-func removeAll(pfd int, base string) error {
-	err := unix.Unlinkat(pfd, base, 0)
-	if err == nil || err == unix.ENOENT {
-		return nil
-	}
-	if err != unix.EISDIR && err != unix.EPERM {
-		return fmt.Errorf("removing %q: %w", base, err)
-	}
-	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("opening %q: %w", base, err)
-	}
-	f := os.NewFile(uintptr(fd), base)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return fmt.Errorf("listing %q: %w", base, err)
-	}
-	for _, n := range names {
-		if err := removeAll(fd, n); err != nil {
-			return err
-		}
-	}
-	if err := unix.Unlinkat(pfd, base, unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
-		return fmt.Errorf("removing %q: %w", base, err)
-	}
-	return nil
-}
+// removeAll removes pfd/base and everything below it without following a
+// symlink or touching anything on another mount (see internal/rmtree).
+func removeAll(pfd int, base string) error { return rmtree.RemoveAt(pfd, base) }
 
 func perm(h *tar.Header) uint32 { return uint32(h.Mode) & 0o1777 }
 

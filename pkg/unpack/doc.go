@@ -25,6 +25,16 @@
 //     syncfs, renamed to TARGET/gen-*, and made live by renaming a new
 //     symlink over TARGET/current, so a crash at any point leaves either the
 //     old tree or the new one live; leftovers are removed by the next run;
+//   - removal never leaves the file system of TARGET nor crosses a mount
+//     point: the old generation, leftovers, staging directories and entries
+//     a layer replaces are removed by directory fd without following a
+//     symlink (see internal/rmtree), after a walk that compares statx mount
+//     ids (which, unlike st_dev, also tell a bind mount of a directory of the
+//     same file system). A tree with a mount point in it (a host directory
+//     an administrator bind-mounted into the live jail) is left whole, with
+//     a warning naming the mount points; Unpack still succeeds, with the new
+//     generation live, and the first unpack after they are unmounted
+//     removes the tree;
 //   - TARGET must be one bundle.Open trusts: owned by root or the effective
 //     uid and writable by neither group nor others (else bundle.ErrUnsafe:
 //     others could swap current once Unpack is done); a TARGET Unpack

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/rmtree"
 	"github.com/jailimg/jailimg/pkg/bundle"
 )
 
@@ -105,9 +107,7 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	ok := false
 	defer func() {
 		if !ok {
-			if err := os.RemoveAll(staging); err != nil {
-				o.logger.Warn("removing staging directory", "dir", staging, "err", err)
-			}
+			removeTree(tfd, abs, filepath.Base(staging), "staging directory", "", o)
 		}
 	}()
 	b := &budget{lim: o.limits, progress: o.progress}
@@ -133,10 +133,7 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	// The generation current pointed to, even one bundle.Open refused: its
 	// removal never follows a symlink.
 	if prev != "" && prev != gen {
-		old := filepath.Join(abs, prev)
-		if err := os.RemoveAll(old); err != nil {
-			o.logger.Warn("removing old generation", "dir", old, "err", err)
-		}
+		removeTree(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
 	}
 	return res, nil
 }
@@ -234,10 +231,34 @@ func cleanup(tfd int, abs string, o *options) (*bundle.Bundle, string) {
 		}
 		if stale {
 			o.logger.Info("removing leftover", "path", filepath.Join(abs, n))
-			if err := os.RemoveAll(filepath.Join(abs, n)); err != nil {
-				o.logger.Warn("removing leftover", "path", filepath.Join(abs, n), "err", err)
-			}
+			removeTree(tfd, abs, n, "leftover", "", o)
 		}
 	}
 	return live, prev
+}
+
+// removeTree removes abs/name (open as tfd/name), a generation or staging
+// directory that what says, without following a symlink or crossing a
+// mount point (see internal/rmtree). It only logs a failure, adding note:
+// the unpack itself has succeeded or failed already, and the next unpack
+// retries. A tree with mount points in it is left whole, with a warning
+// naming them.
+func removeTree(tfd int, abs, name, what, note string, o *options) {
+	if note != "" {
+		note = "; " + note
+	}
+	err := rmtree.RemoveAt(tfd, name)
+	var me *rmtree.MountError
+	switch {
+	case err == nil:
+	case errors.As(err, &me):
+		mounts := make([]string, len(me.Mounts))
+		for i, m := range me.Mounts {
+			mounts[i] = filepath.Join(abs, m)
+		}
+		o.logger.Warn(what+" left in place: it has mount points in it; once they are unmounted, the next unpack removes it"+note,
+			"dir", filepath.Join(abs, name), "mounts", strings.Join(mounts, " "))
+	default:
+		o.logger.Warn("removing "+what+note, "dir", filepath.Join(abs, name), "err", err)
+	}
 }
