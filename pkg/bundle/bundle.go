@@ -3,6 +3,7 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -84,6 +85,33 @@ func (b *Bundle) Root() (string, error) {
 		return "", fmt.Errorf("%s: %w: replaced since the bundle was opened", p, ErrUnsafe)
 	}
 	return p, nil
+}
+
+// OpenRoot opens the jail tree of the generation and checks that it is
+// still the very directory Open checked: it is opened beneath the
+// generation directory without following a symlink. Callers that walk the
+// tree (verify) walk it from this descriptor, never by path.
+func (b *Bundle) OpenRoot() (*os.File, error) {
+	p := b.RootFS()
+	gfd, err := openNoFollow(unix.AT_FDCWD, b.Gen, unix.O_RDONLY|unix.O_DIRECTORY, b.Gen)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(gfd)
+	fd, err := openNoFollow(gfd, RootFS, unix.O_RDONLY|unix.O_DIRECTORY, p)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if id := (fileID{uint64(st.Dev), uint64(st.Ino)}); id != b.root {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w: replaced since the bundle was opened", p, ErrUnsafe)
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 // Policy returns the run policy carried by the image config, or a zero Policy

@@ -139,7 +139,8 @@ func TestOpenKeepsImageModes(t *testing.T) {
 	}
 }
 
-// TestRootReplaced checks that Root notices a rootfs swapped after Open.
+// TestRootReplaced checks that Root and OpenRoot notice a rootfs swapped
+// after Open.
 func TestRootReplaced(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -154,10 +155,18 @@ func TestRootReplaced(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if f, err := b.OpenRoot(); err != nil {
+				t.Fatalf("OpenRoot() before the swap: %v", err)
+			} else {
+				f.Close()
+			}
 			rename(t, b.RootFS(), b.RootFS()+".old")
 			tc.swap(t, b.RootFS())
 			if p, err := b.Root(); !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), b.RootFS()) {
 				t.Fatalf("Root() = %q, %v; want ErrUnsafe naming %s", p, err, b.RootFS())
+			}
+			if f, err := b.OpenRoot(); !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), b.RootFS()) {
+				t.Fatalf("OpenRoot() = %v, %v; want ErrUnsafe naming %s", f, err, b.RootFS())
 			}
 		})
 	}

@@ -48,7 +48,15 @@
 //     removed, without following a symlink in it.
 //
 // Verify reports a drift of image.json when its manifest digest or config
-// differs from the image's, besides every difference of the tree.
+// differs from the image's, besides every difference of the tree. The live
+// tree may be changing under it, written by a hostile service: Verify walks
+// it from the rootfs descriptor bundle.Bundle.OpenRoot checked, never by
+// path, opening one element at a time with openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), O_NOFOLLOW and O_NONBLOCK;
+// it reads a file only once fstat of the open descriptor says it is a
+// regular file. A FIFO, device or symlink where the image has a file (or a
+// directory) is reported as a "type" drift, never read or followed, and a
+// directory swapped while Verify is inside it is reported too.
 //
 // Extended attributes other than security.capability are ignored, not
 // applied. An opaque whiteout removes the lower-layer children of its

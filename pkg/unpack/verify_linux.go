@@ -2,14 +2,8 @@ package unpack
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
@@ -24,7 +18,9 @@ type Drift struct {
 	Path string `json:"path"`
 	// What names the property that differs: "missing", "extra", "type",
 	// "mode", "owner", "mtime", "size", "content", "link", "device",
-	// "hardlink", "manifest digest" or "config" (the bundle's copy of the
+	// "hardlink", "unreadable" (Got is the error), "replaced" (a directory
+	// the path no longer named once walked: the tree changed under
+	// verify), "manifest digest" or "config" (the bundle's copy of the
 	// image config, from which run takes the entrypoint, user and policy;
 	// Want and Got are digests of its canonical JSON).
 	What string `json:"what"`
@@ -73,13 +69,17 @@ func Verify(ctx context.Context, img v1.Image, target string, opts ...Option) ([
 	if want != got {
 		drifts = append(drifts, Drift{bundle.MetaFile, "config", want, got})
 	}
-	root, err := b.Root()
+	root, err := b.OpenRoot()
 	if err != nil {
 		return nil, err
 	}
-	d, err := compare(ctx, m, root, os.Geteuid() == 0)
+	defer root.Close()
+	d, err := compare(ctx, m, int(root.Fd()), os.Geteuid() == 0)
 	drifts = append(drifts, d...)
-	return drifts, err
+	if err != nil {
+		return drifts, fmt.Errorf("walking %s: %w", root.Name(), err)
+	}
+	return drifts, nil
 }
 
 // expected builds the model of the tree img unpacks to, and returns it with
@@ -97,116 +97,6 @@ func expected(ctx context.Context, img v1.Image, o *options) (*model, *v1.Config
 		}
 	}
 	return m, cfg, nil
-}
-
-// compare walks root on disk against the model.
-func compare(ctx context.Context, m *model, root string, owners bool) ([]Drift, error) {
-	var drifts []Drift
-	add := func(p, what, want, got string) { drifts = append(drifts, Drift{p, what, want, got}) }
-	seen := map[string]bool{}
-	inos := map[*inode]uint64{}
-	byIno := map[uint64]*inode{}
-	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if rel == "." {
-			rel = ""
-		}
-		show := "/" + rel
-		n := m.nodes[rel]
-		fi, err := de.Info()
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		if n == nil {
-			add(show, "extra", "nothing", typeName(typeOf(st.Mode)))
-			if de.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		seen[rel] = true
-		if got := typeOf(st.Mode); got != n.typ {
-			add(show, "type", typeName(n.typ), typeName(got))
-			if de.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if got := st.Mode & 0o7777; got != n.mode && n.typ != 'l' {
-			add(show, "mode", fmt.Sprintf("%#o", n.mode), fmt.Sprintf("%#o", got))
-		}
-		if owners && (int(st.Uid) != n.uid || int(st.Gid) != n.gid) {
-			add(show, "owner", fmt.Sprintf("%d:%d", n.uid, n.gid), fmt.Sprintf("%d:%d", st.Uid, st.Gid))
-		}
-		if n.hasTime && (st.Mtim.Sec != n.mtime.Unix() || st.Mtim.Nsec != int64(n.mtime.Nanosecond())) {
-			add(show, "mtime", n.mtime.UTC().String(), fi.ModTime().UTC().String())
-		}
-		switch n.typ {
-		case 'l':
-			if got, err := os.Readlink(p); err != nil || got != n.link {
-				add(show, "link", n.link, got)
-			}
-		case 'c', 'b':
-			if unix.Major(st.Rdev) != n.major || unix.Minor(st.Rdev) != n.minor {
-				add(show, "device", fmt.Sprintf("%d:%d", n.major, n.minor), fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev)))
-			}
-		case 'f':
-			if prev, ok := inos[n]; ok && prev != st.Ino {
-				add(show, "hardlink", "same file as its hardlinks", "a separate file")
-			}
-			if other, ok := byIno[st.Ino]; ok && other != n {
-				add(show, "hardlink", "a separate file", "hardlinked to another path")
-			}
-			inos[n], byIno[st.Ino] = st.Ino, n
-			if st.Size != n.size {
-				add(show, "size", fmt.Sprint(n.size), fmt.Sprint(st.Size))
-			} else if sum, err := fileSum(p); err != nil || sum != n.sum {
-				add(show, "content", fmt.Sprintf("sha256:%x", n.sum), fmt.Sprintf("sha256:%x", sum))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return drifts, fmt.Errorf("walking %s: %w", root, err)
-	}
-	var missing []string
-	for k := range m.nodes {
-		if !seen[k] {
-			missing = append(missing, k)
-		}
-	}
-	sort.Strings(missing)
-	for _, k := range missing {
-		// Below a path already reported, a missing entry is no news.
-		if parent, _ := split(k); k != "" && !seen[parent] {
-			continue
-		}
-		add("/"+k, "missing", typeName(m.nodes[k].typ), "nothing")
-	}
-	sort.SliceStable(drifts, func(i, j int) bool { return drifts[i].Path < drifts[j].Path })
-	return drifts, nil
-}
-
-func fileSum(p string) ([32]byte, error) {
-	var sum [32]byte
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return sum, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return sum, err
-	}
-	h.Sum(sum[:0])
-	return sum, nil
 }
 
 func typeOf(mode uint32) byte {
