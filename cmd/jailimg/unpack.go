@@ -26,6 +26,7 @@ type unpackFlags struct {
 	json       bool
 	device     string // unpack only
 	readOnly   bool   // unpack only
+	strict     bool   // unpack only
 	registry   registryFlags
 }
 
@@ -94,7 +95,17 @@ so an rc script can run this at every boot.
 Every layer is treated as hostile: paths leaving TARGET or going through
 symlinks, setuid/setgid bits, file capabilities, FIFOs, devices outside the
 safe table, digest mismatches and oversized or over-compressed layers are
-refused (exit 3) and the live tree is kept.
+refused (exit 3) and the live tree is kept. Foreign images are held to the
+jail's rule that nothing is world-writable: o+w is masked off files and off
+directories without the sticky bit (a 1777 /tmp is kept), with one warning
+giving the count and the first path; with --strict such an image is refused
+instead (exit 3), naming the layer and entry.
+
+The old generation is removed once the new one is live, without following
+a symlink or crossing a mount point: a generation with a host directory
+still mounted in it (e.g. bind-mounted logs) is left whole, with a warning
+naming the mount points (exit 0: the new generation is live), and the first
+unpack after they are unmounted removes it.
 
 When SOURCE cannot be read (e.g. the registry is unreachable at boot) and
 TARGET already holds a live tree, that tree is kept and the error reported
@@ -123,6 +134,7 @@ silences it. See docs/boot.md for use at boot.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&f.device, "device", "", "mount block device DEV (ext4 or xfs) on TARGET, unpack, and leave it ro,nosuid (implies --read-only)")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "refuse an image with world-writable files or non-sticky world-writable directories (exit 3) instead of masking o+w off")
 	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid (nodev when the image has no device node)")
 	return cmd
 }
@@ -144,6 +156,9 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 	opts, err := f.options(source)
 	if err != nil {
 		return err
+	}
+	if f.strict {
+		opts = append(opts, unpack.WithStrict())
 	}
 	if f.device != "" {
 		opts = append(opts, unpack.WithDevice(f.device))

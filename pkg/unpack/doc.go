@@ -16,6 +16,13 @@
 //     devices and character devices outside the safe table (null, zero,
 //     full, random, urandom, tty) are refused (ErrPolicy) unless allowed by
 //     WithAllowDevices;
+//   - the jail's rule that nothing is world-writable, which the build
+//     enforces, holds for foreign images too: o+w is masked off regular files
+//     and off directories without the sticky bit (a 1777 /tmp keeps its
+//     mode; devices, symlinks and hardlinks are left alone), and Unpack logs
+//     one warning with the count and the first path; WithStrict refuses such
+//     an image instead (ErrPolicy, naming the layer and entry). Verify's
+//     model applies the same rule, so a masked tree shows no drift;
 //   - total uncompressed bytes, entry count and compression ratio are bounded
 //     (ErrLimit), checked while streaming so a bomb stops early;
 //   - each layer's compressed digest and size, and its diff_id from the

@@ -90,6 +90,7 @@ type options struct {
 	limits  Limits
 	devices map[Device]bool
 	logger  *slog.Logger
+	strict  bool // WithStrict
 
 	progress *progress // WithProgress
 	device   string    // WithDevice
@@ -131,3 +132,11 @@ func WithAllowDevices(devs ...Device) Option {
 // WithLogger sets the logger for progress and cleanup messages. Default:
 // silent.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithStrict makes Unpack and Verify refuse an image with a world-writable
+// file, or a world-writable directory without the sticky bit, with an
+// *EntryError wrapping ErrPolicy naming the layer and entry. Default: o+w
+// is masked off such entries (sticky directories such as a 1777 /tmp keep
+// their mode), and Unpack logs one warning with the count and the first
+// path.
+func WithStrict() Option { return func(o *options) { o.strict = true } }

@@ -153,11 +153,16 @@ func extract(ctx context.Context, staging string, refs []layerRef, b *budget, o 
 	defer unix.Close(root)
 	d := newDisk(root)
 	defer d.close()
+	ww := &worldWritable{applier: d, strict: o.strict}
 	for _, ref := range refs {
 		o.logger.Debug("applying layer", "index", ref.index, "digest", ref.desc.Digest, "size", ref.desc.Size)
-		if err := applyLayer(ctx, ref, b, o.devices, d); err != nil {
+		if err := applyLayer(ctx, ref, b, o.devices, ww); err != nil {
 			return err
 		}
+	}
+	if ww.masked > 0 {
+		o.logger.Warn("world-writable entries in the image: o+w masked off, as the jail's build requires (--strict refuses such an image)",
+			"entries", ww.masked, "first", ww.first)
 	}
 	return d.finish()
 }

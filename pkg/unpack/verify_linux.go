@@ -91,8 +91,9 @@ func expected(ctx context.Context, img v1.Image, o *options) (*model, *v1.Config
 	}
 	m := newModel()
 	bud := &budget{lim: o.limits}
+	ww := &worldWritable{applier: m, strict: o.strict} // as Unpack does
 	for _, ref := range refs {
-		if err := applyLayer(ctx, ref, bud, o.devices, m); err != nil {
+		if err := applyLayer(ctx, ref, bud, o.devices, ww); err != nil {
 			return nil, nil, err
 		}
 	}
