@@ -93,28 +93,20 @@ func TestRemoveAt(t *testing.T) {
 				defer unix.Close(dfd)
 
 				err = removeAt(dfd, "gen", noStatx)
-				var me *MountError
-				switch {
-				case want == nil && err != nil:
-					t.Fatalf("removeAt: %v", err)
-				case want != nil && !errors.As(err, &me):
-					t.Fatalf("removeAt: %v, want a MountError naming %v", err, want)
-				case want != nil:
-					slices.Sort(me.Mounts)
-					if !slices.Equal(me.Mounts, want) || me.Name != "gen" {
-						t.Errorf("MountError %+v, want mounts %v", me, want)
-					}
-				}
-				for name, body := range files {
-					if b, err := os.ReadFile(filepath.Join(hostDir, name)); err != nil || string(b) != body {
-						t.Errorf("host file %s: %q, %v; want %q", name, b, err, body)
-					}
-				}
+				wantHostFiles(t, hostDir, files)
 				if want == nil {
-					if _, err := os.Lstat(filepath.Join(parent, "gen")); !errors.Is(err, os.ErrNotExist) {
-						t.Errorf("tree still there: %v", err)
+					if err != nil {
+						t.Fatalf("removeAt: %v", err)
 					}
+					wantGone(t, filepath.Join(parent, "gen"))
 					return
+				}
+				var me *MountError
+				if !errors.As(err, &me) {
+					t.Fatalf("removeAt: %v, want a MountError naming %v", err, want)
+				}
+				if slices.Sort(me.Mounts); !slices.Equal(me.Mounts, want) || me.Name != "gen" {
+					t.Errorf("MountError %+v, want mounts %v", me, want)
 				}
 				for _, m := range want {
 					must(t, unix.Unmount(filepath.Join(parent, m), 0))
@@ -128,11 +120,26 @@ func TestRemoveAt(t *testing.T) {
 				if err := removeAt(dfd, "gen", noStatx); err != nil {
 					t.Fatalf("removeAt once unmounted: %v", err)
 				}
-				if _, err := os.Lstat(filepath.Join(parent, "gen")); !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("tree still there once unmounted: %v", err)
-				}
+				wantGone(t, filepath.Join(parent, "gen"))
 			})
 		}
+	}
+}
+
+// wantHostFiles checks that the files host made are there, unchanged.
+func wantHostFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != body {
+			t.Errorf("host file %s: %q, %v; want %q", name, b, err, body)
+		}
+	}
+}
+
+func wantGone(t *testing.T, p string) {
+	t.Helper()
+	if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there: %v", p, err)
 	}
 }
 
@@ -146,11 +153,7 @@ func TestRemove(t *testing.T) {
 	if err := Remove(filepath.Join(dir, "gen")); err != nil {
 		t.Errorf("removing a missing tree: %v", err)
 	}
-	for name, body := range files {
-		if b, err := os.ReadFile(filepath.Join(hostDir, name)); err != nil || string(b) != body {
-			t.Errorf("host file %s through a symlink: %q, %v", name, b, err)
-		}
-	}
+	wantHostFiles(t, hostDir, files)
 	for _, bad := range []string{"/", ".", ""} {
 		if err := Remove(bad); err == nil {
 			t.Errorf("Remove(%q) succeeded", bad)
@@ -177,10 +180,6 @@ func TestRemoveWalk(t *testing.T) {
 		if !errors.As(err, &me) || !slices.Equal(me.Mounts, []string{"gen/rootfs/var/log/nginx"}) {
 			t.Errorf("noStatx=%v: remove: %v, want a MountError naming the mount point", noStatx, err)
 		}
-		for name, body := range files {
-			if b, err := os.ReadFile(filepath.Join(hostDir, name)); err != nil || string(b) != body {
-				t.Errorf("noStatx=%v: host file %s: %q, %v; want %q", noStatx, name, b, err, body)
-			}
-		}
+		wantHostFiles(t, hostDir, files)
 	}
 }
