@@ -112,6 +112,10 @@ func typeOf(mode uint32) byte {
 		return 'c'
 	case unix.S_IFBLK:
 		return 'b'
+	case unix.S_IFIFO:
+		return 'p'
+	case unix.S_IFSOCK:
+		return 's'
 	}
 	return '?'
 }
@@ -128,6 +132,10 @@ func typeName(t byte) string {
 		return "character device"
 	case 'b':
 		return "block device"
+	case 'p':
+		return "FIFO"
+	case 's':
+		return "socket"
 	}
 	return "special file"
 }

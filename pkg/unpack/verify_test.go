@@ -250,7 +250,7 @@ func TestVerifyFIFORace(t *testing.T) {
 		}
 		for _, d := range drifts {
 			switch {
-			case d.Path == "/var/www/index" && d.What == "type" && d.Got == "special file":
+			case d.Path == "/var/www/index" && d.What == "type" && d.Got == "FIFO":
 				fifos++
 			case d.What == "mtime": // the swaps' doing
 			default:
