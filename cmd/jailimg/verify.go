@@ -24,11 +24,11 @@ line as "PATH<TAB>WHAT<TAB>want X, got Y" (or a JSON array with --json).
 Exits 1 when there is any difference, 3 when the image itself is refused.
 The limit and device flags must match those used by unpack.
 
-The live tree is walked from the rootfs directory TARGET's trusted
-generation holds, one element at a time, never following a symlink and
-never blocking on a FIFO: a FIFO, device or symlink where the image has a
-file or directory is reported as a type difference, and never read or
-followed, even if a service swaps it in while verify runs.`,
+The live tree is walked from the rootfs directory of TARGET's live
+generation (checked as run checks it), one name at a time, never following
+a symlink and never blocking on a FIFO: a FIFO, device or symlink where the
+image has a file or directory is reported as a type difference and is
+never read or followed, even when a service swaps it in while verify runs.`,
 		Example: `  jailimg verify out/nginx /srv/jails/nginx
   jailimg verify --json registry.example.com/jails/nginx:1.22 /srv/jails/nginx | jq length`,
 		Args: args(cobra.ExactArgs(2)),
