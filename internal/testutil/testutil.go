@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -145,4 +146,34 @@ func Output(t testing.TB, cmd *exec.Cmd) (stdout, stderr string, code int) {
 		t.Fatalf("running %s: %v", strings.Join(cmd.Args, " "), err)
 	}
 	return out.String(), errOut.String(), code
+}
+
+var (
+	programsMu sync.Mutex
+	programs   = map[string]string{}
+)
+
+// StaticProgram builds the Go package pkg (a path relative to the test's
+// directory, such as "./testdata/escape") as a static binary
+// (CGO_ENABLED=0), once per test binary, and returns the binary's path.
+func StaticProgram(t testing.TB, pkg string) string {
+	t.Helper()
+	programsMu.Lock()
+	defer programsMu.Unlock()
+	if bin, ok := programs[pkg]; ok {
+		return bin
+	}
+	dir, err := os.MkdirTemp("", "jailimg-prog-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	programs[pkg] = bin
+	return bin
 }

@@ -2,11 +2,10 @@ package run_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/run"
 )
 
@@ -15,34 +14,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var (
-	escapeOnce sync.Once
-	escapeBin  string
-	escapeErr  error
-)
-
 // escapeBinary builds testdata/escape statically, once per test binary.
-func escapeBinary(t *testing.T) string {
-	t.Helper()
-	escapeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jailimg-escape-")
-		if err != nil {
-			escapeErr = err
-			return
-		}
-		escapeBin = filepath.Join(dir, "escape")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", escapeBin, "./testdata/escape")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			escapeErr = err
-			escapeBin = string(out)
-		}
-	})
-	if escapeErr != nil {
-		t.Fatalf("building testdata/escape: %v\n%s", escapeErr, escapeBin)
-	}
-	return escapeBin
-}
+func escapeBinary(t *testing.T) string { return testutil.StaticProgram(t, "./testdata/escape") }
 
 // The service user of the test jails, and its groups.
 const (
