@@ -47,8 +47,10 @@ descriptors, starts the service with the config's environment only, umask
 It refuses uid 0 unless --allow-root: root escapes a chroot.
 
 --seccomp denies the system calls that reshape or leave a jail (mount,
-chroot, ptrace, unshare, bpf, module loading, block-device mknod, ...);
---seccomp-profile FILE replaces that list (format: see "go doc
+chroot, ptrace, unshare, bpf, module loading, block-device mknod, ...) and
+ioctl TIOCSTI and TIOCLINUX (matched on the 32 bits the kernel reads, so
+high bits set in the command do not get past it); --seccomp-profile FILE
+replaces the list but not those two ioctls (format: see "go doc
 github.com/jailimg/jailimg/pkg/run Profile"). --landlock makes the jail
 read-only but the --writable directories, and the outside unreachable.
 --network none gives the service a network namespace with loopback only.

@@ -21,8 +21,10 @@
 //     remaining capability sets, checking that no id is left at its old value;
 //  7. re-arms the parent-death signal, chdirs to the workdir as the user,
 //     sets no_new_privs, marks every descriptor above 2 close-on-exec;
-//  8. with seccomp, loads the Profile's deny list (foreign ABIs and clone3
-//     always fail with ENOSYS);
+//  8. with seccomp, loads the Profile's deny list behind a fixed prefix:
+//     foreign ABIs and clone3 fail with ENOSYS, ioctl TIOCSTI and TIOCLINUX
+//     with EPERM (compared on the command's low 32 bits, the ones the kernel
+//     reads);
 //  9. execs the service with the clean environment of the image config.
 //
 // The service keeps the init's pid, its exit status becomes Run's result

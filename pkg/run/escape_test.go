@@ -150,3 +150,39 @@ func TestEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestTTYIoctls runs the terminal ioctls TIOCSTI and TIOCLINUX, also with
+// high bits set in the command, on the service's stdin (/dev/null) under
+// the kernel's own filter: with seccomp, the default profile or one that
+// denies nothing, each fails with EPERM, the filter's answer; without, the
+// kernel answers ENOTTY, which shows that the filter is what refused.
+func TestTTYIoctls(t *testing.T) {
+	runtest.NeedRoot(t, "privilege drop")
+	jail := makeJail(t)
+	names := []string{"TIOCSTI", "TIOCSTI-high", "TIOCLINUX", "TIOCLINUX-high"}
+	tests := []struct {
+		name string
+		opts []run.Option
+		want string
+	}{
+		{"default profile", []run.Option{run.WithSeccomp(true)}, unix.EPERM.Error()},
+		{"empty profile", []run.Option{run.WithSeccompProfile(&run.Profile{})}, unix.EPERM.Error()},
+		{"control: no seccomp", []run.Option{run.WithSeccomp(false)}, unix.ENOTTY.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			opts := append([]run.Option{run.WithUser("svc"), run.WithCommand([]string{"/bin/escape", "ioctls"}),
+				run.WithStdio(nil, &stdout, &stderr), run.WithStrict()}, tt.opts...)
+			if err := run.Run(context.Background(), jail, opts...); err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			got := parseAttempts(t, stdout.Bytes())
+			for _, name := range names {
+				if a, ok := got[name]; !ok || a.Escaped || a.Err != tt.want {
+					t.Errorf("%s: %+v, want it to fail with %q", name, a, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -32,9 +32,12 @@ import (
 // 0 to 5.
 //
 // Whatever the profile says, jailimg's filter also refuses system calls made
-// through another ABI (32-bit int 0x80 and x32 on amd64) and makes clone3
+// through another ABI (32-bit int 0x80 and x32 on amd64), makes clone3
 // fail with ENOSYS, so that C libraries fall back to clone, whose flags the
-// filter can see.
+// filter can see, and makes ioctl TIOCSTI (pushing input into a terminal)
+// and TIOCLINUX (pasting the console selection) fail with EPERM. Those two
+// are matched on the low 32 bits of the command only, the part the kernel
+// uses: setting high bits does not get past the filter (CVE-2019-10063).
 type Profile struct {
 	Deny   []string   `json:"deny,omitempty" yaml:"deny"`
 	DenyIf []DenyRule `json:"deny_if,omitempty" yaml:"deny_if"`

@@ -68,7 +68,7 @@ func (p *Profile) policy() (*seccomp.Policy, error) {
 // program assembles the profile behind jailimg's fixed prefix: calls from a
 // foreign ABI fail with ENOSYS (a deny list must not be bypassed through
 // int 0x80), and so does clone3, whose flags live in memory the filter
-// cannot read.
+// cannot read; ioctl TIOCSTI and TIOCLINUX fail with EPERM (ttyIoctls).
 func (p *Profile) program() ([]unix.SockFilter, error) {
 	pol, err := p.policy()
 	if err != nil {
@@ -84,17 +84,18 @@ func (p *Profile) program() ([]unix.SockFilter, error) {
 	}
 	enosys := uint32(seccomp.ActionErrno) | uint32(unix.ENOSYS)
 	prog := []bpf.Instruction{
-		bpf.LoadAbsolute{Off: 4, Size: 4},
+		bpf.LoadAbsolute{Off: offsetArch, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(info.ID), SkipTrue: 1},
 		bpf.RetConstant{Val: enosys},
 	}
 	if nr, ok := info.SyscallNames["clone3"]; ok {
 		prog = append(prog,
-			bpf.LoadAbsolute{Off: 0, Size: 4},
+			bpf.LoadAbsolute{Off: offsetNr, Size: 4},
 			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: 1},
 			bpf.RetConstant{Val: enosys},
 		)
 	}
+	prog = append(prog, ttyIoctls(info)...)
 	raw, err := bpf.Assemble(append(prog, body...))
 	if err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
@@ -104,6 +105,43 @@ func (p *Profile) program() ([]unix.SockFilter, error) {
 		out[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 	return out, nil
+}
+
+// Offsets in struct seccomp_data, and the audit architecture bit of a
+// little-endian ABI.
+const (
+	offsetNr    = 0
+	offsetArch  = 4
+	offsetArgs  = 16 // u64 args[6], in the ABI's byte order
+	auditArchLE = 0x40000000
+)
+
+// ttyIoctls denies ioctl TIOCSTI (push bytes into a terminal's input: a
+// jailed service typing commands into the operator's shell) and TIOCLINUX
+// (whose subcodes paste the console selection as input) with EPERM,
+// whatever the profile says. The kernel truncates ioctl's command to an
+// unsigned int, so the filter compares only the low 32 bits of args[1]: a
+// 64-bit compare is bypassed by a command with high bits set
+// (CVE-2019-10063). The low word is at the argument's offset on a
+// little-endian ABI and 4 bytes after it on a big-endian one.
+func ttyIoctls(info *arch.Info) []bpf.Instruction {
+	nr, ok := info.SyscallNames["ioctl"]
+	if !ok {
+		return nil
+	}
+	low := uint32(offsetArgs + 8*1)
+	if info.ID&auditArchLE == 0 {
+		low += 4
+	}
+	eperm := uint32(seccomp.ActionErrno) | uint32(unix.EPERM)
+	return []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offsetNr, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: 4},
+		bpf.LoadAbsolute{Off: low, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCSTI, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCLINUX, SkipFalse: 1},
+		bpf.RetConstant{Val: eperm},
+	}
 }
 
 // errSeccompUnsupported marks a kernel without seccomp filters.

@@ -6,6 +6,8 @@
 //	escape sleep              sleep until killed
 //	escape trap CODE          exit CODE on SIGUSR1, CODE+1 on SIGTERM
 //	escape exit CODE          exit CODE
+//	escape ioctls             try TIOCSTI and TIOCLINUX on fd 0, also with
+//	                          high bits set in the command; one result each
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +64,28 @@ func main() {
 	case "exit":
 		code, _ := strconv.Atoi(os.Args[2])
 		os.Exit(code)
+	case "ioctls":
+		ioctls()
+	}
+}
+
+// ioctls tries the terminal ioctls seccomp denies on fd 0, also with the
+// high 32 bits of the command set (the kernel uses only the low ones).
+func ioctls() {
+	for _, c := range []struct {
+		name string
+		cmd  uint64
+	}{
+		{"TIOCSTI", unix.TIOCSTI}, {"TIOCSTI-high", unix.TIOCSTI | 1<<32},
+		{"TIOCLINUX", unix.TIOCLINUX}, {"TIOCLINUX-high", unix.TIOCLINUX | 0xffffffff00000000},
+	} {
+		b := byte(3) // TIOCLINUX's subcode TIOCL_GETSHIFTSTATE; TIOCSTI's byte
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, 0, uintptr(c.cmd), uintptr(unsafe.Pointer(&b)))
+		var err error
+		if e != 0 {
+			err = e
+		}
+		report(c.name, e == 0, err)
 	}
 }
 
