@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,12 +12,13 @@ import (
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // runOptions are the flags of `jailimg run`.
 type runOptions struct {
 	user, entrypoint, workdir, network, umask, pidfile, profile string
-	allowRoot, seccomp, landlock, strict                        bool
+	allowRoot, seccomp, landlock, strict, tty                   bool
 	env, writable, rlimits                                      []string
 }
 
@@ -46,6 +48,16 @@ descriptors, starts the service with the config's environment only, umask
 077 unless told otherwise, and forwards TERM, INT, HUP, USR1 and USR2.
 It refuses uid 0 unless --allow-root: root escapes a chroot.
 
+The service runs in a session of its own and never gets the operator's
+terminal as its controlling terminal: it cannot push keystrokes into the
+operator's shell (TIOCSTI), and Ctrl-C at the terminal reaches it through
+jailimg's forwarding. A terminal on stdin, stdout or stderr is still passed
+as is, for the service to read and write. -t (--tty), like "docker run -t",
+gives the service a pseudo-terminal of its own instead, as sudo's use_pty
+does: jailimg puts its terminal in raw mode, relays both ways and the window
+size, and restores the terminal when the service ends; stdin must be a
+terminal.
+
 --seccomp denies the system calls that reshape or leave a jail (mount,
 chroot, ptrace, unshare, bpf, module loading, block-device mknod, ...) and
 ioctl TIOCSTI and TIOCLINUX (matched on the 32 bits the kernel reads, so
@@ -58,7 +70,8 @@ A feature the kernel lacks is skipped with a warning, or refused with --strict.
 ` + runExitHelp,
 		Example: `  jailimg run --pidfile /run/nginx-jail.pid /srv/jails/nginx
   jailimg run --seccomp --landlock --network none /srv/jails/unbound
-  jailimg run -u jail --entrypoint "" /srv/jails/bash -- /usr/bin/ls -la /`,
+  jailimg run -u jail --entrypoint "" /srv/jails/bash -- /usr/bin/ls -la /
+  jailimg run -t -u jail --entrypoint "" /srv/jails/bash -- /bin/bash -i`,
 		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -94,6 +107,7 @@ A feature the kernel lacks is skipped with a warning, or refused with --strict.
 	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit: cpu, nofile, nproc, fsize, as, core, data, stack, memlock")
 	f.StringVar(&o.pidfile, "pidfile", "", "write the service's pid to FILE")
 	f.BoolVar(&o.strict, "strict", false, "fail when the kernel lacks a requested feature instead of warning")
+	f.BoolVarP(&o.tty, "tty", "t", false, "give the service a pseudo-terminal of its own, relayed to this one (stdin must be a terminal)")
 	return cmd
 }
 
@@ -121,6 +135,31 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 	if o.workdir != "" {
 		opts = append(opts, run.WithWorkdir(o.workdir))
 	}
+	conf, err := o.confinement(cmd)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, conf...)
+	if o.pidfile != "" {
+		opts = append(opts, run.WithPidfile(o.pidfile))
+	}
+	if o.strict {
+		opts = append(opts, run.WithStrict())
+	}
+	if o.tty {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			return nil, fmt.Errorf("-t: stdin is not a terminal")
+		}
+		opts = append(opts, run.WithTTY(os.Stdin))
+	}
+	return opts, nil
+}
+
+// confinement turns the confinement flags into run options; unset flags
+// leave the policy's value.
+func (o *runOptions) confinement(cmd *cobra.Command) ([]run.Option, error) {
+	changed := cmd.Flags().Changed
+	var opts []run.Option
 	if changed("seccomp") {
 		opts = append(opts, run.WithSeccomp(o.seccomp))
 	}
@@ -157,12 +196,6 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 			return nil, fmt.Errorf("--rlimit %q: want NAME=NUMBER, NAME one of %s", kv, strings.Join(recipe.Rlimits, ", "))
 		}
 		opts = append(opts, run.WithRlimit(k, n))
-	}
-	if o.pidfile != "" {
-		opts = append(opts, run.WithPidfile(o.pidfile))
-	}
-	if o.strict {
-		opts = append(opts, run.WithStrict())
 	}
 	return opts, nil
 }

@@ -5,6 +5,13 @@
 // jailimg binary as the jail's init; cmd/jailimg's main calls Main first, so
 // that child performs, on one locked OS thread, in this order:
 //
+//  0. it is forked in a new session (setsid): the service never has the
+//     operator's terminal as its controlling terminal, so it cannot push
+//     input into it (TIOCSTI on a terminal other than one's own needs
+//     CAP_SYS_ADMIN, which it lacks), and job-control signals from that
+//     terminal reach it only through Run's forwarding. With WithTTY it gets
+//     a pseudo-terminal of its own instead (package pty): the slave as
+//     stdin, stdout, stderr and controlling terminal, relayed by jailimg;
 //  1. with --network none, brings up loopback in the fresh network namespace
 //     it was cloned into;
 //  2. opens the jail's rootfs once, fchdir, chroot("."), chdir("/"), before
@@ -37,5 +44,9 @@
 //
 // What it does not do: it mounts nothing (no /proc, no /dev), makes no
 // cgroup, user or PID namespace, and does not confine the network beyond
-// "none". The jail's contents are not checked here; see package check.
+// "none". Without WithTTY, a terminal given as a standard stream is passed
+// as is, for the service to read and write (it is not its controlling
+// terminal; a session leader could make a terminal that is nobody's
+// controlling terminal its own, which the operator's login terminal never
+// is). The jail's contents are not checked here; see package check.
 package run

@@ -30,6 +30,7 @@ type options struct {
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
+	tty        *os.File
 	logger     *slog.Logger
 }
 
@@ -121,6 +122,16 @@ func WithInit(path string) Option { return func(o *options) { o.initPath = path 
 func WithStdio(in io.Reader, out, errw io.Writer) Option {
 	return func(o *options) { o.stdin, o.stdout, o.stderr = in, out, errw }
 }
+
+// WithTTY gives the service a pseudo-terminal of its own, relayed to term
+// (the operator's terminal, normally os.Stdin), as `docker run -t` and
+// sudo's use_pty do: the service gets the pty's slave as stdin, stdout,
+// stderr and controlling terminal; term is put in raw mode while the
+// service runs, its input goes to the pty, the pty's output goes to the
+// stdout of WithStdio, and the window size follows term's. Start fails when
+// term is not a terminal. Default: no pty; the service gets the streams of
+// WithStdio, in a session of its own without a controlling terminal.
+func WithTTY(term *os.File) Option { return func(o *options) { o.tty = term } }
 
 // WithLogger receives warnings (a feature the kernel lacks) and progress.
 // Default: discard.

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"github.com/jailimg/jailimg/pkg/run/pty"
 )
 
 // Forwarded are the signals Run passes on to the service.
@@ -49,6 +51,7 @@ func Run(ctx context.Context, target string, opts ...Option) error {
 type Process struct {
 	cmd     *exec.Cmd
 	pidfile string
+	tty     *pty.Pty
 	once    sync.Once
 	done    chan struct{}
 	err     error
@@ -60,11 +63,15 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 // Signal sends sig to the service.
 func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
-// Wait waits for the service to end and removes the pidfile. It returns nil
-// for exit status 0, else an *ExitError. It may be called more than once.
+// Wait waits for the service to end, ends the pty relay (restoring the
+// operator's terminal) and removes the pidfile. It returns nil for exit
+// status 0, else an *ExitError. It may be called more than once.
 func (p *Process) Wait() error {
 	p.once.Do(func() {
 		p.err = exitError(p.cmd.Wait())
+		if p.tty != nil {
+			_ = p.tty.Close() // the service's status matters more than the terminal's
+		}
 		if p.pidfile != "" {
 			if b, err := os.ReadFile(p.pidfile); err == nil && string(b) == strconv.Itoa(p.Pid())+"\n" {
 				os.Remove(p.pidfile)
@@ -88,44 +95,95 @@ func exitError(err error) error {
 
 // Start launches the service of target in its jail and returns once the
 // service runs: jailimg re-executes itself (WithInit) as the jail's init,
-// which chroots, drops privileges, confines itself and execs the service,
-// keeping its pid. Warnings about kernel features the service runs without
-// go to the logger. Start fails with a *LaunchError carrying ExitLaunch,
-// ExitCannotExec or ExitNotFound.
+// in a new session, which chroots, drops privileges, confines itself and
+// execs the service, keeping its pid. Warnings about kernel features the
+// service runs without go to the logger. Start fails with a *LaunchError
+// carrying ExitLaunch, ExitCannotExec or ExitNotFound.
 func Start(ctx context.Context, target string, opts ...Option) (*Process, error) {
 	o := makeOptions(opts)
 	s, err := resolveTarget(target, o)
 	if err != nil {
 		return nil, &LaunchError{Code: ExitLaunch, Err: err}
 	}
-	p, err := start(ctx, s, o)
+	var tty *pty.Pty
+	if o.tty != nil {
+		if tty, err = pty.New(o.tty); err != nil {
+			return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("tty: %w", err)}
+		}
+	}
+	c, err := spawn(ctx, s, o, tty)
+	if err != nil {
+		if tty != nil {
+			tty.Close()
+		}
+		return nil, err
+	}
+	p := &Process{cmd: c.cmd, tty: tty, done: make(chan struct{})}
+	// The init waits for its spec before it execs the service, so the
+	// pidfile names the service before the service runs.
+	if o.pidfile != "" {
+		if err := writePidfile(o.pidfile, p.Pid()); err != nil {
+			c.abandon()
+			_ = p.Signal(syscall.SIGKILL)
+			_ = p.Wait()
+			return nil, &LaunchError{Code: ExitLaunch, Err: err}
+		}
+		p.pidfile = o.pidfile
+	}
+	c.send(s)
+	v := c.verdict(o)
+	if v.err == nil && !v.started {
+		werr := p.Wait()
+		return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("jail init %s did not start (does its main call run.Main first?): %v", o.initPath, werr)}
+	}
+	if v.err == nil && tty != nil {
+		if err := tty.Start(o.stdout); err != nil {
+			_ = p.Signal(syscall.SIGKILL)
+			v.err = &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("tty: %w", err)}
+		}
+	}
+	if v.err != nil {
+		_ = p.Wait()
+		return nil, v.err
+	}
+	return p, nil
+}
+
+// child is a jail's init, started and waiting for its spec.
+type child struct {
+	cmd   *exec.Cmd
+	specW *os.File // the init reads its spec from the other end
+	statR *os.File // the init's status lines: EOF once it exec'd or ended
+}
+
+// spawn starts the jail's init from the calling thread, in a new session
+// (without a controlling terminal, or with tty's slave as its own). When
+// the kernel refuses the network namespace of s and s is not strict, it
+// warns and starts the init on the host network instead.
+func spawn(ctx context.Context, s *spec, o *options, tty *pty.Pty) (*child, error) {
+	c, err := spawnOnce(ctx, s, o, tty)
 	if err != nil && s.NetworkNone && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL)) {
 		if s.Strict {
 			return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("network none: cannot create a network namespace: %w (strict: refusing to run without it)", err)}
 		}
 		o.logger.Warn("network none: cannot create a network namespace; running on the host network", "err", err)
 		s.NetworkNone = false
-		p, err = start(ctx, s, o)
+		c, err = spawnOnce(ctx, s, o, tty)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return c, err
 }
 
-// start runs the init child once and waits for its verdict on the status pipe.
-func start(ctx context.Context, s *spec, o *options) (*Process, error) {
+func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty) (*child, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer specR.Close()
-	defer specW.Close()
 	statR, statW, err := os.Pipe()
 	if err != nil {
+		specW.Close()
 		return nil, err
 	}
-	defer statR.Close()
 	defer statW.Close()
 
 	cmd := exec.CommandContext(ctx, o.initPath)
@@ -133,54 +191,63 @@ func start(ctx context.Context, s *spec, o *options) (*Process, error) {
 	cmd.Env = []string{initEnv + "=1"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.stdin, o.stdout, o.stderr
 	cmd.ExtraFiles = []*os.File{specR, statW} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A session of its own: the service has no controlling terminal, so
+	// it cannot push input into the operator's (TIOCSTI on a terminal
+	// other than one's own needs CAP_SYS_ADMIN), nor be stopped by it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if tty != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty.Slave(), tty.Slave(), tty.Slave()
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+	}
 	if s.NetworkNone {
 		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
 	}
 	if err := cmd.Start(); err != nil {
+		specW.Close()
+		statR.Close()
 		return nil, fmt.Errorf("starting jail init %s: %w", o.initPath, err)
 	}
-	specR.Close()
-	statW.Close()
-	p := &Process{cmd: cmd, done: make(chan struct{})}
-	// The init waits for its spec before it execs the service, so the
-	// pidfile names the service before the service runs.
-	if o.pidfile != "" {
-		if err := writePidfile(o.pidfile, p.Pid()); err != nil {
-			_ = p.Signal(syscall.SIGKILL)
-			_ = p.Wait()
-			return nil, &LaunchError{Code: ExitLaunch, Err: err}
-		}
-		p.pidfile = o.pidfile
-	}
-	_ = json.NewEncoder(specW).Encode(s) // a dead init is reported by Wait
-	specW.Close()
+	return &child{cmd: cmd, specW: specW, statR: statR}, nil
+}
 
-	var failure *message
-	started := false
-	sc := bufio.NewScanner(statR)
+// send gives the init its spec. A dead init is reported by its status.
+func (c *child) send(s *spec) {
+	_ = json.NewEncoder(c.specW).Encode(s)
+	c.specW.Close()
+}
+
+// abandon closes the pipes of an init that will not be sent its spec.
+func (c *child) abandon() {
+	c.specW.Close()
+	c.statR.Close()
+}
+
+// verdict is what the init reported on its status pipe.
+type verdict struct {
+	started bool  // it read its spec: Main runs
+	err     error // its failure, a *LaunchError
+}
+
+// verdict reads the init's status lines until it exec'd the service or
+// ended, passing its warnings to the logger.
+func (c *child) verdict(o *options) verdict {
+	defer c.statR.Close()
+	var v verdict
+	sc := bufio.NewScanner(c.statR)
 	for sc.Scan() {
 		var m message
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			continue
 		}
-		started = started || m.Init
+		v.started = v.started || m.Init
 		if m.Warn != "" {
 			o.logger.Warn(m.Warn)
 		}
 		if m.Err != "" {
-			failure = &m
+			v.err = &LaunchError{Code: m.Code, Err: errors.New(m.Err)}
 		}
 	}
-	if failure != nil {
-		_ = p.Wait()
-		return nil, &LaunchError{Code: failure.Code, Err: errors.New(failure.Err)}
-	}
-	if !started {
-		werr := p.Wait()
-		return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("jail init %s did not start (does its main call run.Main first?): %v", o.initPath, werr)}
-	}
-	return p, nil
+	return v
 }
 
 // writePidfile writes pid beside path and renames it into place.

@@ -1,0 +1,165 @@
+// Command probe is run in jails by cmd/jailimg's tests (built statically,
+// CGO_ENABLED=0). It prints what it finds, one "KEY value" line each.
+//
+//	probe tiocsti [high]   push "echo INJECTED-AS-$(id -u)\n" into fd 0 with
+//	                       ioctl TIOCSTI (high: with bit 32 of the command set)
+//	probe tty              report fd 0's terminal, wait for SIGWINCH, read a
+//	                       line and exit with the number on it
+//	probe creds            report credentials, capabilities, no_new_privs,
+//	                       seccomp, session and terminal
+//	probe sleep            print READY and sleep until a signal ends it
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	switch os.Args[1] {
+	case "tiocsti":
+		tiocsti(len(os.Args) > 2 && os.Args[2] == "high")
+	case "tty":
+		tty()
+	case "creds":
+		creds()
+	case "sleep":
+		fmt.Println("READY")
+		for {
+			time.Sleep(time.Hour)
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "probe: unknown mode", os.Args[1])
+		os.Exit(2)
+	}
+}
+
+// tiocsti pushes the line byte by byte and reports the first failure.
+func tiocsti(high bool) {
+	cmd := uintptr(unix.TIOCSTI)
+	if high {
+		cmd |= 1 << 32
+	}
+	for _, c := range []byte("echo INJECTED-AS-$(id -u)\n") {
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, 0, cmd, uintptr(unsafe.Pointer(&c))); e != 0 {
+			fmt.Printf("TIOCSTI failed: %s\n", errnoName(e))
+			return
+		}
+	}
+	fmt.Println("TIOCSTI pushed")
+}
+
+// tty reports fd 0: whether it is a terminal, whether it is the controlling
+// terminal, its device and window size; then the size after a SIGWINCH,
+// then exits with the number read from it.
+func tty() {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	_, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	fmt.Printf("ISATTY %v\n", err == nil)
+	fmt.Printf("CTTY %v\n", isCtty(0))
+	var st unix.Stat_t
+	unix.Fstat(0, &st)
+	fmt.Printf("RDEV %d:%d\n", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	fmt.Printf("SIZE %s\n", size())
+	fmt.Println("READY")
+	<-winch
+	fmt.Printf("WINCH %s\n", size())
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	code, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		fmt.Printf("BAD INPUT %q\n", line)
+		os.Exit(100)
+	}
+	os.Exit(code)
+}
+
+func errnoName(e syscall.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return n
+	}
+	return e.Error()
+}
+
+func size() string {
+	ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%dx%d", ws.Row, ws.Col)
+}
+
+// isCtty reports whether fd is this process's controlling terminal: the
+// kernel answers TIOCGSID only for one's own.
+func isCtty(fd int) bool {
+	sid, err := unix.IoctlGetInt(fd, unix.TIOCGSID)
+	return err == nil && sid == getsid()
+}
+
+func getsid() int {
+	sid, _ := unix.Getsid(0)
+	return sid
+}
+
+func creds() {
+	r, e, s := unix.Getresuid()
+	fmt.Printf("UID %d %d %d\n", r, e, s)
+	r, e, s = unix.Getresgid()
+	fmt.Printf("GID %d %d %d\n", r, e, s)
+	groups, _ := unix.Getgroups()
+	slices.Sort(groups)
+	fmt.Printf("GROUPS %v\n", groups)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		fmt.Printf("CAPGET %v\n", err)
+	}
+	fmt.Printf("CAPEFF %08x%08x\n", data[1].Effective, data[0].Effective)
+	fmt.Printf("CAPPRM %08x%08x\n", data[1].Permitted, data[0].Permitted)
+	fmt.Printf("CAPINH %08x%08x\n", data[1].Inheritable, data[0].Inheritable)
+	var bnd []int
+	for c := 0; c < 64; c++ {
+		v, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		if err != nil {
+			break // EINVAL: past the last capability
+		}
+		if v == 1 {
+			bnd = append(bnd, c)
+		}
+	}
+	fmt.Printf("CAPBND %v\n", bnd)
+	nnp, _ := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	fmt.Printf("NO_NEW_PRIVS %d\n", nnp)
+	sec, _ := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	fmt.Printf("SECCOMP %d\n", sec)
+	fmt.Printf("SESSION_LEADER %v\n", getsid() == os.Getpid())
+	for fd := 0; fd < 3; fd++ {
+		_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		fmt.Printf("FD%d ISATTY %v CTTY %v\n", fd, err == nil, isCtty(fd))
+	}
+	fd, err := unix.Open("/dev/tty", unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+	fmt.Printf("DEV_TTY %v\n", err)
+	mask := unix.Umask(0)
+	fmt.Printf("UMASK %03o\n", mask)
+	var lim unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	fmt.Printf("NOFILE %d %d\n", lim.Cur, lim.Max)
+	wd, _ := os.Getwd()
+	fmt.Printf("CWD %s\n", wd)
+	env := os.Environ()
+	slices.Sort(env)
+	fmt.Printf("ENV %q\n", env)
+}

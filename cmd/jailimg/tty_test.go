@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/internal/testutil"
+)
+
+// probeBinary builds testdata/probe statically, once per test binary.
+func probeBinary(t *testing.T) string { return testutil.StaticProgram(t, "./testdata/probe") }
+
+// probeJail builds and unpacks a jail whose entrypoint is the probe, run
+// as svc (uid 1000, also in group extra), with run policy runText (a
+// recipe "run:" section, or ""); it returns the bundle.
+func probeJail(t *testing.T, dir, name, runText string) string {
+	t.Helper()
+	testutil.CopyFile(t, probeBinary(t), filepath.Join(dir, name+"-probe"), 0o755)
+	recipe := "name: " + name + `
+files:
+  - {src: ` + name + `-probe, dst: /bin/probe, mode: 0755}
+users:
+  - {name: svc, uid: 1000, gid: 1000}
+  - {name: other, uid: 1001, gid: 1001}
+groups:
+  - {name: svc, gid: 1000}
+  - {name: other, gid: 1001}
+  - {name: extra, gid: 2000, members: [svc, other]}
+entrypoint: [/bin/probe]
+cmd: [creds]
+user: svc
+` + runText
+	buildJail(t, dir, name, recipe)
+	return filepath.Join(dir, name+".jail")
+}
+
+// operatorShell starts an interactive sh on a new console, as an operator's
+// root shell on a terminal, and returns the console.
+func operatorShell(t *testing.T) *testutil.Console {
+	t.Helper()
+	con := testutil.NewConsole(t)
+	sh := exec.Command("/bin/sh", "-i")
+	sh.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "PS1=$ ", "HOME=/root", "TERM=dumb"}
+	sh.Dir = "/"
+	con.Attach(sh)
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sh.Process.Kill()
+		sh.Wait()
+	})
+	return con
+}
+
+// status matches the report of a command line's exit status that type adds.
+var status = regexp.MustCompile(`STATUS-([0-9]+)-DONE`)
+
+// typeLine types line into the operator's shell, followed by a report of
+// its exit status (status).
+func typeLine(t *testing.T, con *testutil.Console, line string) {
+	t.Helper()
+	con.Type(t, line+`; echo "STATUS-$?-DONE"`+"\n")
+}
+
+// shell types line and waits for its exit status; it returns the screen
+// offset after it and the status.
+func shell(t *testing.T, con *testutil.Console, from int, line string) (int, string) {
+	t.Helper()
+	typeLine(t, con, line)
+	end, m := con.WaitFor(t, from, status)
+	return end, m[1]
+}
+
+// await waits for re on the screen from offset from, failing t when the
+// command line typed ends first.
+func await(t *testing.T, con *testutil.Console, from int, re string) (int, []string) {
+	t.Helper()
+	end, m := con.WaitFor(t, from, regexp.MustCompile(re+"|"+status.String()))
+	if status.MatchString(m[0]) {
+		t.Fatalf("the command ended (%s) before showing %q:\n%s", m[0], re, con.Screen(0))
+	}
+	return end, m
+}
+
+// injected matches the pushed line once the operator's shell has run it:
+// the pushed text itself reads "$(id -u)", never a number.
+var injected = regexp.MustCompile(`INJECTED-AS-[0-9]`)
+
+// TestTIOCSTI plays an operator at an interactive root shell on a real
+// terminal who runs a jail whose program pushes "echo INJECTED-AS-$(id -u)"
+// into its standard input with TIOCSTI, also with high bits set in the
+// command. Nothing may reach the operator's shell, with every confinement
+// flag or none, and the program must see the ioctl fail. The control runs
+// the same program directly in the operator's session, where the shell
+// does run the pushed line: the harness sees an injection when there is one.
+func TestTIOCSTI(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "tiocsti", "")
+	probe := filepath.Join(dir, "tiocsti-probe")
+	for _, high := range []string{"", " high"} {
+		tests := []struct {
+			name, line string
+			inject     bool
+		}{
+			{"control: directly in the operator's session", probe + " tiocsti" + high, true},
+			{"run: no confinement flag", jailimgBin + " run " + jail + " tiocsti" + high, false},
+			{"run: --seccomp --landlock", jailimgBin + " run --seccomp --landlock " + jail + " tiocsti" + high, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name+high, func(t *testing.T) {
+				con := operatorShell(t)
+				end, code := shell(t, con, 0, tt.line)
+				// Whatever was pushed is read by the shell before this line.
+				con.Type(t, "echo END-$((40+2))\n")
+				last, _ := con.WaitFor(t, end, regexp.MustCompile(`END-42`))
+				screen := con.Screen(0)[:last]
+				report := regexp.MustCompile(`TIOCSTI (pushed|failed: \w+)`).FindStringSubmatch(string(screen))
+				if code != "0" || report == nil {
+					t.Fatalf("%s: exit status %s, no report from the program:\n%s", tt.line, code, screen)
+				}
+				if got := injected.Match(screen); got != tt.inject {
+					t.Errorf("operator's shell ran the pushed line: %v, want %v; the program reported %q; screen:\n%s", got, tt.inject, report[0], screen)
+				}
+				if failed := strings.HasPrefix(report[1], "failed"); failed == tt.inject {
+					t.Errorf("the program reported %q, want the ioctl to fail: %v", report[0], !tt.inject)
+				}
+			})
+		}
+	}
+}
+
+// TestRunTTY runs `jailimg run -t` from an operator's shell on a real
+// terminal: the service gets a terminal of its own as stdin and controlling
+// terminal, its output is relayed, the window size follows the operator's
+// (also on SIGWINCH), the operator's input reaches it, its exit status
+// comes back, and the operator's terminal mode is restored.
+func TestRunTTY(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "tty", "run:\n  seccomp: true\n  landlock: true\n")
+
+	t.Run("stdin not a terminal", func(t *testing.T) {
+		res := jailimg(t, dir, nil, "run", "-t", jail, "tty")
+		if res.code != exitUsage || !strings.Contains(res.stderr, "-t: stdin is not a terminal") {
+			t.Errorf("run -t with stdin /dev/null: exit %d, want %d; stderr %q", res.code, exitUsage, res.stderr)
+		}
+	})
+
+	con := operatorShell(t)
+	con.SetSize(t, 37, 91)
+	con.WaitFor(t, 0, regexp.MustCompile(`\$ `))
+	before, err := unix.IoctlGetTermios(int(con.Slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(con.Slave.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	operator := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+
+	typeLine(t, con, jailimgBin+" run -t "+jail+" tty")
+	ready, _ := await(t, con, 0, `READY`)
+	screen := string(con.Screen(0)[:ready])
+	for _, want := range []string{"ISATTY true", "CTTY true", "SIZE 37x91"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("service did not report %q:\n%s", want, screen)
+		}
+	}
+	rdev := regexp.MustCompile(`RDEV ([0-9]+):([0-9]+)`).FindStringSubmatch(screen)
+	if rdev == nil {
+		t.Fatalf("no RDEV line:\n%s", screen)
+	}
+	if major, _ := strconv.Atoi(rdev[1]); rdev[1]+":"+rdev[2] == operator || major < 136 || major > 143 {
+		t.Errorf("service's terminal is %s:%s, want a pty slave (major 136-143) other than the operator's %s", rdev[1], rdev[2], operator)
+	}
+
+	con.SetSize(t, 50, 120)
+	winch, _ := await(t, con, ready, `WINCH \S+`)
+	if got := string(con.Screen(ready)[:winch-ready]); !strings.Contains(got, "WINCH 50x120") {
+		t.Errorf("after the operator's terminal was resized: %q, want WINCH 50x120", got)
+	}
+	con.Type(t, "7\n")
+	_, m := con.WaitFor(t, winch, status)
+	if m[1] != "7" {
+		t.Errorf("exit status %s, want 7 (the number typed)\n%s", m[1], con.Screen(0))
+	}
+	after, err := unix.IoctlGetTermios(int(con.Slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("terminal mode not restored:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if bytes.Contains(con.Screen(0), []byte("BAD INPUT")) {
+		t.Errorf("the service misread the input:\n%s", con.Screen(0))
+	}
+}
+
+// TestRunCtrlC types Ctrl-C at the operator's terminal while a service
+// runs: without -t the terminal signals jailimg, which forwards SIGINT to
+// the service in its own session; with -t the byte reaches the service's
+// own terminal, which signals it. Either way the service dies of SIGINT
+// and jailimg exits 130.
+func TestRunCtrlC(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "ctrlc", "")
+	for _, flag := range []string{"", "-t "} {
+		t.Run("run "+flag, func(t *testing.T) {
+			con := operatorShell(t)
+			typeLine(t, con, jailimgBin+" run "+flag+jail+" sleep")
+			ready, _ := await(t, con, 0, `READY`)
+			con.Type(t, "\x03")
+			if _, m := con.WaitFor(t, ready, status); m[1] != "130" {
+				t.Errorf("exit status %s after Ctrl-C, want 130:\n%s", m[1], con.Screen(0))
+			}
+		})
+	}
+}
