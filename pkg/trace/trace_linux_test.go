@@ -25,8 +25,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 )
+
+// init locks main to the process's first thread, so that every call it
+// makes is recorded under the pid it prints.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
