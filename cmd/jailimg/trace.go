@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,22 +12,24 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jailimg/jailimg/internal/printable"
+	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/run/passwd"
 	"github.com/jailimg/jailimg/pkg/trace"
 )
 
 // traceOptions are the flags of `jailimg trace`.
 type traceOptions struct {
-	output string
-	json   bool
-	root   string
-	user   string
+	output    string
+	json      bool
+	root      string
+	user      string
+	allowRoot bool
 }
 
 func newCmdTrace() *cobra.Command {
 	o := &traceOptions{}
 	cmd := &cobra.Command{
-		Use:   "trace [-o FRAGMENT.yaml] [--json] [--root ROOTFS [--user NAME]] -- CMD [ARG...]",
+		Use:   "trace [-o FRAGMENT.yaml] [--json] [--root TARGET] [--user NAME] [--allow-root] -- CMD [ARG...]",
 		Short: "Run a command under ptrace and write the recipe fragment it needs, or diagnose a jail",
 		Long: `Run CMD under ptrace, following every process and thread it starts, and record
 each path it opens, executes, stats, reads as a link, creates as a directory
@@ -58,18 +61,28 @@ ENOENT misses, without search-path probing, are listed in a closing comment.
 --json prints the raw records (accessed, missing, failed, exit status) to
 stdout instead of the fragment; with -o the fragment still goes to the file.
 
---root ROOTFS diagnoses a jail instead: CMD runs chrooted into ROOTFS (as
---user, a name from ROOTFS/etc/passwd or UID[:GID]) and each path it tried
-and did not find is printed as "missing: PATH (open by PROGRAM)", then each
-refused one as "denied: ...".
+--root TARGET diagnoses a jail instead: TARGET is a bundle or a jail directory
+(an unpacked rootfs), and CMD runs in it confined exactly as "jailimg run"
+runs a service, by the same code: chroot, the user from the jail's own
+/etc/passwd and /etc/group (--user, else the image config's) with its groups,
+the policy's rlimits, umask, Landlock and seccomp, every capability dropped,
+no_new_privs, inherited descriptors closed, a new session, the config's
+environment; CMD is the whole command (a bundle's entrypoint is not put
+before it). uid 0 is refused unless --allow-root. Each path CMD tried and did
+not find is printed as "missing: PATH (open by PROGRAM)", then each refused
+one as "denied: ...".
+
+Without --root, CMD runs on the host, as jailimg's own user or as --user (a
+user of the host's /etc/passwd, with its groups), in a new session.
 
 The command's own stdout and stderr go to jailimg's stderr. When it fails,
 jailimg trace still writes the fragment or the diagnosis, then exits with the
-command's status (as strace does). Needs ptrace (root, or ptrace_scope 0);
-linux/amd64 only.`,
+command's status (as strace does); when it cannot be started in the jail, with
+run's 125, 126 or 127. Needs ptrace (root, or ptrace_scope 0); linux/amd64
+only.`,
 		Example: `  jailimg trace -o recipes/nginx/trace.yaml -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf
   # then in recipes/nginx.yaml:  include: [nginx/trace.yaml]
-  jailimg trace --root /srv/jails/httpd/current/rootfs --user www-data -- /usr/sbin/httpd -t`,
+  jailimg trace --root /srv/jails/httpd --user www-data -- /usr/sbin/httpd -t`,
 		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -79,8 +92,9 @@ linux/amd64 only.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "write the fragment to FILE (atomically) instead of stdout")
 	f.BoolVar(&o.json, "json", false, "print the raw records as JSON")
-	f.StringVar(&o.root, "root", "", "diagnose: run CMD chrooted into this unpacked rootfs and print what it missed")
-	f.StringVar(&o.user, "user", "", "with --root: run as this user (name in ROOTFS/etc/passwd, or UID[:GID])")
+	f.StringVar(&o.root, "root", "", "diagnose: run CMD in this jail (bundle or rootfs) as jailimg run would, and print what it missed")
+	f.StringVar(&o.user, "user", "", "run as NAME|UID[:GROUP|GID] (of the jail with --root, else of the host)")
+	f.BoolVar(&o.allowRoot, "allow-root", false, "allow CMD to run as uid 0 in the jail, or as --user root")
 	return cmd
 }
 
@@ -89,22 +103,23 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if o.user != "" && o.root == "" {
-		return usageError{fmt.Errorf("--user needs --root")}
-	}
 	if o.root != "" && o.output != "" {
 		return usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
 	}
 	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
 	if o.root != "" {
 		opts = append(opts, trace.WithRoot(o.root))
-		if o.user != "" {
-			u, err := lookupUser(o.root, o.user)
-			if err != nil {
-				return inputError{fmt.Errorf("--user: %w", err)}
-			}
-			opts = append(opts, trace.WithCredential(u.UID, u.GID))
+	}
+	if o.user != "" {
+		// Checked here for a clear error naming the flag; the traced
+		// program's own launcher looks the user up again, as run does.
+		if err := checkUser(o.root, o.user); err != nil {
+			return inputError{fmt.Errorf("--user: %w", err)}
 		}
+		opts = append(opts, trace.WithUser(o.user))
+	}
+	if o.allowRoot {
+		opts = append(opts, trace.WithAllowRoot())
 	}
 	res, err := trace.Run(ctx, args, opts...)
 	if err != nil {
@@ -186,14 +201,30 @@ func writeAtomic(name string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), name)
 }
 
-// lookupUser resolves NAME|UID[:GROUP|GID] in ROOT's own /etc/passwd and
-// /etc/group, found as the jail finds them: the jail's symlinks resolve
-// inside it, as under chroot, and cannot point the read outside.
-func lookupUser(root, spec string) (passwd.User, error) {
+// checkUser resolves NAME|UID[:GROUP|GID] in the /etc/passwd and /etc/group
+// of TARGET (a bundle's rootfs or a jail directory; the host's for ""),
+// found as the jail finds them: the jail's symlinks resolve inside it, as
+// under chroot, and cannot point the read outside.
+func checkUser(target, spec string) error {
+	root := "/"
+	if target != "" {
+		b, err := bundle.Open(target)
+		switch {
+		case err == nil:
+			if root, err = b.Root(); err != nil {
+				return err
+			}
+		case errors.Is(err, bundle.ErrNotBundle):
+			root = target
+		default:
+			return err
+		}
+	}
 	r, err := passwd.OpenRoot(root)
 	if err != nil {
-		return passwd.User{}, err
+		return err
 	}
 	defer r.Close()
-	return passwd.Lookup(r.Open, spec)
+	_, err = passwd.Lookup(r.Open, spec)
+	return err
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // wwwData declares the user nginx and lighttpd switch to.
@@ -127,8 +130,87 @@ func TestTraceDiagnose(t *testing.T) {
 	if res.code != exitInput || !strings.Contains(res.stderr, "www-data") {
 		t.Errorf("unknown --user: exit %d, stderr %q", res.code, res.stderr)
 	}
-	res = jailimg(t, dir, nil, "trace", "--user", "nobody", "--", "/usr/bin/id")
-	if res.code != exitUsage {
-		t.Errorf("--user without --root: exit %d, want %d", res.code, exitUsage)
+	// On the host, --user is a user of the host's /etc/passwd, with the
+	// groups run would give it (dir "/": the test's directory is root's).
+	res = jailimg(t, "/", nil, "-q", "trace", "--user", "nobody", "--", "/usr/bin/id")
+	if res.code != 0 || !strings.Contains(res.stderr, "uid=65534(nobody)") {
+		t.Errorf("--user on the host: exit %d, stderr %q", res.code, res.stderr)
 	}
+}
+
+// onConsole runs jailimg with a console as its controlling terminal and
+// stdin, as from an operator's terminal, and returns what it printed.
+func onConsole(t *testing.T, con *testutil.Console, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(jailimgBin, args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	con.Attach(cmd)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// TestTraceConfines runs a program that reports its own credentials,
+// capability sets, bounding set, no_new_privs, seccomp mode, session and
+// terminal, umask, rlimits, workdir and environment, once with jailimg run
+// and once with jailimg trace --root, from an operator's terminal: the two
+// reports are the same, byte for byte, with the image's user and with
+// --user. Then uid 0 is refused without --allow-root.
+func TestTraceConfines(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "creds", "run:\n  seccomp: true\n  landlock: true\n  rlimits: {nofile: 64}\n")
+	tests := []struct {
+		name  string
+		flags []string
+		want  []string // lines the report must hold
+	}{
+		{"image's user", nil, []string{"UID 1000 1000 1000", "GID 1000 1000 1000", "GROUPS [2000]"}},
+		{"--user", []string{"--user", "other"}, []string{"UID 1001 1001 1001", "GID 1001 1001 1001", "GROUPS [2000]"}},
+		{"--allow-root", []string{"--user", "0:0", "--allow-root"}, []string{"UID 0 0 0", "GID 0 0 0", "GROUPS []"}},
+	}
+	confined := []string{"CAPEFF 0000000000000000", "CAPPRM 0000000000000000", "CAPINH 0000000000000000",
+		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER true", "FD0 ISATTY true CTTY false",
+		"UMASK 077", "NOFILE 64 64"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			con := testutil.NewConsole(t)
+			ran := onConsole(t, con, append(append([]string{"-q", "run"}, tt.flags...), jail)...)
+			traced := onConsole(t, con, append(append([]string{"-q", "trace", "--root", jail}, tt.flags...), "--", "/bin/probe", "creds")...)
+			if ran.code != 0 || traced.code != 0 {
+				t.Fatalf("run: exit %d, stderr %q; trace: exit %d, stderr %q", ran.code, ran.stderr, traced.code, traced.stderr)
+			}
+			// trace passes the command's stdout to its own stderr.
+			if ran.stdout != traced.stderr {
+				t.Errorf("the traced program saw another confinement than run gives it:\nrun:\n%s\ntrace:\n%s", ran.stdout, traced.stderr)
+			}
+			for _, want := range append(tt.want, confined...) {
+				if !strings.Contains(traced.stderr, want+"\n") {
+					t.Errorf("the traced program did not report %q:\n%s", want, traced.stderr)
+				}
+			}
+		})
+	}
+
+	t.Run("host: a new session", func(t *testing.T) {
+		res := onConsole(t, testutil.NewConsole(t), "-q", "trace", "--", filepath.Join(dir, "creds-probe"), "creds")
+		for _, want := range []string{"SESSION_LEADER true", "FD0 ISATTY true CTTY false"} {
+			if res.code != 0 || !strings.Contains(res.stderr, want+"\n") {
+				t.Errorf("trace of a host program: exit %d, want a report with %q:\n%s", res.code, want, res.stderr)
+			}
+		}
+	})
+	t.Run("uid 0 refused", func(t *testing.T) {
+		res := jailimg(t, dir, nil, "trace", "--root", jail, "--user", "0", "--", "/bin/probe", "creds")
+		if res.code != 125 || !strings.Contains(res.stderr, "--allow-root") || strings.Contains(res.stderr, "UID") {
+			t.Errorf("trace as uid 0 without --allow-root: exit %d, want 125 and a refusal; stderr %q", res.code, res.stderr)
+		}
+	})
 }

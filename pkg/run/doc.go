@@ -3,7 +3,7 @@
 //
 // Start (and Run, which also forwards signals and waits) re-executes the
 // jailimg binary as the jail's init; cmd/jailimg's main calls Main first, so
-// that child performs, on one locked OS thread, in this order:
+// that child performs, on its main thread, locked, in this order:
 //
 //  0. it is forked in a new session (setsid): the service never has the
 //     operator's terminal as its controlling terminal, so it cannot push
@@ -28,11 +28,16 @@
 //     remaining capability sets, checking that no id is left at its old value;
 //  7. re-arms the parent-death signal, chdirs to the workdir as the user,
 //     sets no_new_privs, marks every descriptor above 2 close-on-exec;
-//  8. with seccomp, loads the Profile's deny list behind a fixed prefix:
+//  8. started by Launch.StartTraced (package trace), calls PTRACE_TRACEME,
+//     so that its tracer's first stop is the service's exec;
+//  9. with seccomp, loads the Profile's deny list behind a fixed prefix:
 //     foreign ABIs and clone3 fail with ENOSYS, ioctl TIOCSTI and TIOCLINUX
 //     with EPERM (compared on the command's low 32 bits, the ones the kernel
 //     reads);
-//  9. execs the service with the clean environment of the image config.
+//  10. execs the service with the clean environment of the image config.
+//
+// Prepare and Launch give package trace the same spec and sequence, so
+// that what it traces is confined exactly as Start confines a service.
 //
 // The service keeps the init's pid, its exit status becomes Run's result
 // (ExitError, ExitCode), and launcher failures carry the exit codes

@@ -21,6 +21,20 @@ const (
 	statusFD = 4
 )
 
+// isInit reports whether this process was started by Start as a jail's init.
+func isInit() bool {
+	return os.Getenv(initEnv) == "1" && len(os.Args) > 0 && os.Args[0] == initArg0
+}
+
+// init locks the main goroutine of a jail's init to the process's first
+// thread, so that Main runs there: the thread that execs the service, and
+// that PTRACE_TRACEME makes a tracee, has the init's pid.
+func init() {
+	if isInit() {
+		runtime.LockOSThread()
+	}
+}
+
 // Main runs the jail's init when this process was started as one by Start,
 // and never returns then: it execs the service or exits with ExitLaunch,
 // ExitCannotExec or ExitNotFound. Otherwise it returns at once.
@@ -28,7 +42,7 @@ const (
 // jailimg's main, and the TestMain of any test that calls Start, must call
 // Main before doing anything else.
 func Main() {
-	if os.Getenv(initEnv) != "1" || len(os.Args) == 0 || os.Args[0] != initArg0 {
+	if !isInit() {
 		return
 	}
 	// Everything below runs on this OS thread, which becomes the service:
@@ -50,9 +64,11 @@ func Main() {
 	os.Exit(rep.fail(err))
 }
 
-// message is one line of the status pipe: a warning or the init's error.
+// message is one line of the status pipe: a warning, the program about to
+// be exec'd, or the init's error.
 type message struct {
 	Init bool   `json:"init,omitempty"` // the spec was read: Main runs
+	Exec string `json:"exec,omitempty"` // the service's program, found in the jail
 	Warn string `json:"warn,omitempty"`
 	Err  string `json:"err,omitempty"`
 	Code int    `json:"code,omitempty"`

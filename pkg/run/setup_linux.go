@@ -1,6 +1,7 @@
 package run
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -82,6 +83,22 @@ func setup(s *spec, rep *reporter) error {
 	if err := closeInherited(); err != nil {
 		return err
 	}
+	return execService(s, rep, prog)
+}
+
+// execService ends the sequence: it reports the program, becomes its
+// launcher's tracee when traced, loads seccomp and execs the service. It
+// returns only on failure.
+func execService(s *spec, rep *reporter, prog string) error {
+	_ = json.NewEncoder(rep.w).Encode(message{Exec: prog})
+	if s.Traced {
+		// The launcher's thread becomes the tracer; the default seccomp
+		// profile denies ptrace, so this comes before the filter, and the
+		// tracer's first stop is the service's exec.
+		if _, _, e := unix.RawSyscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0); e != 0 {
+			return fmt.Errorf("ptrace(PTRACE_TRACEME): %w", e)
+		}
+	}
 	if s.Seccomp != nil {
 		if err := loadSeccomp(s.Seccomp); err != nil {
 			if !errors.Is(err, errSeccompUnsupported) {
@@ -92,7 +109,7 @@ func setup(s *spec, rep *reporter) error {
 			}
 		}
 	}
-	err = syscall.Exec(prog, s.Argv, s.Env)
+	err := syscall.Exec(prog, s.Argv, s.Env)
 	code := ExitCannotExec
 	if errors.Is(err, syscall.ENOENT) {
 		code = ExitNotFound

@@ -31,6 +31,9 @@ type spec struct {
 	Writable    []string          `json:"writable,omitempty"`
 	NetworkNone bool              `json:"networkNone,omitempty"`
 	Strict      bool              `json:"strict,omitempty"`
+	// Traced makes the init call PTRACE_TRACEME right before it loads
+	// seccomp and execs the service (Launch.StartTraced).
+	Traced bool `json:"traced,omitempty"`
 }
 
 // defaultPath is the PATH a service gets when its config sets none.
@@ -67,7 +70,7 @@ func resolveTarget(target string, o *options) (*spec, error) {
 			return nil, serr
 		}
 		if !st.IsDir() {
-			return nil, fmt.Errorf("%s: not a bundle nor a jail directory", target)
+			return nil, fmt.Errorf("%s: not a directory: want a bundle or a jail directory", target)
 		}
 		s.Root = target
 	default:

@@ -224,8 +224,9 @@ func (c *child) abandon() {
 
 // verdict is what the init reported on its status pipe.
 type verdict struct {
-	started bool  // it read its spec: Main runs
-	err     error // its failure, a *LaunchError
+	started bool   // it read its spec: Main runs
+	exec    string // the program it was about to exec, as the jail sees it
+	err     error  // its failure, a *LaunchError
 }
 
 // verdict reads the init's status lines until it exec'd the service or
@@ -240,6 +241,9 @@ func (c *child) verdict(o *options) verdict {
 			continue
 		}
 		v.started = v.started || m.Init
+		if m.Exec != "" {
+			v.exec = m.Exec
+		}
 		if m.Warn != "" {
 			o.logger.Warn(m.Warn)
 		}

@@ -6,7 +6,17 @@
 // # What it records
 //
 // Run uses golang.org/x/sys/unix only (no strace binary). It starts the
-// command with PTRACE_TRACEME, follows fork, vfork, clone and exec
+// command from its own locked thread with PTRACE_TRACEME, in a new session
+// without a controlling terminal: on the host as jailimg's own user (or,
+// with WithUser, as a host user with the groups package run would give
+// it); in a jail (WithRoot) through package run's init (run.Prepare and
+// Launch.StartTraced), so that the command is confined exactly as `jailimg
+// run` confines a service (chroot, the jail's user and groups, rlimits,
+// umask, Landlock and seccomp as the policy asks, no capability,
+// no_new_privs, no inherited descriptor, uid 0 refused unless
+// WithAllowRoot), the init calling PTRACE_TRACEME last, right before
+// seccomp and the exec. The trace begins at the command's exec. It follows
+// fork, vfork, clone and exec
 // (PTRACE_O_TRACEFORK|TRACEVFORK|TRACECLONE|TRACEEXEC; EXITKILL so that no
 // tracee outlives jailimg) and stops every tracee at each system call entry
 // and exit. At entry it reads the path argument from tracee memory (at most
@@ -26,7 +36,8 @@
 // Successes go to Result.Accessed, opens and execs failing with ENOENT or
 // ENOTDIR to Result.Missing, everything else to Result.Failed. Paths are
 // cleaned lexically ("a/../b" is "b" even when a is a symlink). With
-// WithRoot the command is chrooted and paths are recorded as it sees them.
+// WithRoot the command is chrooted and paths are recorded as it sees them
+// (Result.Root is its root as the kernel names it, /proc/PID/root).
 //
 // Limits: linux/amd64 only (ErrUnsupported elsewhere); 32-bit (int $0x80)
 // system calls are not decoded; io_uring opens are not seen; a group-stop
@@ -74,6 +85,6 @@
 //
 // Result.Diagnosis lists what a command tried and could not get: the
 // misses as above, then opens and execs refused with EACCES or EPERM. Run
-// with WithRoot and WithCredential on an unpacked jail, it answers "httpd:
+// with WithRoot and WithUser on an unpacked jail, it answers "httpd:
 // bad user name nobody" with "missing: /etc/passwd (open by /usr/sbin/httpd)".
 package trace

@@ -1,40 +1,169 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/run"
+	"github.com/jailimg/jailimg/pkg/run/passwd"
 )
 
-// hostRoot returns the absolute, symlink-free form of a root directory
-// ("/" for none).
-func hostRoot(dir string) (string, error) {
-	if dir == "" || dir == "/" {
-		return "/", nil
+// start starts argv traced from the calling, locked thread and returns its
+// pid, stopped at its exec, and the program it exec'd as it sees it.
+func start(argv []string, o *options) (int, string, error) {
+	if o.root != "" {
+		return startJail(argv, o)
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("root %s: %w", dir, err)
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", fmt.Errorf("root %s: %w", dir, err)
-	}
-	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("root %s: not a directory", dir)
-	}
-	return real, nil
+	return startHost(argv, o)
 }
 
-// lookPath finds the program to run as the command sees it: a name with a
-// slash is taken relative to dir, a bare name is searched in the PATH of
-// env, inside root (through securejoin, so the search never leaves it).
-func lookPath(name, root, dir string, env []string) (string, error) {
+// startJail starts argv in the jail o.root through package run's init, so
+// that it is confined exactly as `jailimg run` confines a service.
+func startJail(argv []string, o *options) (int, string, error) {
+	opts := []run.Option{run.WithEntrypoint(nil), run.WithCommand(argv), run.WithLogger(o.logger),
+		run.WithStdio(reader(o.stdin), writer(o.stdout), writer(o.stderr))}
+	if o.user != "" {
+		opts = append(opts, run.WithUser(o.user))
+	}
+	if o.allowRoot {
+		opts = append(opts, run.WithAllowRoot())
+	}
+	if o.dir != "" {
+		opts = append(opts, run.WithWorkdir(o.dir))
+	}
+	if o.env != nil {
+		opts = append(opts, run.WithEnv(o.env...))
+	}
+	l, err := run.Prepare(o.root, opts...)
+	if err != nil {
+		return 0, "", err
+	}
+	pid, err := l.StartTraced()
+	if err != nil {
+		return 0, "", err
+	}
+	stopped, err := waitExec(pid)
+	if err != nil {
+		kill(pid)
+		return 0, "", err
+	}
+	prog, err := l.Verdict()
+	if err == nil && !stopped {
+		err = fmt.Errorf("jail %s: the init ended before it exec'd %s", l.Root(), argv[0])
+	}
+	if err != nil {
+		if stopped {
+			kill(pid)
+		}
+		return 0, "", err
+	}
+	return pid, prog, nil
+}
+
+// startHost starts argv on the host, in a new session, as jailimg's own
+// user or, with o.user, as that user of the host with the supplementary
+// groups run would give it.
+func startHost(argv []string, o *options) (int, string, error) {
+	dir := o.dir
+	if dir == "" {
+		var err error
+		if dir, err = filepath.Abs("."); err != nil {
+			return 0, "", err
+		}
+	}
+	env := o.env
+	if env == nil {
+		env = os.Environ()
+	}
+	prog, err := lookPath(argv[0], dir, env)
+	if err != nil {
+		return 0, "", err
+	}
+	sys := &syscall.SysProcAttr{Ptrace: true, Setsid: true}
+	if o.user != "" {
+		if sys.Credential, err = hostCredential(o.user, o.allowRoot); err != nil {
+			return 0, "", err
+		}
+	}
+	fds, closeFds, err := stdio(o.stdin, o.stdout, o.stderr)
+	if err != nil {
+		return 0, "", err
+	}
+	defer closeFds()
+	pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: fds, Sys: sys})
+	if err != nil {
+		return 0, "", fmt.Errorf("starting %s: %w", prog, err)
+	}
+	stopped, err := waitExec(pid)
+	if err == nil && !stopped {
+		err = fmt.Errorf("%s did not stop after exec", prog)
+	}
+	if err != nil {
+		kill(pid)
+		return 0, "", err
+	}
+	return pid, prog, nil
+}
+
+// hostCredential looks spec up in the host's /etc/passwd and /etc/group as
+// run looks a user up in a jail, refusing uid 0 unless allowRoot.
+func hostCredential(spec string, allowRoot bool) (*syscall.Credential, error) {
+	r, err := passwd.OpenRoot("/")
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	u, err := passwd.Lookup(r.Open, spec)
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if u.UID == 0 && !allowRoot {
+		return nil, &run.LaunchError{Code: run.ExitLaunch, Err: run.ErrRoot}
+	}
+	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: append([]uint32{}, u.Groups...)}, nil
+}
+
+// waitExec waits for pid, traced since before its exec, to stop at that
+// exec (a SIGTRAP stop: true) or to end (false). A stop with another signal
+// is that signal's delivery before the exec: it is passed on.
+func waitExec(pid int) (bool, error) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, unix.WALL, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return false, fmt.Errorf("waiting for pid %d: %w", pid, err)
+		case ws.Exited() || ws.Signaled():
+			return false, nil
+		case ws.Stopped() && ws.StopSignal() == unix.SIGTRAP:
+			return true, nil
+		case ws.Stopped():
+			if err := unix.PtraceCont(pid, int(ws.StopSignal())); err != nil {
+				return false, fmt.Errorf("resuming pid %d: %w", pid, err)
+			}
+		}
+	}
+}
+
+// kill kills pid and reaps it.
+func kill(pid int) {
+	unix.Kill(pid, unix.SIGKILL)
+	unix.Wait4(pid, nil, unix.WALL, nil)
+}
+
+// lookPath finds the program to run on the host: a name with a slash is
+// taken relative to dir, a bare name is searched in the PATH of env.
+func lookPath(name, dir string, env []string) (string, error) {
 	if path.IsAbs(name) {
 		return path.Clean(name), nil
 	}
@@ -52,11 +181,7 @@ func lookPath(name, root, dir string, env []string) (string, error) {
 			continue
 		}
 		cand := path.Join(d, name)
-		host, err := securejoin.SecureJoin(root, cand)
-		if err != nil {
-			continue
-		}
-		if fi, err := os.Stat(host); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if fi, err := os.Stat(cand); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return cand, nil
 		}
 	}
@@ -83,4 +208,20 @@ func stdio(files ...*os.File) (fds []uintptr, close func(), err error) {
 		fds = append(fds, f.Fd())
 	}
 	return fds, close, nil
+}
+
+// reader and writer turn a nil *os.File into a nil interface (run opens
+// /dev/null for it), not an interface holding a nil pointer.
+func reader(f *os.File) io.Reader {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+func writer(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
 }

@@ -16,27 +16,44 @@ var ErrUnsupported = errors.New("trace: only linux/amd64 is supported")
 type Option func(*options)
 
 type options struct {
-	root     string
-	uid, gid *uint32
-	dir      string
-	env      []string
-	stdin    *os.File
-	stdout   *os.File
-	stderr   *os.File
-	logger   *slog.Logger
+	root      string
+	user      string
+	allowRoot bool
+	dir       string
+	env       []string
+	stdin     *os.File
+	stdout    *os.File
+	stderr    *os.File
+	logger    *slog.Logger
 }
 
-// WithRoot chroots the command into dir, a directory of the host (an
-// unpacked jail's rootfs). Paths are then recorded as the command sees them.
-// Default: no chroot.
-func WithRoot(dir string) Option {
-	return func(o *options) { o.root = dir }
+// WithRoot traces the command in a jail, target (a bundle, or a jail
+// directory such as an unpacked rootfs), started exactly as `jailimg run`
+// starts a service: through package run's init, which chroots, looks the
+// user up in the jail, sets its groups, rlimits, umask, Landlock and
+// seccomp as the bundle's policy asks, drops every capability, sets
+// no_new_privs, closes inherited descriptors and starts a new session; it
+// then calls PTRACE_TRACEME, so the trace begins at the command's exec. The
+// command is argv alone (a bundle's entrypoint is not put before it), its
+// environment the image config's. Paths are recorded as the command sees
+// them. Default: the command runs on the host, without a chroot.
+func WithRoot(target string) Option {
+	return func(o *options) { o.root = target }
 }
 
-// WithCredential runs the command as uid and gid with no supplementary
-// groups. Default: jailimg's own credentials.
-func WithCredential(uid, gid uint32) Option {
-	return func(o *options) { o.uid, o.gid = &uid, &gid }
+// WithUser runs the command as spec, "NAME|UID[:GROUP|GID]", looked up as
+// package run looks it up: in the jail's /etc/passwd and /etc/group with
+// WithRoot, else in the host's; the command gets the user's supplementary
+// groups. uid 0 is refused unless WithAllowRoot. Default: with WithRoot, the
+// image config's user (run's rule); on the host, jailimg's own credentials.
+func WithUser(spec string) Option {
+	return func(o *options) { o.user = spec }
+}
+
+// WithAllowRoot permits WithUser, or a jail's configured user, to be uid 0.
+// Default: refused (run.ErrRoot).
+func WithAllowRoot() Option {
+	return func(o *options) { o.allowRoot = true }
 }
 
 // WithDir sets the command's working directory (inside the root, if
@@ -45,7 +62,9 @@ func WithDir(dir string) Option {
 	return func(o *options) { o.dir = dir }
 }
 
-// WithEnv sets the command's environment. Default: os.Environ().
+// WithEnv sets the command's environment on the host; with WithRoot it adds
+// env to the image config's, as run.WithEnv does. Default: os.Environ() on
+// the host, the config's in a jail.
 func WithEnv(env []string) Option {
 	return func(o *options) { o.env = env }
 }
@@ -66,6 +85,8 @@ func WithLogger(l *slog.Logger) Option {
 // command that fails is not an error: its status is in the Result. When ctx
 // is done every tracee is killed.
 //
+// The command runs in a new session, without a controlling terminal.
+//
 // Run reaps any child of the calling process while it runs (it waits for
 // pid -1), so it must not run beside other child processes of the caller.
 func Run(ctx context.Context, argv []string, opts ...Option) (*Result, error) {
@@ -79,8 +100,5 @@ func Run(ctx context.Context, argv []string, opts ...Option) (*Result, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.env == nil {
-		o.env = os.Environ()
-	}
-	return run(ctx, argv, &o)
+	return trace(ctx, argv, &o)
 }

@@ -4,6 +4,6 @@ package trace
 
 import "context"
 
-func run(context.Context, []string, *options) (*Result, error) {
+func trace(context.Context, []string, *options) (*Result, error) {
 	return nil, ErrUnsupported
 }

@@ -6,10 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"runtime"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,47 +33,24 @@ type tracer struct {
 	procs map[int]*tracee
 }
 
-func run(ctx context.Context, argv []string, o *options) (*Result, error) {
+func trace(ctx context.Context, argv []string, o *options) (*Result, error) {
 	// Every ptrace request must come from the thread that forked the tracee.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	root, err := hostRoot(o.root)
+	pid, prog, err := start(argv, o)
 	if err != nil {
 		return nil, err
 	}
-	dir := o.dir
-	if dir == "" && root != "/" {
-		dir = "/"
-	} else if dir == "" {
-		if dir, err = filepath.Abs("."); err != nil {
-			return nil, err
-		}
-	}
-	prog, err := lookPath(argv[0], root, dir, o.env)
+	// The directory the kernel chrooted it into, as jailimg sees it.
+	root, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
 	if err != nil {
-		return nil, err
-	}
-	fds, closeFds, err := stdio(o.stdin, o.stdout, o.stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFds()
-	sys := &syscall.SysProcAttr{Ptrace: true}
-	if root != "/" {
-		sys.Chroot = root
-	}
-	if o.uid != nil {
-		sys.Credential = &syscall.Credential{Uid: *o.uid, Gid: *o.gid, Groups: []uint32{}}
-	}
-	pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: dir, Env: o.env, Files: fds, Sys: sys})
-	if err != nil {
-		return nil, fmt.Errorf("starting %s: %w", prog, err)
+		kill(pid)
+		return nil, fmt.Errorf("root of %s: %w", prog, err)
 	}
 	t := &tracer{o: o, root: root, res: &Result{Argv: argv, Root: root}, procs: map[int]*tracee{}}
 	if err := t.first(pid, prog); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
-		unix.Wait4(pid, nil, unix.WALL, nil)
+		kill(pid)
 		return nil, err
 	}
 	done := make(chan struct{})
@@ -93,16 +69,9 @@ func run(ctx context.Context, argv []string, o *options) (*Result, error) {
 	return t.res, ctx.Err()
 }
 
-// first waits for the stop after the command's own execve, sets the ptrace
-// options and records that exec, which happened before tracing began.
+// first sets the ptrace options on pid, stopped after its own execve, and
+// records that exec, which happened before tracing began.
 func (t *tracer) first(pid int, prog string) error {
-	var ws unix.WaitStatus
-	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil {
-		return fmt.Errorf("waiting for %s: %w", prog, err)
-	}
-	if !ws.Stopped() {
-		return fmt.Errorf("%s did not stop after exec (status %#x)", prog, uint32(ws))
-	}
 	if err := unix.PtraceSetOptions(pid, ptraceOptions); err != nil {
 		return fmt.Errorf("ptrace options on %s: %w", prog, err)
 	}
