@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/jailimg/jailimg/internal/registrytest"
 )
 
 // registry is Debian's docker-registry (distribution 2.8) serving plain HTTP
@@ -32,20 +34,7 @@ func startRegistry(dir string) (*registry, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog: {disabled: true}
-storage:
-  filesystem: {rootdirectory: %q}
-  delete: {enabled: true}
-  maintenance:
-    uploadpurging: {enabled: false}
-http:
-  addr: %q
-  secret: bench
-`, filepath.Join(dir, "storage"), addr)
-	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
+	if err := registrytest.WriteConfig(r.config, registrytest.Config{Storage: filepath.Join(dir, "storage"), Addr: addr}); err != nil {
 		return nil, err
 	}
 	return r, r.start()

@@ -86,29 +86,16 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	} else {
 		r.Addr = freeAddr(t)
 	}
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog: {disabled: true}
-storage:
-  filesystem: {rootdirectory: %q}
-  delete: {enabled: true}
-  maintenance:
-    uploadpurging: {enabled: false}
-http:
-  addr: %q
-  secret: registrytest
-`, r.Dir, r.Addr)
+	c := Config{Storage: r.Dir, Addr: r.Addr}
 	if o.tls {
-		cert, key := selfSigned(t, work, net.ParseIP(ip))
-		r.CAFile = cert
-		cfg += fmt.Sprintf("  tls: {certificate: %q, key: %q}\n", cert, key)
+		c.CertFile, c.KeyFile = selfSigned(t, work, net.ParseIP(ip))
+		r.CAFile = c.CertFile
 	}
 	if o.user != "" {
-		cfg += fmt.Sprintf("auth:\n  htpasswd: {realm: registrytest, path: %q}\n", htpasswd(t, work, o.user, o.password))
+		c.Htpasswd = htpasswd(t, work, o.user, o.password)
 	}
 	r.config = filepath.Join(work, "config.yml")
-	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
+	if err := WriteConfig(r.config, c); err != nil {
 		t.Fatal(err)
 	}
 	r.start()
