@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/jailimg/jailimg/internal/testutil"
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // rcScript runs dist/jailimg-jail ACTION for the jail "bash" configured by conf.
@@ -62,7 +62,7 @@ func TestRCScript(t *testing.T) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/jails/bash:5.2"
-	img, err := image.FromLayout(cache, "")
+	img, err := layout.Image(cache, "")
 	if err != nil {
 		t.Fatal(err)
 	}

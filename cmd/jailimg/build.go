@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/pkg/build"
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/spf13/cobra"
 )
@@ -152,7 +152,7 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 			res.Tag = r.Version
 		}
 	}
-	if err := image.WriteLayout(ctx, res.Output, img, res.Tag); err != nil {
+	if err := layout.Write(ctx, res.Output, img, res.Tag); err != nil {
 		return err
 	}
 	digest, err := img.Digest()

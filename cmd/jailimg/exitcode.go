@@ -11,6 +11,7 @@ import (
 	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/resolve"
 	"github.com/jailimg/jailimg/pkg/tree"
@@ -78,7 +79,7 @@ func exitCode(err error) int {
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
-		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource), errors.Is(err, bundle.ErrUnsafe), errors.Is(err, image.ErrInvalid),
+		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource), errors.Is(err, bundle.ErrUnsafe), errors.Is(err, layout.ErrInvalid),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
 		return exitInput
 	case errors.As(err, &regErr), errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jailimg/jailimg/internal/registrytest"
 	"github.com/jailimg/jailimg/internal/testutil"
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // The tests in this file run jailimg against Debian's docker-registry.
@@ -54,7 +54,7 @@ func dockerConfig(t *testing.T, host, user, password string) string {
 // layoutDigest returns the digest of the image tagged tag in a layout.
 func layoutDigest(t *testing.T, dir, tag string) string {
 	t.Helper()
-	img, err := image.FromLayout(dir, tag)
+	img, err := layout.Image(dir, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestPullCorruptBlob(t *testing.T) {
 	work, _ := builtBash(t)
 	ref := reg.Ref("jails/bash:5.2")
 	mustJailimg(t, work, nil, "-q", "push", "out", ref)
-	img, err := image.FromLayout(filepath.Join(work, "out"), "")
+	img, err := layout.Image(filepath.Join(work, "out"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func TestConcurrentPullsCLI(t *testing.T) {
 	}
 	for i := range n {
 		tag := fmt.Sprintf("t%d", i)
-		img, err := image.FromLayout(filepath.Join(work, "pulled"), tag)
+		img, err := layout.Image(filepath.Join(work, "pulled"), tag)
 		if err != nil {
 			t.Errorf("tag %s: %v", tag, err)
 			continue

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/internal/ocitest"
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // registriesFor returns the registries an image is read from in these
@@ -29,7 +30,7 @@ func registriesFor(reg *registrytest.Registry, ggcr string, distribution bool) [
 // a mediaType field that disagrees with the descriptor, layers of unknown,
 // non-distributable or remote media) from an OCI layout (FromLayout) and
 // from registries (Source.Image, Pull). Each read must fail matching
-// ErrInvalid, naming the layout or reference, the document and the fault;
+// layout.ErrInvalid, naming the layout or reference, the document and the fault;
 // the failed Pull must leave the layout it pulled into as it was.
 func TestForeignDocuments(t *testing.T) {
 	ctx := context.Background()
@@ -38,8 +39,8 @@ func TestForeignDocuments(t *testing.T) {
 	refused := func(t *testing.T, what string, err error, names ...string) {
 		t.Helper()
 		t.Logf("%s: %v", what, err)
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v, want an error matching ErrInvalid", what, err)
+		if !errors.Is(err, layout.ErrInvalid) {
+			t.Errorf("%s: %v, want an error matching layout.ErrInvalid", what, err)
 			return
 		}
 		for _, s := range names {
@@ -61,7 +62,7 @@ func TestForeignDocuments(t *testing.T) {
 				if tc.Image.Index == nil {
 					file = blobName(top.Digest())
 				}
-				_, err := FromLayout(dir, "")
+				_, err := layout.Image(dir, "")
 				refused(t, "FromLayout", err, dir, file, tc.Want)
 			}
 			for _, host := range registriesFor(reg, ggcr, tc.Distribution) {
@@ -73,7 +74,7 @@ func TestForeignDocuments(t *testing.T) {
 				refused(t, "Source.Image from "+host, err, ref.String(), top.Digest().String(), tc.Want)
 
 				dir := filepath.Join(t.TempDir(), "layout")
-				if err := WriteLayout(ctx, dir, testImage(t, 1000), "1"); err != nil {
+				if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
 					t.Fatal(err)
 				}
 				before := snapshot(t, dir)
@@ -99,7 +100,7 @@ func TestGoodDocuments(t *testing.T) {
 			want := img.Manifest.Digest()
 			dir := filepath.Join(t.TempDir(), "layout")
 			ocitest.WriteLayout(t, dir, img, "1")
-			li, err := FromLayout(dir, "")
+			li, err := layout.Image(dir, "")
 			if err != nil {
 				t.Fatalf("FromLayout: %v", err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // The tests in this file run against Debian's docker-registry.
@@ -153,7 +154,7 @@ func TestPullRegistryKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := filepath.Join(t.TempDir(), "layout")
-			if err := WriteLayout(ctx, dir, testImage(t, 1000), "old"); err != nil {
+			if err := layout.Write(ctx, dir, testImage(t, 1000), "old"); err != nil {
 				t.Fatal(err)
 			}
 			before := snapshot(t, dir)
@@ -183,7 +184,7 @@ func TestPullRegistryKilled(t *testing.T) {
 			if got != want || wire.requests.Load() < 2 {
 				t.Errorf("digest %s (want %s) after %d layer downloads (want a retry)", got, want, wire.requests.Load())
 			}
-			li, err := FromLayout(dir, "1")
+			li, err := layout.Image(dir, "1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestPullCorruptStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := WriteLayout(ctx, dir, testImage(t, 1000), "1"); err != nil {
+	if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, dir)

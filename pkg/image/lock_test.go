@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,15 +9,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/pkg/layout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // layoutTags lists the tags of the layout at dir, sorted, and checks the
@@ -39,7 +36,7 @@ func layoutTags(t *testing.T, dir string) map[string]v1.Hash {
 		if _, dup := tags[tag]; dup {
 			t.Errorf("tag %q twice in %s", tag, dir)
 		}
-		img, err := FromLayout(dir, tag)
+		img, err := layout.Image(dir, tag)
 		if err != nil {
 			t.Fatalf("tag %q: %v", tag, err)
 		}
@@ -120,7 +117,7 @@ func TestConcurrentWriteAndPulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := WriteLayout(ctx, dir, testImage(t, 100), "old"); err != nil {
+	if err := layout.Write(ctx, dir, testImage(t, 100), "old"); err != nil {
 		t.Fatal(err)
 	}
 	downloading := make(chan struct{})
@@ -140,7 +137,7 @@ func TestConcurrentWriteAndPulls(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		<-downloading
-		errs[pulls] = WriteLayout(ctx, dir, built, "built")
+		errs[pulls] = layout.Write(ctx, dir, built, "built")
 	}()
 	wg.Wait()
 	for i, err := range errs {
@@ -171,82 +168,4 @@ func assertNoStaging(t *testing.T, dir string) {
 			t.Errorf("left behind in the parent: %s", e.Name())
 		}
 	}
-}
-
-// TestLayoutLockFile checks the lock file: created beside the layout with
-// mode 0600; a symlink or FIFO in its place is refused (without following
-// or blocking) and the layout left alone; a writer waiting for the lock
-// gives up when its context is canceled.
-func TestLayoutLockFile(t *testing.T) {
-	ctx := context.Background()
-	img := testImage(t, 1000)
-
-	t.Run("created beside", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "out")
-		if err := WriteLayout(ctx, dir, img, "1"); err != nil {
-			t.Fatal(err)
-		}
-		fi, err := os.Lstat(dir + ".lock")
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-			t.Errorf("lock file %s: %v, %v; want a regular file of mode 0600", dir+".lock", fi, err)
-		}
-	})
-
-	for _, tc := range []struct {
-		name  string
-		plant func(string) error
-		want  string
-	}{
-		{"symlink", func(p string) error { return os.Symlink("/etc/passwd", p) }, "symlink"},
-		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "not a regular file"},
-		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "is a directory"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "out")
-			if err := WriteLayout(ctx, dir, img, "1"); err != nil {
-				t.Fatal(err)
-			}
-			os.Remove(dir + ".lock")
-			if err := tc.plant(dir + ".lock"); err != nil {
-				t.Fatal(err)
-			}
-			before := snapshot(t, dir)
-			err := WriteLayout(ctx, dir, testImage(t, 2000), "2")
-			t.Logf("error: %v", err)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
-				t.Errorf("error %v, want one naming %s and saying %q", err, dir, tc.want)
-			}
-			if after := snapshot(t, dir); after != before {
-				t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
-			}
-		})
-	}
-
-	t.Run("canceled while waiting", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "out")
-		if err := WriteLayout(ctx, dir, img, "1"); err != nil {
-			t.Fatal(err)
-		}
-		holder, err := os.Open(dir + ".lock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer holder.Close()
-		if err := unix.Flock(int(holder.Fd()), unix.LOCK_EX); err != nil {
-			t.Fatal(err)
-		}
-		canceled, cancel := context.WithCancel(ctx)
-		done := make(chan error)
-		go func() {
-			done <- UpdateLayout(canceled, dir, func(layout.Path) error { return nil })
-		}()
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("UpdateLayout waiting for the lock: %v, want context.Canceled", err)
-		}
-		holder.Close() // the abandoned wait takes the lock and lets it go
-		if err := WriteLayout(ctx, dir, img, "2"); err != nil {
-			t.Errorf("WriteLayout after the holder let go: %v", err)
-		}
-	})
 }

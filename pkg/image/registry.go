@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,9 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // RemoteOption configures Push and Pull.
@@ -223,40 +223,22 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Remo
 	if err != nil {
 		return fail(err)
 	}
-	err = UpdateLayout(ctx, dir, func(p layout.Path) error {
-		if err := checkStagedIndex(dir, p); err != nil {
+	err = layout.Update(ctx, dir, func(p ocilayout.Path) error {
+		if err := layout.CheckStaged(dir, p); err != nil {
 			return err // the local layout is broken, not the registry
 		}
-		had := blobSet(p)
-		if err := retryTransfer(ctx, func() error { return replaceTagged(p, img, tag) }); err != nil {
+		had := layout.Blobs(p)
+		if err := retryTransfer(ctx, func() error { return layout.SetTag(p, img, tag) }); err != nil {
 			var local *fs.PathError // writing the layout (disk full, read-only), not the registry
 			if errors.As(err, &local) {
 				return fmt.Errorf("writing layout %s: %w", dir, err)
 			}
 			return &RegistryError{Op: "pull", Ref: ref, Err: g.explain(err)}
 		}
-		return verifyImageBlobs(p, digest, had)
+		return layout.VerifyImage(p, digest, had)
 	})
 	if err != nil {
 		return v1.Hash{}, err
 	}
 	return digest, nil
-}
-
-// checkStagedIndex checks that the index.json of p, the staged copy of the
-// layout at dir, parses: a broken local layout is reported as one (a
-// *LayoutError naming dir, matching ErrInvalid), not blamed on the registry.
-func checkStagedIndex(dir string, p layout.Path) error {
-	raw, err := readFile(string(p), "index.json", maxIndexSize)
-	if err == nil {
-		var im v1.IndexManifest
-		if err = json.Unmarshal(raw, &im); err != nil {
-			err = invalid(dir, "index.json", err)
-		}
-	}
-	var le *LayoutError
-	if errors.As(err, &le) {
-		le.Dir = dir
-	}
-	return err
 }

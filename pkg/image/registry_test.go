@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/pkg/layout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -132,7 +133,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "layout")
 	other := testImage(t, 1000)
-	if err := WriteLayout(ctx, dir, other, "other"); err != nil {
+	if err := layout.Write(ctx, dir, other, "other"); err != nil {
 		t.Fatal(err)
 	}
 	var pulled []Progress
@@ -147,7 +148,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 		t.Errorf("last pull progress %+v, want %d of %d", last, layerBytes+m.Config.Size, layerBytes+m.Config.Size)
 	}
 	for tag, d := range map[string]v1.Image{"1": img, "other": other} {
-		li, err := FromLayout(dir, tag)
+		li, err := layout.Image(dir, tag)
 		if err != nil {
 			t.Fatalf("tag %s: %v", tag, err)
 		}
@@ -164,7 +165,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	if _, err := Pull(ctx, ref, dir, "1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FromLayout(dir, "1"); err != nil {
+	if _, err := layout.Image(dir, "1"); err != nil {
 		t.Errorf("after a second pull: %v", err)
 	}
 }
@@ -220,7 +221,7 @@ func TestPullFailureKeepsLayout(t *testing.T) {
 				ref = mustRef(t, tc.host+"/jails/test:2")
 			}
 			dir := filepath.Join(t.TempDir(), "layout")
-			if err := WriteLayout(ctx, dir, testImage(t, 1000), "1"); err != nil {
+			if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
 				t.Fatal(err)
 			}
 			before := snapshot(t, dir)
@@ -300,7 +301,7 @@ func TestPullRechecksBlobsAlreadyInLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := WriteLayout(ctx, dir, testImage(t, 1000), "old"); err != nil {
+	if err := layout.Write(ctx, dir, testImage(t, 1000), "old"); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := img.Manifest()
@@ -310,9 +311,9 @@ func TestPullRechecksBlobsAlreadyInLayout(t *testing.T) {
 	}
 	before := snapshot(t, dir)
 	_, err := Pull(ctx, ref, dir, "1")
-	var berr *BlobError
+	var berr *layout.BlobError
 	if !errors.As(err, &berr) || berr.Want.Digest != m.Layers[0].Digest {
-		t.Fatalf("Pull over a planted corrupt blob: %v, want a *BlobError for %s", err, m.Layers[0].Digest)
+		t.Fatalf("Pull over a planted corrupt blob: %v, want a *layout.BlobError for %s", err, m.Layers[0].Digest)
 	}
 	if after := snapshot(t, dir); after != before {
 		t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/jailimg/jailimg/internal/ocidoc"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // fetchImage reads the image ref names through go-containerregistry's
@@ -26,13 +28,13 @@ func fetchImage(ref name.Reference, opts []remote.Option) (v1.Image, error) {
 		return nil, err
 	}
 	if !desc.MediaType.IsIndex() {
-		if err := checkManifest(desc.Manifest, desc.MediaType); err != nil {
-			return nil, &DocumentError{Kind: "manifest", Digest: desc.Digest, Err: err}
+		if err := ocidoc.CheckManifest(desc.Manifest, desc.MediaType); err != nil {
+			return nil, &layout.DocumentError{Kind: "manifest", Digest: desc.Digest, Err: err}
 		}
 		return desc.Image()
 	}
-	if err := checkIndex(desc.Manifest, desc.MediaType); err != nil {
-		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
+	if err := ocidoc.CheckIndex(desc.Manifest, desc.MediaType); err != nil {
+		return nil, &layout.DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -44,17 +46,17 @@ func fetchImage(ref name.Reference, opts []remote.Option) (v1.Image, error) {
 	}
 	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
-		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
+		return nil, &layout.DocumentError{Kind: "index", Digest: desc.Digest, Err: err}
 	}
 	if !slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == child.Digest && d.MediaType.IsImage() }) {
-		return nil, &DocumentError{Kind: "index", Digest: desc.Digest, Err: fmt.Errorf("the image for the platform, %s, is in a nested index, which jailimg does not read", child.Digest)}
+		return nil, &layout.DocumentError{Kind: "index", Digest: desc.Digest, Err: fmt.Errorf("the image for the platform, %s, is in a nested index, which jailimg does not read", child.Digest)}
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
 		return nil, err
 	}
-	if err := checkManifest(raw, child.MediaType); err != nil {
-		return nil, &DocumentError{Kind: "manifest", Digest: child.Digest, Err: err}
+	if err := ocidoc.CheckManifest(raw, child.MediaType); err != nil {
+		return nil, &layout.DocumentError{Kind: "manifest", Digest: child.Digest, Err: err}
 	}
 	return img, nil
 }

@@ -68,3 +68,21 @@ func retryOptions() []remote.Option {
 		remote.WithRetryPredicate(Transient),
 	}
 }
+
+// retryTransfer runs f again while it fails with a Transient error, at most
+// PullAttempts times in all, waiting as Backoff says between tries.
+func retryTransfer(ctx context.Context, f func() error) error {
+	wait := Backoff.Duration
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = f(); err == nil || !Transient(err) || attempt == PullAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = time.Duration(float64(wait) * Backoff.Factor)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/pkg/layout"
 )
 
 // Source is a parsed SOURCE argument: an OCI layout directory with an
@@ -98,7 +99,7 @@ func Open(ctx context.Context, source string, opts ...RemoteOption) (v1.Image, e
 // FromLayout says.
 func (s Source) Image(ctx context.Context, opts ...RemoteOption) (v1.Image, error) {
 	if s.Ref == nil {
-		return FromLayout(s.Layout, s.Tag)
+		return layout.Image(s.Layout, s.Tag)
 	}
 	o := makeRemoteOptions(opts)
 	g := o.guard()

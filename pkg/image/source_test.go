@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/jailimg/jailimg/internal/registrytest"
 	"github.com/jailimg/jailimg/internal/testutil"
+	"github.com/jailimg/jailimg/pkg/layout"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,7 +177,7 @@ func TestPullBrokenLocalIndex(t *testing.T) {
 	for _, index := range []string{"", `{"schemaVersion": 2, "manifests": [`, "\x1f\x8b"} {
 		t.Run(strings.ToValidUTF8(index, "?"), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "corruptl")
-			if err := WriteLayout(ctx, dir, testImage(t, 1000), "old"); err != nil {
+			if err := layout.Write(ctx, dir, testImage(t, 1000), "old"); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte(index), 0o644); err != nil {
@@ -186,8 +187,8 @@ func TestPullBrokenLocalIndex(t *testing.T) {
 			_, err := Pull(ctx, ref, dir, "1")
 			t.Logf("error: %v", err)
 			var re *RegistryError
-			if err == nil || errors.As(err, &re) || !errors.Is(err, ErrInvalid) {
-				t.Errorf("error %v (%T), want an ErrInvalid that is no *RegistryError", err, err)
+			if err == nil || errors.As(err, &re) || !errors.Is(err, layout.ErrInvalid) {
+				t.Errorf("error %v (%T), want an layout.ErrInvalid that is no *RegistryError", err, err)
 			}
 			if prefix := "OCI layout " + dir + ": index.json: "; err != nil && !strings.HasPrefix(err.Error(), prefix) {
 				t.Errorf("error %q, want %q...", err, prefix)

@@ -1,4 +1,4 @@
-package image
+package layout
 
 import (
 	"bytes"
@@ -16,34 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// ErrInvalid is matched by the errors of a malformed or tampered OCI
-// layout (unreadable JSON, a blob that does not match its descriptor, a
-// missing or non-regular blob) and by every *DocumentError, from a layout
-// or a registry: an image jailimg refuses to read.
-var ErrInvalid = errors.New("invalid OCI image")
-
-// LayoutError is a problem with one file of an OCI layout. It matches
-// ErrInvalid as well as its cause.
-type LayoutError struct {
-	Dir  string // the layout directory
-	File string // the file inside it: index.json, blobs/sha256/HEX
-	Err  error
-}
-
-func (e *LayoutError) Error() string {
-	return fmt.Sprintf("OCI layout %s: %s: %v", e.Dir, e.File, e.Err)
-}
-
-// Unwrap returns the cause and ErrInvalid.
-func (e *LayoutError) Unwrap() []error { return []error{e.Err, ErrInvalid} }
-
-func invalid(dir, file string, err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		err = pe.Err // the path is already in the message
-	}
-	return &LayoutError{Dir: dir, File: file, Err: err}
-}
 
 // openRegular opens file in the layout at dir for reading, refusing a
 // symlink, and anything but a regular file without blocking on it (a FIFO).
@@ -140,8 +112,8 @@ func statBlob(dir, what string, d v1.Descriptor) error {
 	return nil
 }
 
-// layoutImage is the partial.CompressedImageCore behind FromLayout: the
-// manifest and config bytes FromLayout verified, and layers read from the
+// layoutImage is the partial.CompressedImageCore behind Image: the
+// manifest and config bytes Image verified, and layers read from the
 // layout's blobs.
 type layoutImage struct {
 	dir              string

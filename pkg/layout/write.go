@@ -1,4 +1,4 @@
-package image
+package layout
 
 import (
 	"context"
@@ -9,23 +9,23 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
-// WriteLayout stores img in a new OCI image layout at dir, tagged with
-// tag through the org.opencontainers.image.ref.name annotation. The layout is
+// Write stores img in a new OCI image layout at dir, tagged with tag
+// through the org.opencontainers.image.ref.name annotation. The layout is
 // written beside dir and renamed into place at the end: on failure dir is
 // left as it was. An existing dir is replaced only if it is an OCI layout or
-// empty, under the layout's lock as UpdateLayout takes it: a concurrent
-// writer of the same layout finishes before or starts after.
-func WriteLayout(ctx context.Context, dir string, img v1.Image, tag string) error {
-	var opts []layout.Option
+// empty, under the layout's lock as Update takes it: a concurrent writer of
+// the same layout finishes before or starts after.
+func Write(ctx context.Context, dir string, img v1.Image, tag string) error {
+	var opts []ocilayout.Option
 	if tag != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
+		opts = append(opts, ocilayout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
 	}
-	return stageLayout(ctx, dir, false, func(p layout.Path) error {
+	return stageLayout(ctx, dir, false, func(p ocilayout.Path) error {
 		if err := p.AppendImage(img, opts...); err != nil {
 			return fmt.Errorf("writing layout %s: %w", dir, err)
 		}

@@ -1,33 +1,31 @@
-package image
+package layout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/jailimg/jailimg/internal/rmtree"
 )
 
-// UpdateLayout changes the OCI image layout at dir through fn, atomically.
+// Update changes the OCI image layout at dir through fn, atomically.
 // fn works on a copy made beside dir: its blobs hard-linked (copied across
 // file systems), index.json and oci-layout copied. The copy replaces dir in
 // one rename only when fn returns nil, so on any failure dir is left exactly
 // as it was. A missing or empty dir starts as an empty layout; anything else
 // that is not an OCI layout is refused.
 //
-// Writers of one layout take turns: UpdateLayout, WriteLayout and Pull hold
-// an exclusive flock on DIR.lock, beside dir, from before they read dir
+// Writers of one layout take turns: Update and Write (and so registry.Pull)
+// hold an exclusive flock on DIR.lock, beside dir, from before they read dir
 // until the copy has replaced it, so that each starts from what the one
 // before it left (see lockLayout for why the lock is there). They wait for
 // one another, or until ctx is done. Readers take no lock: see the package
@@ -37,7 +35,7 @@ import (
 // layout writer does not (it skips blobs that exist with the right size and
 // writes new ones to a temporary file it renames), and it rewrites
 // index.json, which is not linked.
-func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) error {
+func Update(ctx context.Context, dir string, fn func(ocilayout.Path) error) error {
 	return stageLayout(ctx, dir, true, fn)
 }
 
@@ -47,7 +45,7 @@ func UpdateLayout(ctx context.Context, dir string, fn func(layout.Path) error) e
 // layout's lock (lockLayout) is held from before dir is first looked at
 // until after the swap, so that concurrent writers each start from the
 // layout the one before them left.
-func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path) error) error {
+func stageLayout(ctx context.Context, dir string, keep bool, fn func(ocilayout.Path) error) error {
 	parent, base := filepath.Split(filepath.Clean(dir))
 	if base == "" || base == "." || base == ".." {
 		// The layout is swapped in by a rename of the directory itself.
@@ -76,10 +74,10 @@ func stageLayout(ctx context.Context, dir string, keep bool, fn func(layout.Path
 		if err := cloneLayout(dir, staging); err != nil {
 			return fmt.Errorf("copying layout %s: %w", dir, err)
 		}
-	} else if _, err := layout.Write(staging, empty.Index); err != nil {
+	} else if _, err := ocilayout.Write(staging, empty.Index); err != nil {
 		return fmt.Errorf("writing layout %s: %w", dir, err)
 	}
-	if err := fn(layout.Path(staging)); err != nil {
+	if err := fn(ocilayout.Path(staging)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -150,27 +148,10 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// replaceTagged writes img into the layout at p and points tag at it,
-// dropping what tag named before (its blobs stay).
-func replaceTagged(p layout.Path, img v1.Image, tag string) error {
+// SetTag writes img into the layout at p and points tag at it, dropping
+// what tag named before (its blobs stay): what registry.Pull does in the
+// copy Update gives it.
+func SetTag(p ocilayout.Path, img v1.Image, tag string) error {
 	ann := map[string]string{ocispec.AnnotationRefName: tag}
-	return p.ReplaceImage(img, match.Annotation(ocispec.AnnotationRefName, tag), layout.WithAnnotations(ann))
-}
-
-// retryTransfer runs f again while it fails with a Transient error, at most
-// PullAttempts times in all, waiting as Backoff says between tries.
-func retryTransfer(ctx context.Context, f func() error) error {
-	wait := Backoff.Duration
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = f(); err == nil || !Transient(err) || attempt == PullAttempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait = time.Duration(float64(wait) * Backoff.Factor)
-	}
+	return p.ReplaceImage(img, match.Annotation(ocispec.AnnotationRefName, tag), ocilayout.WithAnnotations(ann))
 }

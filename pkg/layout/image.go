@@ -1,4 +1,4 @@
-package image
+package layout
 
 import (
 	"bytes"
@@ -11,20 +11,21 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/jailimg/jailimg/internal/ocidoc"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Size limits for the JSON files of a layout read by FromLayout.
+// Size limits for the JSON files of a layout read by Image.
 const (
 	maxIndexSize    = 4 << 20
 	maxManifestSize = 4 << 20
 	maxConfigSize   = 16 << 20
 )
 
-// FromLayout returns the image tagged tag in the OCI layout at dir. With an
+// Image returns the image tagged tag in the OCI layout at dir. With an
 // empty tag the layout must hold exactly one image.
 //
-// Before it returns, FromLayout checks the manifest blob against the index
+// Before it returns, Image checks the manifest blob against the index
 // descriptor (digest and size), the config blob against the manifest's
 // config descriptor, that the config lists one diff_id per layer, and that
 // every layer blob is a regular file of the declared size; the image then
@@ -35,12 +36,12 @@ const (
 // reads (see DocumentError).
 // A malformed or tampered layout fails with an error naming the layout and
 // the file, matching ErrInvalid.
-func FromLayout(dir, tag string) (v1.Image, error) {
+func Image(dir, tag string) (v1.Image, error) {
 	raw, err := readFile(dir, "index.json", maxIndexSize)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIndex(raw, types.OCIImageIndex); err != nil {
+	if err := ocidoc.CheckIndex(raw, types.OCIImageIndex); err != nil {
 		return nil, invalid(dir, "index.json", &DocumentError{Kind: "index", Err: err})
 	}
 	var im v1.IndexManifest
@@ -56,7 +57,7 @@ func FromLayout(dir, tag string) (v1.Image, error) {
 		return nil, err
 	}
 	mblob := blobName(desc.Digest)
-	if err := checkManifest(li.manifest, desc.MediaType); err != nil {
+	if err := ocidoc.CheckManifest(li.manifest, desc.MediaType); err != nil {
 		return nil, invalid(dir, mblob, &DocumentError{Kind: "manifest", Err: err})
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(li.manifest))

@@ -1,4 +1,4 @@
-package image
+package ocidoc
 
 import (
 	"bytes"
@@ -19,28 +19,6 @@ var layerMediaTypes = []types.MediaType{
 	types.OCIUncompressedLayer, types.OCILayer, types.OCILayerZStd,
 	types.DockerUncompressedLayer, types.DockerLayer,
 }
-
-// DocumentError is an image index or manifest jailimg refuses to read: one
-// that is both an index and a manifest, whose mediaType says other than its
-// descriptor, whose config is not an image config, or with a layer jailimg
-// cannot unpack. It matches ErrInvalid; a layout's is inside a
-// *LayoutError naming the layout and blob, a registry's inside a
-// *RegistryError naming the reference.
-type DocumentError struct {
-	Kind   string  // "manifest" or "index"
-	Digest v1.Hash // the document's digest; zero in a layout's, whose *LayoutError names the file
-	Err    error   // what is wrong
-}
-
-func (e *DocumentError) Error() string {
-	if e.Digest == (v1.Hash{}) {
-		return fmt.Sprintf("%s: %v", e.Kind, e.Err)
-	}
-	return fmt.Sprintf("%s %s: %v", e.Kind, e.Digest, e.Err)
-}
-
-// Unwrap returns the cause and ErrInvalid.
-func (e *DocumentError) Unwrap() []error { return []error{e.Err, ErrInvalid} }
 
 // document holds the fields of an index and of a manifest at once, to see
 // what a document holds whatever it claims to be.
@@ -80,9 +58,9 @@ func parseDocument(raw []byte, mt types.MediaType, kind string) (*document, erro
 	return &d, nil
 }
 
-// checkIndex checks the image index raw that a descriptor of media type
+// CheckIndex checks the image index raw that a descriptor of media type
 // mt names (an OCI layout's index.json is an OCI index).
-func checkIndex(raw []byte, mt types.MediaType) error {
+func CheckIndex(raw []byte, mt types.MediaType) error {
 	if !mt.IsIndex() {
 		return fmt.Errorf("media type %q is not an image index", mt)
 	}
@@ -90,11 +68,11 @@ func checkIndex(raw []byte, mt types.MediaType) error {
 	return err
 }
 
-// checkManifest checks the image manifest raw that a descriptor of media
+// CheckManifest checks the image manifest raw that a descriptor of media
 // type mt names: an OCI or Docker schema 2 image manifest, unambiguous,
 // whose config is an image config and whose every layer is of one of
 // layerMediaTypes and has no URLs to fetch it from elsewhere.
-func checkManifest(raw []byte, mt types.MediaType) error {
+func CheckManifest(raw []byte, mt types.MediaType) error {
 	if !mt.IsImage() {
 		return fmt.Errorf("media type %q is not an image manifest jailimg reads (OCI or Docker schema 2)", mt)
 	}

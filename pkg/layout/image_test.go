@@ -1,4 +1,4 @@
-package image
+package layout_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/internal/imagetest"
+	"github.com/jailimg/jailimg/pkg/layout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -29,7 +31,7 @@ type tamperLayout struct {
 func newTamperLayout(t *testing.T) *tamperLayout {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "l")
-	if err := WriteLayout(context.Background(), dir, testImage(t, 3000, 2000), "1"); err != nil {
+	if err := layout.Write(context.Background(), dir, imagetest.Image(t, 3000, 2000), "1"); err != nil {
 		t.Fatal(err)
 	}
 	l := &tamperLayout{t: t, dir: dir}
@@ -85,10 +87,10 @@ func (l *tamperLayout) rehome() {
 	l.writeJSON("index.json", l.index)
 }
 
-// TestFromLayoutTampered: every change to a layout that makes what it
+// TestImageTampered: every change to a layout that makes what it
 // serves differ from what its index and manifest declare is refused, with
-// an error naming the layout and file and matching ErrInvalid.
-func TestFromLayoutTampered(t *testing.T) {
+// an error naming the layout and file and matching layout.ErrInvalid.
+func TestImageTampered(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		tamper func(l *tamperLayout) string // returns the file the error must name
@@ -204,34 +206,34 @@ func TestFromLayoutTampered(t *testing.T) {
 			done := make(chan struct{})
 			var img v1.Image
 			var err error
-			go func() { defer close(done); img, err = FromLayout(l.dir, "") }()
+			go func() { defer close(done); img, err = layout.Image(l.dir, "") }()
 			select {
 			case <-done:
 			case <-time.After(time.Minute): // a hang, not a speed limit
-				t.Fatal("FromLayout hangs")
+				t.Fatal("layout.Image hangs")
 			}
 			if err == nil {
 				d, _ := img.Digest()
-				t.Fatalf("FromLayout accepted the tampered layout (digest %s)", d)
+				t.Fatalf("layout.Image accepted the tampered layout (digest %s)", d)
 			}
 			t.Logf("error: %v", err)
 			prefix := "OCI layout " + l.dir + ": " + file + ": "
 			if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q, want %q...%q", err, prefix, tc.want)
 			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("error %v does not match ErrInvalid", err)
+			if !errors.Is(err, layout.ErrInvalid) {
+				t.Errorf("error %v does not match layout.ErrInvalid", err)
 			}
 		})
 	}
 }
 
-// TestFromLayoutServesVerified: the image FromLayout returns is the one
+// TestImageServesVerified: the image layout.Image returns is the one
 // written, and a manifest or config changed on disk afterwards does not
 // reach its readers.
-func TestFromLayoutServesVerified(t *testing.T) {
+func TestImageServesVerified(t *testing.T) {
 	l := newTamperLayout(t)
-	img, err := FromLayout(l.dir, "1")
+	img, err := layout.Image(l.dir, "1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,16 @@
-package image
+package layout
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // BlobError is a blob in a layout whose content does not match its
@@ -31,8 +32,10 @@ func (e *BlobError) Error() string {
 // Is reports a BlobError as ErrInvalid.
 func (e *BlobError) Is(target error) bool { return target == ErrInvalid }
 
-// blobSet lists the sha256 blobs a layout holds, by hex digest.
-func blobSet(p layout.Path) map[string]bool {
+// Blobs lists the sha256 blobs the layout at p holds, by hex digest: taken
+// before a layout writer adds an image, the blobs it skipped unread, which
+// VerifyImage must hash.
+func Blobs(p ocilayout.Path) map[string]bool {
 	set := map[string]bool{}
 	entries, _ := os.ReadDir(string(p) + "/blobs/sha256")
 	for _, e := range entries {
@@ -41,13 +44,13 @@ func blobSet(p layout.Path) map[string]bool {
 	return set
 }
 
-// verifyImageBlobs hashes the manifest digest names in the layout at p and
+// VerifyImage hashes the manifest digest names in the layout at p and
 // checks it, its config and its layers against their descriptors. Blobs not
 // in recheck are skipped: they were just downloaded, and go-containerregistry
 // verified their digest and size as they streamed in. Blobs that were
 // already in the layout were skipped by the layout writer, unread, so they
 // are the ones a pull must hash.
-func verifyImageBlobs(p layout.Path, digest v1.Hash, recheck map[string]bool) error {
+func VerifyImage(p ocilayout.Path, digest v1.Hash, recheck map[string]bool) error {
 	raw, err := checkBlob(p, v1.Descriptor{Digest: digest, Size: -1})
 	if err != nil {
 		return err
@@ -67,10 +70,29 @@ func verifyImageBlobs(p layout.Path, digest v1.Hash, recheck map[string]bool) er
 	return nil
 }
 
+// CheckStaged checks that the index.json of p, the copy of the layout at
+// dir that Update gives its fn, parses: a broken local layout is reported
+// as one (an *Error naming dir, matching ErrInvalid), not blamed on where
+// the image comes from.
+func CheckStaged(dir string, p ocilayout.Path) error {
+	raw, err := readFile(string(p), "index.json", maxIndexSize)
+	if err == nil {
+		var im v1.IndexManifest
+		if err = json.Unmarshal(raw, &im); err != nil {
+			err = invalid(dir, "index.json", err)
+		}
+	}
+	var le *Error
+	if errors.As(err, &le) {
+		le.Dir = dir
+	}
+	return err
+}
+
 // checkBlob hashes the blob d names and compares digest and size (a
 // negative d.Size is not compared). It returns the blob's bytes when it is
 // no larger than 4 MiB, for the manifest.
-func checkBlob(p layout.Path, d v1.Descriptor) ([]byte, error) {
+func checkBlob(p ocilayout.Path, d v1.Descriptor) ([]byte, error) {
 	if d.Digest.Algorithm != "sha256" {
 		return nil, fmt.Errorf("blob %s: unsupported digest algorithm", d.Digest)
 	}
