@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/bundle"
-	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/jailimg/jailimg/pkg/resolve"
 	"github.com/jailimg/jailimg/pkg/tree"
 	"github.com/spf13/cobra"
@@ -59,7 +59,7 @@ func exitCode(err error) int {
 		input     inputError
 		recipeErr *recipe.Error
 		missing   *resolve.MissingLibError
-		regErr    *image.RegistryError
+		regErr    *registry.Error
 		terr      *transport.Error
 		urlErr    *url.Error
 		netErr    *net.OpError

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -77,7 +77,7 @@ func runPull(ctx context.Context, o *pullOptions, source, target string, stdin i
 	if err != nil {
 		return err
 	}
-	digest, err := image.Pull(ctx, ref, dir, tag, opts...)
+	digest, err := registry.Pull(ctx, ref, dir, tag, opts...)
 	done()
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -65,7 +65,7 @@ func runPush(ctx context.Context, o *pushOptions, source, target string, stdin i
 		return err
 	}
 	img, err := o.registry.openSource(ctx, source, stdin)
-	var regErr *image.RegistryError
+	var regErr *registry.Error
 	if err != nil && !errors.As(err, &regErr) { // a registry SOURCE's registry errors exit 4, as pull's do
 		return inputError{err}
 	} else if err != nil {
@@ -81,7 +81,7 @@ func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Ref
 	if err != nil {
 		return err
 	}
-	res, err := image.Push(ctx, ref, img, opts...)
+	res, err := registry.Push(ctx, ref, img, opts...)
 	done()
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -47,8 +48,8 @@ func (r *registryFlags) AddRegistryFlags(fs *pflag.FlagSet) {
 
 // parseRef parses a registry reference argument.
 func (r *registryFlags) parseRef(s string) (name.Reference, error) {
-	ref, err := image.ParseReference(s)
-	var noHost *image.NoHostError
+	ref, err := registry.ParseReference(s)
+	var noHost *registry.NoHostError
 	switch {
 	case errors.As(err, &noHost):
 		return nil, usageError{err} // its message quotes s and says a host is needed
@@ -103,7 +104,7 @@ func (r *registryFlags) auth(stdin io.Reader) (authn.Authenticator, error) {
 
 // options returns the options every registry operation takes: the
 // transport, the credentials, and --insecure.
-func (r *registryFlags) options(stdin io.Reader) ([]image.RemoteOption, error) {
+func (r *registryFlags) options(stdin io.Reader) ([]registry.Option, error) {
 	t, err := r.transport()
 	if err != nil {
 		return nil, err
@@ -112,27 +113,27 @@ func (r *registryFlags) options(stdin io.Reader) ([]image.RemoteOption, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []image.RemoteOption{image.WithTransport(t)}
+	opts := []registry.Option{registry.WithTransport(t)}
 	if a != nil {
-		opts = append(opts, image.WithAuth(a))
+		opts = append(opts, registry.WithAuth(a))
 	}
 	if r.insecure {
-		opts = append(opts, image.WithInsecure())
+		opts = append(opts, registry.WithInsecure())
 	}
 	return opts, nil
 }
 
-// imageOptions returns the options for image.Push and image.Pull, with a
+// imageOptions returns the options for registry.Push and registry.Pull, with a
 // progress reporter on stderr for the verb ("pushing", "pulling") unless
 // quiet; call the returned done when the transfer is over.
-func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []image.RemoteOption, done func(), err error) {
+func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []registry.Option, done func(), err error) {
 	if opts, err = r.options(stdin); err != nil {
 		return nil, nil, err
 	}
 	done = func() {}
 	if !r.quietProgress && !global.quiet {
 		p := newProgressPrinter(os.Stderr, verb)
-		opts = append(opts, image.WithProgress(p.update))
+		opts = append(opts, registry.WithProgress(p.update))
 		done = p.finish
 	}
 	return opts, done, nil
@@ -147,7 +148,7 @@ func (r *registryFlags) openSource(ctx context.Context, source string, stdin io.
 	} else if err != nil {
 		return nil, usageError{err}
 	}
-	var opts []image.RemoteOption
+	var opts []registry.Option
 	if src.Ref != nil {
 		if opts, err = r.options(stdin); err != nil {
 			return nil, err
@@ -173,7 +174,7 @@ func newProgressPrinter(f *os.File, verb string) *progressPrinter {
 	return &progressPrinter{w: f, verb: verb, tty: term.IsTerminal(int(f.Fd())), start: time.Now()}
 }
 
-func (p *progressPrinter) update(u image.Progress) {
+func (p *progressPrinter) update(u registry.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()

@@ -375,7 +375,7 @@ func dirNames(t *testing.T, dir string) string {
 // kills the registry once its storage holds 1 MB of the upload, then
 // restarts it on the same port and storage. The push must end either in
 // success, with the registry holding every blob of the image, or in a
-// clear error, with no manifest for the tag. (pkg/image's fault tests cut
+// clear error, with no manifest for the tag. (pkg/registry's fault tests cut
 // the transfer at an exact byte; this one is the whole CLI.)
 func TestPushRegistryKilledCLI(t *testing.T) {
 	crane := needTool(t, "crane")

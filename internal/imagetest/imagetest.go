@@ -7,9 +7,11 @@ package imagetest
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -22,7 +24,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/jailimg/jailimg/pkg/image"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -123,4 +128,22 @@ func AssertNoStaging(t testing.TB, dir string) {
 			t.Errorf("left behind in the parent: %s", e.Name())
 		}
 	}
+}
+
+// HoldsImage reports whether the registry has a manifest for ref, and if
+// so checks every blob it names is there and matches its digest.
+func HoldsImage(t testing.TB, ref string) bool {
+	t.Helper()
+	img, err := remote.Image(Ref(t, ref))
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("reading %s back: %v", ref, err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Errorf("registry has a manifest for %s but not the whole image: %v", ref, err)
+	}
+	return true
 }

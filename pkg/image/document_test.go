@@ -1,4 +1,4 @@
-package image
+package image_test
 
 import (
 	"context"
@@ -9,9 +9,12 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/internal/imagetest"
 	"github.com/jailimg/jailimg/internal/ocitest"
 	"github.com/jailimg/jailimg/internal/registrytest"
+	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/registry"
 )
 
 // registriesFor returns the registries an image is read from in these
@@ -34,7 +37,7 @@ func registriesFor(reg *registrytest.Registry, ggcr string, distribution bool) [
 // the failed Pull must leave the layout it pulled into as it was.
 func TestForeignDocuments(t *testing.T) {
 	ctx := context.Background()
-	ggcr := inProcess(t)
+	ggcr := imagetest.InProcess(t)
 	reg := registrytest.Start(t)
 	refused := func(t *testing.T, what string, err error, names ...string) {
 		t.Helper()
@@ -60,27 +63,27 @@ func TestForeignDocuments(t *testing.T) {
 				ocitest.WriteLayout(t, dir, tc.Image, "1")
 				file := "index.json"
 				if tc.Image.Index == nil {
-					file = blobName(top.Digest())
+					file = imagetest.BlobName(top.Digest())
 				}
 				_, err := layout.Image(dir, "")
 				refused(t, "FromLayout", err, dir, file, tc.Want)
 			}
 			for _, host := range registriesFor(reg, ggcr, tc.Distribution) {
-				ref := mustRef(t, host+"/foreign/image:1")
+				ref := imagetest.Ref(t, host+"/foreign/image:1")
 				if err := ocitest.Push(t, ref, tc.Image); err != nil {
 					t.Fatalf("pushing to %s: %v", host, err)
 				}
-				_, err := Source{Ref: ref}.Image(ctx)
+				_, err := image.Source{Ref: ref}.Image(ctx)
 				refused(t, "Source.Image from "+host, err, ref.String(), top.Digest().String(), tc.Want)
 
 				dir := filepath.Join(t.TempDir(), "layout")
-				if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
+				if err := layout.Write(ctx, dir, imagetest.Image(t, 1000), "1"); err != nil {
 					t.Fatal(err)
 				}
-				before := snapshot(t, dir)
-				_, err = Pull(ctx, ref, dir, "1")
+				before := imagetest.Snapshot(t, dir)
+				_, err = registry.Pull(ctx, ref, dir, "1")
 				refused(t, "Pull from "+host, err, ref.String(), top.Digest().String(), tc.Want)
-				if after := snapshot(t, dir); after != before {
+				if after := imagetest.Snapshot(t, dir); after != before {
 					t.Errorf("Pull from %s changed the layout:\nbefore\n%s\nafter\n%s", host, before, after)
 				}
 			}
@@ -93,7 +96,7 @@ func TestForeignDocuments(t *testing.T) {
 // behind an OCI index, read from a layout and from both registries.
 func TestGoodDocuments(t *testing.T) {
 	ctx := context.Background()
-	ggcr := inProcess(t)
+	ggcr := imagetest.InProcess(t)
 	reg := registrytest.Start(t)
 	for name, img := range ocitest.Good(t) {
 		t.Run(name, func(t *testing.T) {
@@ -106,17 +109,17 @@ func TestGoodDocuments(t *testing.T) {
 			}
 			listsLayers(t, "FromLayout", li, len(img.Blobs)-1)
 			for _, host := range registriesFor(reg, ggcr, true) {
-				ref := mustRef(t, host+"/good/image:1")
+				ref := imagetest.Ref(t, host+"/good/image:1")
 				if err := ocitest.Push(t, ref, img); err != nil {
 					t.Fatalf("pushing to %s: %v", host, err)
 				}
-				ri, err := Source{Ref: ref}.Image(ctx)
+				ri, err := image.Source{Ref: ref}.Image(ctx)
 				if err != nil {
 					t.Fatalf("Source.Image from %s: %v", host, err)
 				}
 				listsLayers(t, "Source.Image from "+host, ri, len(img.Blobs)-1)
 				pulled := filepath.Join(t.TempDir(), "pulled")
-				got, err := Pull(ctx, ref, pulled, "1")
+				got, err := registry.Pull(ctx, ref, pulled, "1")
 				if err != nil || got != want {
 					t.Errorf("Pull from %s: %s, %v; want %s", host, got, err, want)
 				}
@@ -129,7 +132,7 @@ func TestGoodDocuments(t *testing.T) {
 // i holds the file /layerI).
 func listsLayers(t *testing.T, what string, img v1.Image, layers int) {
 	t.Helper()
-	files, err := Files(context.Background(), img)
+	files, err := image.Files(context.Background(), img)
 	if err != nil {
 		t.Errorf("%s: listing files: %v", what, err)
 		return

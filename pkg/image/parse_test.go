@@ -1,4 +1,4 @@
-package image
+package image_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/jailimg/jailimg/pkg/image"
 )
 
 func TestParseSource(t *testing.T) {
@@ -27,14 +27,14 @@ func TestParseSource(t *testing.T) {
 		{"docker.io/library/nginx", "docker.io/library/nginx"},
 		{"registry.example/nginx@sha256:" + strings.Repeat("a", 64), "registry.example/nginx@sha256:" + strings.Repeat("a", 64)},
 	} {
-		src, err := ParseSource(tc.in)
+		src, err := image.ParseSource(tc.in)
 		if err != nil || src.String() != tc.want {
-			t.Errorf("ParseSource(%q) = %v, %v; want %s", tc.in, src, err, tc.want)
+			t.Errorf("image.ParseSource(%q) = %v, %v; want %s", tc.in, src, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"oci:", "UPPER/Case:tag", "a:b:c:d", "registry.example/UPPER:tag"} {
-		if _, err := ParseSource(bad); err == nil {
-			t.Errorf("ParseSource(%q): no error", bad)
+		if _, err := image.ParseSource(bad); err == nil {
+			t.Errorf("image.ParseSource(%q): no error", bad)
 		}
 	}
 }
@@ -53,38 +53,17 @@ func TestParseSourceNeedsHost(t *testing.T) {
 		"./out/x", "../out/x:1", file, "UPPER/Case:tag",
 	} {
 		t.Run(s, func(t *testing.T) {
-			src, err := ParseSource(s)
+			src, err := image.ParseSource(s)
 			if err == nil {
-				t.Fatalf("ParseSource(%q) = %v, want an error", s, src)
+				t.Fatalf("image.ParseSource(%q) = %v, want an error", s, src)
 			}
 			want := fmt.Sprintf("SOURCE %q: no such OCI layout directory; a registry reference needs a host", s)
 			if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q (fs.ErrNotExist: %v), want %q...", err, errors.Is(err, fs.ErrNotExist), want)
 			}
-			if _, err := Open(context.Background(), s); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("Open(%q): %v, want fs.ErrNotExist", s, err)
+			if _, err := image.Open(context.Background(), s); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("image.Open(%q): %v, want fs.ErrNotExist", s, err)
 			}
 		})
-	}
-}
-
-func TestParseReference(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"registry.example/jails/nginx:1.22", "registry.example/jails/nginx:1.22"},
-		{"127.0.0.1:5000/x", "127.0.0.1:5000/x:latest"},
-		{"localhost/x:1", "localhost/x:1"},
-		{"docker.io/library/nginx", "index.docker.io/library/nginx:latest"},
-		{"index.docker.io/library/nginx:1", "index.docker.io/library/nginx:1"},
-	} {
-		ref, err := ParseReference(tc.in, name.WithDefaultRegistry("evil.example"))
-		if err != nil || ref.Name() != tc.want {
-			t.Errorf("ParseReference(%q) = %v, %v; want %s", tc.in, ref, err, tc.want)
-		}
-	}
-	for _, in := range []string{"nginx", "nginx:1.22", "out/bash", "jails/bash:5.2", "library/nginx", "./out/x", "../x:1"} {
-		var noHost *NoHostError
-		if ref, err := ParseReference(in, name.WithDefaultRegistry("evil.example")); !errors.As(err, &noHost) {
-			t.Errorf("ParseReference(%q) = %v, %v; want a *NoHostError", in, ref, err)
-		}
 	}
 }

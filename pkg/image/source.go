@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/registry"
 )
 
 // Source is a parsed SOURCE argument: an OCI layout directory with an
@@ -36,7 +38,7 @@ func (s Source) String() string {
 // ParseSource reads a SOURCE argument. "oci:DIR[:TAG]" is always a layout;
 // otherwise a string naming an existing directory ("DIR", or "DIR:TAG" when
 // DIR exists) is a layout, and anything else must be a registry reference
-// with an explicit registry host, as ParseReference requires: "out/typo"
+// with an explicit registry host, as registry.ParseReference requires: "out/typo"
 // is an error matching fs.ErrNotExist, never docker.io/out/typo.
 func ParseSource(s string, opts ...name.Option) (Source, error) {
 	if rest, ok := strings.CutPrefix(s, "oci:"); ok {
@@ -55,8 +57,8 @@ func ParseSource(s string, opts ...name.Option) (Source, error) {
 	if i := strings.LastIndex(s, ":"); i > 0 && !strings.Contains(s[i+1:], "/") && isDir(s[:i]) {
 		return Source{Layout: s[:i], Tag: s[i+1:]}, nil
 	}
-	ref, err := ParseReference(s, opts...)
-	var noHost *NoHostError
+	ref, err := registry.ParseReference(s, opts...)
+	var noHost *registry.NoHostError
 	switch {
 	case errors.As(err, &noHost), err != nil && !pathHasHost(s):
 		return Source{}, &SourceError{Source: s}
@@ -81,7 +83,7 @@ func isDir(p string) bool {
 
 // Open returns the image a SOURCE names. Registry references are read as
 // Source.Image reads them.
-func Open(ctx context.Context, source string, opts ...RemoteOption) (v1.Image, error) {
+func Open(ctx context.Context, source string, opts ...registry.Option) (v1.Image, error) {
 	src, err := ParseSource(source)
 	if err != nil {
 		return nil, err
@@ -89,23 +91,25 @@ func Open(ctx context.Context, source string, opts ...RemoteOption) (v1.Image, e
 	return src.Image(ctx, opts...)
 }
 
-// Image returns the image the source names. A registry image is read with
-// jailimg's retry policy (see Backoff) and opts (the transport, credentials
-// and plain-HTTP rule Push and Pull take; WithProgress is not used); its
-// index and manifest are
-// checked as FromLayout checks a layout's (a *DocumentError inside the
-// *RegistryError). Every failure to read a registry image, then or later
-// while its layers are read, is a *RegistryError; a layout's are as
-// FromLayout says.
-func (s Source) Image(ctx context.Context, opts ...RemoteOption) (v1.Image, error) {
+// Image returns the image the source names: a layout's as layout.Image
+// reads it, a registry's as registry.Image does, with opts.
+func (s Source) Image(ctx context.Context, opts ...registry.Option) (v1.Image, error) {
 	if s.Ref == nil {
 		return layout.Image(s.Layout, s.Tag)
 	}
-	o := makeRemoteOptions(opts)
-	g := o.guard()
-	img, err := fetchImage(insecureRef(s.Ref, o.insecure), o.remote(ctx, g))
-	if err != nil {
-		return nil, &RegistryError{Op: "pull", Ref: s.Ref, Err: g.explain(err)}
-	}
-	return &registryImage{Image: img, ref: s.Ref}, nil
+	return registry.Image(ctx, s.Ref, opts...)
 }
+
+// SourceError is a SOURCE argument that is neither an existing directory
+// nor a registry reference with a host: usually a layout path with a typo
+// or one not built yet. It matches fs.ErrNotExist.
+type SourceError struct {
+	Source string
+}
+
+func (e *SourceError) Error() string {
+	return fmt.Sprintf("SOURCE %q: no such OCI layout directory; a registry reference needs a host (registry.example/REPO:TAG)", e.Source)
+}
+
+// Unwrap returns fs.ErrNotExist.
+func (e *SourceError) Unwrap() error { return fs.ErrNotExist }

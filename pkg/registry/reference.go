@@ -1,8 +1,7 @@
-package image
+package registry
 
 import (
 	"fmt"
-	"io/fs"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,17 +35,3 @@ type NoHostError struct {
 func (e *NoHostError) Error() string {
 	return fmt.Sprintf("reference %q names no registry host; write it in full (registry.example/REPO:TAG, docker.io/library/NAME:TAG)", e.Ref)
 }
-
-// SourceError is a SOURCE argument that is neither an existing directory
-// nor a registry reference with a host: usually a layout path with a typo
-// or one not built yet. It matches fs.ErrNotExist.
-type SourceError struct {
-	Source string
-}
-
-func (e *SourceError) Error() string {
-	return fmt.Sprintf("SOURCE %q: no such OCI layout directory; a registry reference needs a host (registry.example/REPO:TAG)", e.Source)
-}
-
-// Unwrap returns fs.ErrNotExist.
-func (e *SourceError) Unwrap() error { return fs.ErrNotExist }

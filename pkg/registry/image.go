@@ -1,7 +1,8 @@
-package image
+package registry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,23 @@ import (
 	"github.com/jailimg/jailimg/internal/ocidoc"
 	"github.com/jailimg/jailimg/pkg/layout"
 )
+
+// Image returns the image ref names, read with jailimg's retry policy (see
+// WithBackoff) and opts (the transport, credentials and plain-HTTP rule
+// Push and Pull take; WithProgress is not used). Its index and manifest
+// are checked as layout.Image checks a layout's (a *layout.DocumentError
+// inside the *Error), and so is the image's place in an index: it must be
+// a direct child, not in a nested index. Every failure to read the image,
+// then or later while its layers are read, is an *Error.
+func Image(ctx context.Context, ref name.Reference, opts ...Option) (v1.Image, error) {
+	o := makeOptions(opts)
+	g := o.guard()
+	img, err := fetchImage(insecureRef(ref, o.insecure), o.remote(ctx, g))
+	if err != nil {
+		return nil, &Error{Op: "pull", Ref: ref, Err: g.explain(err)}
+	}
+	return &registryImage{Image: img, ref: ref}, nil
+}
 
 // fetchImage reads the image ref names through go-containerregistry's
 // remote package, checking each document on the way: the one ref names
@@ -62,28 +80,28 @@ func fetchImage(ref name.Reference, opts []remote.Option) (v1.Image, error) {
 }
 
 // registryImage is an image read from a registry whose every failure,
-// reading a layer's bytes included, is a *RegistryError naming the
-// registry: a reader of the image (unpack) then reports a registry fault
-// as one, as Pull does. Layers stay *remote.MountableLayer, so pushing the
+// reading a layer's bytes included, is an *Error naming the registry: a
+// reader of the image (unpack) then reports a registry fault as one, as
+// Pull does. Layers stay *remote.MountableLayer, so pushing the
 // image to another repository can still mount its blobs.
 type registryImage struct {
 	v1.Image
 	ref name.Reference
 }
 
-// asRegistryError wraps err in a *RegistryError for ref, unless it is nil,
-// io.EOF or one already.
-func asRegistryError(ref name.Reference, err error) error {
-	var re *RegistryError
+// asError wraps err in an *Error for ref, unless it is nil, io.EOF or one
+// already.
+func asError(ref name.Reference, err error) error {
+	var re *Error
 	if err == nil || err == io.EOF || errors.As(err, &re) {
 		return err
 	}
-	return &RegistryError{Op: "pull", Ref: ref, Err: err}
+	return &Error{Op: "pull", Ref: ref, Err: err}
 }
 
 func (r *registryImage) layer(l v1.Layer, err error) (v1.Layer, error) {
 	if err != nil {
-		return nil, asRegistryError(r.ref, err)
+		return nil, asError(r.ref, err)
 	}
 	if ml, ok := l.(*remote.MountableLayer); ok {
 		return &remote.MountableLayer{Layer: &registryLayer{Layer: ml.Layer, ref: r.ref}, Reference: ml.Reference}, nil
@@ -95,7 +113,7 @@ func (r *registryImage) layer(l v1.Layer, err error) (v1.Layer, error) {
 func (r *registryImage) Layers() ([]v1.Layer, error) {
 	ls, err := r.Image.Layers()
 	if err != nil {
-		return nil, asRegistryError(r.ref, err)
+		return nil, asError(r.ref, err)
 	}
 	out := make([]v1.Layer, len(ls))
 	for i, l := range ls {
@@ -123,55 +141,55 @@ func (r *registryImage) ConfigLayer() (v1.Layer, error) {
 // Descriptor implements partial.Describable.
 func (r *registryImage) Descriptor() (*v1.Descriptor, error) {
 	d, err := partial.Descriptor(r.Image)
-	return d, asRegistryError(r.ref, err)
+	return d, asError(r.ref, err)
 }
 
 // MediaType implements v1.Image.
 func (r *registryImage) MediaType() (types.MediaType, error) {
 	mt, err := r.Image.MediaType()
-	return mt, asRegistryError(r.ref, err)
+	return mt, asError(r.ref, err)
 }
 
 // Size implements v1.Image.
 func (r *registryImage) Size() (int64, error) {
 	n, err := r.Image.Size()
-	return n, asRegistryError(r.ref, err)
+	return n, asError(r.ref, err)
 }
 
 // ConfigName implements v1.Image.
 func (r *registryImage) ConfigName() (v1.Hash, error) {
 	h, err := r.Image.ConfigName()
-	return h, asRegistryError(r.ref, err)
+	return h, asError(r.ref, err)
 }
 
 // ConfigFile implements v1.Image.
 func (r *registryImage) ConfigFile() (*v1.ConfigFile, error) {
 	c, err := r.Image.ConfigFile()
-	return c, asRegistryError(r.ref, err)
+	return c, asError(r.ref, err)
 }
 
 // RawConfigFile implements v1.Image.
 func (r *registryImage) RawConfigFile() ([]byte, error) {
 	b, err := r.Image.RawConfigFile()
-	return b, asRegistryError(r.ref, err)
+	return b, asError(r.ref, err)
 }
 
 // Digest implements v1.Image.
 func (r *registryImage) Digest() (v1.Hash, error) {
 	h, err := r.Image.Digest()
-	return h, asRegistryError(r.ref, err)
+	return h, asError(r.ref, err)
 }
 
 // Manifest implements v1.Image.
 func (r *registryImage) Manifest() (*v1.Manifest, error) {
 	m, err := r.Image.Manifest()
-	return m, asRegistryError(r.ref, err)
+	return m, asError(r.ref, err)
 }
 
 // RawManifest implements v1.Image.
 func (r *registryImage) RawManifest() ([]byte, error) {
 	b, err := r.Image.RawManifest()
-	return b, asRegistryError(r.ref, err)
+	return b, asError(r.ref, err)
 }
 
 // registryLayer is a layer of a registryImage.
@@ -183,37 +201,37 @@ type registryLayer struct {
 // Descriptor implements partial.Describable.
 func (l *registryLayer) Descriptor() (*v1.Descriptor, error) {
 	d, err := partial.Descriptor(l.Layer)
-	return d, asRegistryError(l.ref, err)
+	return d, asError(l.ref, err)
 }
 
 // Exists implements partial.Exists' hack.
 func (l *registryLayer) Exists() (bool, error) {
 	ok, err := partial.Exists(l.Layer)
-	return ok, asRegistryError(l.ref, err)
+	return ok, asError(l.ref, err)
 }
 
 // Digest implements v1.Layer.
 func (l *registryLayer) Digest() (v1.Hash, error) {
 	h, err := l.Layer.Digest()
-	return h, asRegistryError(l.ref, err)
+	return h, asError(l.ref, err)
 }
 
 // DiffID implements v1.Layer.
 func (l *registryLayer) DiffID() (v1.Hash, error) {
 	h, err := l.Layer.DiffID()
-	return h, asRegistryError(l.ref, err)
+	return h, asError(l.ref, err)
 }
 
 // Size implements v1.Layer.
 func (l *registryLayer) Size() (int64, error) {
 	n, err := l.Layer.Size()
-	return n, asRegistryError(l.ref, err)
+	return n, asError(l.ref, err)
 }
 
 // MediaType implements v1.Layer.
 func (l *registryLayer) MediaType() (types.MediaType, error) {
 	mt, err := l.Layer.MediaType()
-	return mt, asRegistryError(l.ref, err)
+	return mt, asError(l.ref, err)
 }
 
 // Compressed implements v1.Layer.
@@ -228,12 +246,12 @@ func (l *registryLayer) Uncompressed() (io.ReadCloser, error) {
 
 func (l *registryLayer) reader(rc io.ReadCloser, err error) (io.ReadCloser, error) {
 	if err != nil {
-		return nil, asRegistryError(l.ref, err)
+		return nil, asError(l.ref, err)
 	}
 	return &registryReader{rc: rc, ref: l.ref}, nil
 }
 
-// registryReader reports its read errors as *RegistryError.
+// registryReader reports its read errors as *Error.
 type registryReader struct {
 	rc  io.ReadCloser
 	ref name.Reference
@@ -241,7 +259,7 @@ type registryReader struct {
 
 func (r *registryReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
-	return n, asRegistryError(r.ref, err)
+	return n, asError(r.ref, err)
 }
 
-func (r *registryReader) Close() error { return asRegistryError(r.ref, r.rc.Close()) }
+func (r *registryReader) Close() error { return asError(r.ref, r.rc.Close()) }

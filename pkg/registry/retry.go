@@ -1,4 +1,4 @@
-package image
+package registry
 
 import (
 	"context"
@@ -13,27 +13,23 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// Backoff is how registry requests are retried: after a transient fault
-// jailimg waits 1 s, then 2 s, 4 s and 8 s (each ±10 %), five tries in all,
-// so one request gives up after about 15 s of waiting. Push retries a whole
-// blob upload the same way; Pull retries the whole transfer up to
-// PullAttempts times, keeping the blobs it already verified.
-var Backoff = remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 5}
+// defaultBackoff is the retry policy WithBackoff documents.
+var defaultBackoff = remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 5}
+
+// defaultRetryStatus returns the statuses WithRetryStatusCodes documents.
+func defaultRetryStatus() []int {
+	return []int{
+		http.StatusRequestTimeout,
+		http.StatusTooManyRequests,
+		http.StatusInternalServerError,
+		http.StatusBadGateway,
+		http.StatusServiceUnavailable,
+		http.StatusGatewayTimeout,
+	}
+}
 
 // PullAttempts bounds how often Pull restarts a transfer cut off mid-blob.
 const PullAttempts = 3
-
-// RetryStatusCodes are the HTTP statuses retried: request timeout, too many
-// requests and the server errors 500, 502, 503 and 504. Every other status,
-// among them 401, 403 and 404, fails at once.
-var RetryStatusCodes = []int{
-	http.StatusRequestTimeout,
-	http.StatusTooManyRequests,
-	http.StatusInternalServerError,
-	http.StatusBadGateway,
-	http.StatusServiceUnavailable,
-	http.StatusGatewayTimeout,
-}
 
 // Transient reports whether err is worth retrying: a connection refused,
 // reset or cut off, a network timeout, or a registry error the distribution
@@ -60,19 +56,10 @@ func Transient(err error) bool {
 	return false
 }
 
-// retryOptions are the remote options that set the retry policy above.
-func retryOptions() []remote.Option {
-	return []remote.Option{
-		remote.WithRetryBackoff(Backoff),
-		remote.WithRetryStatusCodes(RetryStatusCodes...),
-		remote.WithRetryPredicate(Transient),
-	}
-}
-
 // retryTransfer runs f again while it fails with a Transient error, at most
-// PullAttempts times in all, waiting as Backoff says between tries.
-func retryTransfer(ctx context.Context, f func() error) error {
-	wait := Backoff.Duration
+// PullAttempts times in all, waiting as b says between tries.
+func retryTransfer(ctx context.Context, b remote.Backoff, f func() error) error {
+	wait := b.Duration
 	var err error
 	for attempt := 1; ; attempt++ {
 		if err = f(); err == nil || !Transient(err) || attempt == PullAttempts {
@@ -83,6 +70,6 @@ func retryTransfer(ctx context.Context, f func() error) error {
 			return errors.Join(err, ctx.Err())
 		case <-time.After(wait):
 		}
-		wait = time.Duration(float64(wait) * Backoff.Factor)
+		wait = time.Duration(float64(wait) * b.Factor)
 	}
 }

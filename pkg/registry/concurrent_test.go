@@ -1,4 +1,4 @@
-package image
+package registry_test
 
 import (
 	"context"
@@ -13,8 +13,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/internal/imagetest"
 	"github.com/jailimg/jailimg/internal/registrytest"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -64,10 +66,10 @@ func sortedKeys(m map[string]v1.Hash) []string {
 func TestConcurrentPulls(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
-	img := testImage(t, 200_000, 100_000)
-	want := digestOf(t, img)
-	ref := mustRef(t, reg.Ref("jails/many:1"))
-	if _, err := Push(ctx, ref, img); err != nil {
+	img := imagetest.Image(t, 200_000, 100_000)
+	want := imagetest.Digest(t, img)
+	ref := imagetest.Ref(t, reg.Ref("jails/many:1"))
+	if _, err := registry.Push(ctx, ref, img); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
@@ -78,7 +80,7 @@ func TestConcurrentPulls(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = Pull(ctx, ref, dir, fmt.Sprintf("t%d", i))
+			_, errs[i] = registry.Pull(ctx, ref, dir, fmt.Sprintf("t%d", i))
 		}()
 	}
 	wg.Wait()
@@ -96,28 +98,28 @@ func TestConcurrentPulls(t *testing.T) {
 			t.Errorf("tag %s names %s, want %s", tag, d, want)
 		}
 	}
-	assertNoStaging(t, dir)
+	imagetest.AssertNoStaging(t, dir)
 }
 
-// TestConcurrentWriteAndPulls runs WriteLayout (what build -o does) and
-// seven pulls into one layout at once, WriteLayout starting once the first
+// TestConcurrentWriteAndPulls runs layout.Write (what build -o does) and
+// seven pulls into one layout at once, layout.Write starting once the first
 // pull is downloading blobs into its copy of the layout. Whatever order the
 // lock gives them, the result must be one a serial order could give:
-// WriteLayout starts a new layout, so its tag is kept, the older tag is
+// layout.Write starts a new layout, so its tag is kept, the older tag is
 // gone and a pull's tag is kept exactly when that pull came after it.
 // Without the lock the pull that was under way swaps its copy of the old
-// layout in after WriteLayout, and the built image is lost.
+// layout in after layout.Write, and the built image is lost.
 func TestConcurrentWriteAndPulls(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
-	pulled := testImage(t, 200_000)
-	built := testImage(t, 150_000, 1000)
-	ref := mustRef(t, reg.Ref("jails/mixed:1"))
-	if _, err := Push(ctx, ref, pulled); err != nil {
+	pulled := imagetest.Image(t, 200_000)
+	built := imagetest.Image(t, 150_000, 1000)
+	ref := imagetest.Ref(t, reg.Ref("jails/mixed:1"))
+	if _, err := registry.Push(ctx, ref, pulled); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := layout.Write(ctx, dir, testImage(t, 100), "old"); err != nil {
+	if err := layout.Write(ctx, dir, imagetest.Image(t, 100), "old"); err != nil {
 		t.Fatal(err)
 	}
 	downloading := make(chan struct{})
@@ -130,7 +132,7 @@ func TestConcurrentWriteAndPulls(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = Pull(ctx, ref, dir, fmt.Sprintf("p%d", i), WithTransport(signal))
+			_, errs[i] = registry.Pull(ctx, ref, dir, fmt.Sprintf("p%d", i), registry.WithTransport(signal))
 		}()
 	}
 	wg.Add(1)
@@ -146,26 +148,11 @@ func TestConcurrentWriteAndPulls(t *testing.T) {
 		}
 	}
 	tags := layoutTags(t, dir)
-	if tags["built"] != digestOf(t, built) {
+	if tags["built"] != imagetest.Digest(t, built) {
 		t.Errorf("layout has tags %v, lost the built image", sortedKeys(tags))
 	}
 	if _, ok := tags["old"]; ok {
-		t.Errorf("layout has tags %v: the tag WriteLayout replaced is back", sortedKeys(tags))
+		t.Errorf("layout has tags %v: the tag layout.Write replaced is back", sortedKeys(tags))
 	}
-	assertNoStaging(t, dir)
-}
-
-// assertNoStaging checks only the layout and its lock file are left in
-// the layout's parent directory.
-func assertNoStaging(t *testing.T, dir string) {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Dir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != filepath.Base(dir) && e.Name() != filepath.Base(dir)+".lock" {
-			t.Errorf("left behind in the parent: %s", e.Name())
-		}
-	}
+	imagetest.AssertNoStaging(t, dir)
 }

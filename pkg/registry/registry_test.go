@@ -1,114 +1,45 @@
-package image
+package registry_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/internal/imagetest"
 	"github.com/jailimg/jailimg/pkg/layout"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/jailimg/jailimg/pkg/registry"
 )
 
 // fastRetry keeps the retry policy's shape with millisecond waits, for tests
 // that expect a failure after retries.
-var fastRetry = WithRemoteOptions(remote.WithRetryBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 2, Steps: 3}))
-
-// testImage returns an OCI image of random layers of the given sizes.
-func testImage(t *testing.T, sizes ...int64) v1.Image {
-	t.Helper()
-	var layers []v1.Layer
-	for _, s := range sizes {
-		l, err := random.Layer(s, types.OCILayer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers = append(layers, l)
-	}
-	img, err := New(Config{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}}, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// inProcess starts go-containerregistry's in-memory registry.
-func inProcess(t *testing.T) string {
-	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(nilLogger())))
-	t.Cleanup(s.Close)
-	u, _ := url.Parse(s.URL)
-	return u.Host
-}
-
-func mustRef(t *testing.T, s string) name.Reference {
-	t.Helper()
-	ref, err := name.ParseReference(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
-// snapshot is what a layout directory holds: every file's path and bytes
-// (by hash) and mode, and the entries of its parent directory.
-func snapshot(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case fi.IsDir():
-			lines = append(lines, rel+"/")
-		default:
-			b, _ := os.ReadFile(p)
-			lines = append(lines, fmt.Sprintf("%s %s %x", rel, fi.Mode(), sha256.Sum256(b)))
-		}
-		return nil
-	})
-	entries, _ := os.ReadDir(filepath.Dir(dir))
-	for _, e := range entries {
-		lines = append(lines, "parent: "+e.Name())
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
+var fastRetry = registry.WithBackoff(remote.Backoff{Duration: 10 * time.Millisecond, Factor: 2, Steps: 3})
 
 // TestPushPullRoundTrip pushes to the in-process registry, pulls into an
 // existing layout beside another image, and checks digests, tags, the
 // upload meter and that the older image is still there.
 func TestPushPullRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	host := inProcess(t)
-	img := testImage(t, 100_000, 50_000)
+	host := imagetest.InProcess(t)
+	img := imagetest.Image(t, 100_000, 50_000)
 	want, _ := img.Digest()
-	ref := mustRef(t, host+"/jails/test:1")
+	ref := imagetest.Ref(t, host+"/jails/test:1")
 
-	var reports []Progress
-	res, err := Push(ctx, ref, img, WithProgress(func(p Progress) { reports = append(reports, p) }))
+	var reports []registry.Progress
+	res, err := registry.Push(ctx, ref, img, registry.WithProgress(func(p registry.Progress) { reports = append(reports, p) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +54,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 	if res.UploadedBytes != layerBytes {
 		t.Errorf("first push uploaded %d bytes, want the layers' %d", res.UploadedBytes, layerBytes)
 	}
-	again, err := Push(ctx, ref, img)
+	again, err := registry.Push(ctx, ref, img)
 	if err != nil || again.UploadedBytes != 0 {
 		t.Errorf("second push: uploaded %d bytes, err %v; want 0", again.UploadedBytes, err)
 	}
@@ -132,12 +63,12 @@ func TestPushPullRoundTrip(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "layout")
-	other := testImage(t, 1000)
+	other := imagetest.Image(t, 1000)
 	if err := layout.Write(ctx, dir, other, "other"); err != nil {
 		t.Fatal(err)
 	}
-	var pulled []Progress
-	got, err := Pull(ctx, ref, dir, "1", WithProgress(func(p Progress) { pulled = append(pulled, p) }))
+	var pulled []registry.Progress
+	got, err := registry.Pull(ctx, ref, dir, "1", registry.WithProgress(func(p registry.Progress) { pulled = append(pulled, p) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +93,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 		}
 	}
 	// Pulling the same tag again replaces it, not adds a second entry.
-	if _, err := Pull(ctx, ref, dir, "1"); err != nil {
+	if _, err := registry.Pull(ctx, ref, dir, "1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := layout.Image(dir, "1"); err != nil {
@@ -174,7 +105,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 // with the given digest.
 func corrupting(t *testing.T, digest v1.Hash) string {
 	t.Helper()
-	reg := registry.New(registry.Logger(nilLogger()))
+	reg := ggcr.New(ggcr.Logger(imagetest.NilLogger()))
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+digest.String()) {
 			rec := httptest.NewRecorder()
@@ -199,7 +130,7 @@ func corrupting(t *testing.T, digest v1.Hash) string {
 // byte for byte as it was, and no temporary directory beside it.
 func TestPullFailureKeepsLayout(t *testing.T) {
 	ctx := context.Background()
-	img := testImage(t, 200_000)
+	img := imagetest.Image(t, 200_000)
 	m, _ := img.Manifest()
 	cases := []struct {
 		name string
@@ -208,30 +139,30 @@ func TestPullFailureKeepsLayout(t *testing.T) {
 	}{
 		{"corrupt layer", corrupting(t, m.Layers[0].Digest), "sha256"},
 		{"corrupt config", corrupting(t, m.Config.Digest), "sha256"},
-		{"unknown tag", inProcess(t), "MANIFEST_UNKNOWN: "},
+		{"unknown tag", imagetest.InProcess(t), "MANIFEST_UNKNOWN: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			push := mustRef(t, tc.host+"/jails/test:1")
-			if _, err := Push(ctx, push, img); err != nil {
+			push := imagetest.Ref(t, tc.host+"/jails/test:1")
+			if _, err := registry.Push(ctx, push, img); err != nil {
 				t.Fatal(err)
 			}
 			ref := push
 			if tc.name == "unknown tag" {
-				ref = mustRef(t, tc.host+"/jails/test:2")
+				ref = imagetest.Ref(t, tc.host+"/jails/test:2")
 			}
 			dir := filepath.Join(t.TempDir(), "layout")
-			if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
+			if err := layout.Write(ctx, dir, imagetest.Image(t, 1000), "1"); err != nil {
 				t.Fatal(err)
 			}
-			before := snapshot(t, dir)
-			_, err := Pull(ctx, ref, dir, "1", fastRetry)
+			before := imagetest.Snapshot(t, dir)
+			_, err := registry.Pull(ctx, ref, dir, "1", fastRetry)
 			t.Logf("error: %v", err)
-			var rerr *RegistryError
+			var rerr *registry.Error
 			if !errors.As(err, &rerr) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "repository jails/test") || strings.Contains(err.Error(), "map[") {
-				t.Errorf("Pull error %v, want a *RegistryError naming the repository and %q", err, tc.want)
+				t.Errorf("Pull error %v, want a *registry.Error naming the repository and %q", err, tc.want)
 			}
-			if after := snapshot(t, dir); after != before {
+			if after := imagetest.Snapshot(t, dir); after != before {
 				t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
 			}
 		})
@@ -247,8 +178,8 @@ func TestPushErrors(t *testing.T) {
 	}))
 	defer s.Close()
 	u, _ := url.Parse(s.URL)
-	ref := mustRef(t, u.Host+"/jails/denied:1")
-	_, err := Push(context.Background(), ref, testImage(t, 100), fastRetry)
+	ref := imagetest.Ref(t, u.Host+"/jails/denied:1")
+	_, err := registry.Push(context.Background(), ref, imagetest.Image(t, 100), fastRetry)
 	var terr *transport.Error
 	if !errors.As(err, &terr) || terr.StatusCode != http.StatusForbidden {
 		t.Fatalf("error %v, want a 403 *transport.Error", err)
@@ -280,14 +211,12 @@ func TestTransient(t *testing.T) {
 		{"canceled", context.Canceled, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Transient(tc.err); got != tc.want {
-				t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+			if got := registry.Transient(tc.err); got != tc.want {
+				t.Errorf("registry.Transient(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}
 }
-
-func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 
 // TestPullRechecksBlobsAlreadyInLayout plants a corrupt copy of a layer
 // (right name, right size, wrong bytes) in the layout: the layout writer
@@ -295,13 +224,13 @@ func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 // refuse, leaving the layout as it was.
 func TestPullRechecksBlobsAlreadyInLayout(t *testing.T) {
 	ctx := context.Background()
-	img := testImage(t, 50_000)
-	ref := mustRef(t, inProcess(t)+"/jails/test:1")
-	if _, err := Push(ctx, ref, img); err != nil {
+	img := imagetest.Image(t, 50_000)
+	ref := imagetest.Ref(t, imagetest.InProcess(t)+"/jails/test:1")
+	if _, err := registry.Push(ctx, ref, img); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := layout.Write(ctx, dir, testImage(t, 1000), "old"); err != nil {
+	if err := layout.Write(ctx, dir, imagetest.Image(t, 1000), "old"); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := img.Manifest()
@@ -309,13 +238,13 @@ func TestPullRechecksBlobsAlreadyInLayout(t *testing.T) {
 	if err := os.WriteFile(planted, make([]byte, m.Layers[0].Size), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, dir)
-	_, err := Pull(ctx, ref, dir, "1")
+	before := imagetest.Snapshot(t, dir)
+	_, err := registry.Pull(ctx, ref, dir, "1")
 	var berr *layout.BlobError
 	if !errors.As(err, &berr) || berr.Want.Digest != m.Layers[0].Digest {
 		t.Fatalf("Pull over a planted corrupt blob: %v, want a *layout.BlobError for %s", err, m.Layers[0].Digest)
 	}
-	if after := snapshot(t, dir); after != before {
+	if after := imagetest.Snapshot(t, dir); after != before {
 		t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
 }

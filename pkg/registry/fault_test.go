@@ -1,8 +1,7 @@
-package image
+package registry_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -13,10 +12,11 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/jailimg/jailimg/internal/imagetest"
 	"github.com/jailimg/jailimg/internal/registrytest"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/registry"
 )
 
 // The tests in this file run against Debian's docker-registry.
@@ -66,45 +66,27 @@ func (r *tripReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// holdsImage reports whether the registry has a manifest for ref, and if
-// so checks every blob it names is there and matches its digest.
-func holdsImage(t *testing.T, ref string) bool {
-	t.Helper()
-	img, err := remote.Image(mustRef(t, ref))
-	var terr *transport.Error
-	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return false
-	}
-	if err != nil {
-		t.Fatalf("reading %s back: %v", ref, err)
-	}
-	if err := validate.Image(img); err != nil {
-		t.Errorf("registry has a manifest for %s but not the whole image: %v", ref, err)
-	}
-	return true
-}
-
 // TestPushRegistryKilled kills the registry once a layer upload is under
 // way. Restarted at once, the push must succeed through retries and the
 // registry hold the whole image; left down, the push must fail with a
 // connection error and the registry (brought back to look) hold no
 // manifest for the tag.
 func TestPushRegistryKilled(t *testing.T) {
-	img := testImage(t, 4<<20, 2<<20)
+	img := imagetest.Image(t, 4<<20, 2<<20)
 	for _, restart := range []bool{true, false} {
 		name := map[bool]string{true: "restarted", false: "left down"}[restart]
 		t.Run(name, func(t *testing.T) {
 			reg := registrytest.Start(t)
 			wire := &tripwire{inner: remote.DefaultTransport}
 			wire.fault = reg.Stop
-			opts := []RemoteOption{WithTransport(wire)}
+			opts := []registry.Option{registry.WithTransport(wire)}
 			if restart {
 				wire.fault = reg.Restart
 			} else {
 				opts = append(opts, fastRetry)
 			}
 			ref := reg.Ref("jails/big:1")
-			res, err := Push(context.Background(), mustRef(t, ref), img, opts...)
+			res, err := registry.Push(context.Background(), imagetest.Ref(t, ref), img, opts...)
 			if !wire.fired.Load() {
 				t.Fatal("the fault never fired")
 			}
@@ -119,7 +101,7 @@ func TestPushRegistryKilled(t *testing.T) {
 				if res.Digest != want || wire.requests.Load() <= 3 { // 3 blobs: two layers and the config
 					t.Errorf("digest %s (want %s) after %d uploads (want more than 3: a retry)", res.Digest, want, wire.requests.Load())
 				}
-				if !holdsImage(t, ref) {
+				if !imagetest.HoldsImage(t, ref) {
 					t.Error("the registry has no manifest after a successful push")
 				}
 			case err == nil:
@@ -129,7 +111,7 @@ func TestPushRegistryKilled(t *testing.T) {
 				if !strings.Contains(err.Error(), "connection refused") && !strings.Contains(err.Error(), "reset") {
 					t.Errorf("error %q does not say the connection failed", err)
 				}
-				if holdsImage(t, ref) {
+				if imagetest.HoldsImage(t, ref) {
 					t.Error("the registry has a manifest for a failed push")
 				}
 			}
@@ -142,29 +124,29 @@ func TestPushRegistryKilled(t *testing.T) {
 // succeed by restarting the transfer; left down, it must fail and leave
 // the layout as it was.
 func TestPullRegistryKilled(t *testing.T) {
-	img := testImage(t, 8<<20)
+	img := imagetest.Image(t, 8<<20)
 	want, _ := img.Digest()
 	for _, restart := range []bool{true, false} {
 		name := map[bool]string{true: "restarted", false: "left down"}[restart]
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			reg := registrytest.Start(t)
-			ref := mustRef(t, reg.Ref("jails/big:1"))
-			if _, err := Push(ctx, ref, img); err != nil {
+			ref := imagetest.Ref(t, reg.Ref("jails/big:1"))
+			if _, err := registry.Push(ctx, ref, img); err != nil {
 				t.Fatal(err)
 			}
 			dir := filepath.Join(t.TempDir(), "layout")
-			if err := layout.Write(ctx, dir, testImage(t, 1000), "old"); err != nil {
+			if err := layout.Write(ctx, dir, imagetest.Image(t, 1000), "old"); err != nil {
 				t.Fatal(err)
 			}
-			before := snapshot(t, dir)
+			before := imagetest.Snapshot(t, dir)
 			wire := &tripwire{inner: remote.DefaultTransport, fault: reg.Restart}
-			opts := []RemoteOption{WithTransport(wire)}
+			opts := []registry.Option{registry.WithTransport(wire)}
 			if !restart {
 				wire.fault = reg.Stop
 				opts = append(opts, fastRetry)
 			}
-			got, err := Pull(ctx, ref, dir, "1", opts...)
+			got, err := registry.Pull(ctx, ref, dir, "1", opts...)
 			if !wire.fired.Load() {
 				t.Fatal("the fault never fired")
 			}
@@ -173,7 +155,7 @@ func TestPullRegistryKilled(t *testing.T) {
 				if err == nil {
 					t.Fatal("pull from a dead registry succeeded")
 				}
-				if after := snapshot(t, dir); after != before {
+				if after := imagetest.Snapshot(t, dir); after != before {
 					t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
 				}
 				return
@@ -201,9 +183,9 @@ func TestPullRegistryKilled(t *testing.T) {
 func TestPullCorruptStorage(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
-	img := testImage(t, 300_000)
-	ref := mustRef(t, reg.Ref("jails/corrupt:1"))
-	if _, err := Push(ctx, ref, img); err != nil {
+	img := imagetest.Image(t, 300_000)
+	ref := imagetest.Ref(t, reg.Ref("jails/corrupt:1"))
+	if _, err := registry.Push(ctx, ref, img); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := img.Manifest()
@@ -219,16 +201,16 @@ func TestPullCorruptStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	if err := layout.Write(ctx, dir, testImage(t, 1000), "1"); err != nil {
+	if err := layout.Write(ctx, dir, imagetest.Image(t, 1000), "1"); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, dir)
-	_, err = Pull(ctx, ref, dir, "1")
+	before := imagetest.Snapshot(t, dir)
+	_, err = registry.Pull(ctx, ref, dir, "1")
 	t.Logf("error: %v", err)
 	if err == nil || !strings.Contains(err.Error(), "verifying sha256") || !strings.Contains(err.Error(), m.Layers[0].Digest.Hex) {
 		t.Errorf("pull error %v, want a digest mismatch naming %s", err, m.Layers[0].Digest)
 	}
-	if after := snapshot(t, dir); after != before {
+	if after := imagetest.Snapshot(t, dir); after != before {
 		t.Errorf("layout changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
 }
