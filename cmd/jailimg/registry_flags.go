@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/registry"
+	"github.com/jailimg/jailimg/pkg/source"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -141,8 +141,8 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []regis
 
 // openSource opens a SOURCE argument: a layout as it is, a registry
 // reference with these flags' transport and credentials.
-func (r *registryFlags) openSource(ctx context.Context, source string, stdin io.Reader) (v1.Image, error) {
-	src, err := image.ParseSource(source)
+func (r *registryFlags) openSource(ctx context.Context, arg string, stdin io.Reader) (v1.Image, error) {
+	src, err := source.Parse(arg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err // no such layout, and no registry host: bad input
 	} else if err != nil {

@@ -1,4 +1,4 @@
-package image_test
+package source_test
 
 import (
 	"context"
@@ -14,16 +14,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/jailimg/jailimg/internal/imagetest"
 	"github.com/jailimg/jailimg/internal/registrytest"
-	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/registry"
+	"github.com/jailimg/jailimg/pkg/source"
 )
 
 // The tests in this file run against Debian's docker-registry.
 
-// readAll opens the image SOURCE names and reads its config and every
-// layer to the end, as unpack does, returning the first error.
-func readAll(ctx context.Context, source string) error {
-	src, err := image.ParseSource(source)
+// readAll opens the image the SOURCE s names and reads its config and
+// every layer to the end, as unpack does, returning the first error.
+func readAll(ctx context.Context, s string) error {
+	src, err := source.Parse(s)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,11 @@ func TestSourceRegistryRoundTrip(t *testing.T) {
 	if _, err := registry.Push(ctx, imagetest.Ref(t, reg.Ref("jails/a:1")), img); err != nil {
 		t.Fatal(err)
 	}
-	got, err := image.Open(ctx, reg.Ref("jails/a:1"))
+	src, err := source.Parse(reg.Ref("jails/a:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Image(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package image_test
+package source_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/source"
 )
 
-func TestParseSource(t *testing.T) {
+func TestParse(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ in, want string }{
 		{dir, "oci:" + dir},
@@ -27,21 +27,21 @@ func TestParseSource(t *testing.T) {
 		{"docker.io/library/nginx", "docker.io/library/nginx"},
 		{"registry.example/nginx@sha256:" + strings.Repeat("a", 64), "registry.example/nginx@sha256:" + strings.Repeat("a", 64)},
 	} {
-		src, err := image.ParseSource(tc.in)
+		src, err := source.Parse(tc.in)
 		if err != nil || src.String() != tc.want {
-			t.Errorf("image.ParseSource(%q) = %v, %v; want %s", tc.in, src, err, tc.want)
+			t.Errorf("source.Parse(%q) = %v, %v; want %s", tc.in, src, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"oci:", "UPPER/Case:tag", "a:b:c:d", "registry.example/UPPER:tag"} {
-		if _, err := image.ParseSource(bad); err == nil {
-			t.Errorf("image.ParseSource(%q): no error", bad)
+		if _, err := source.Parse(bad); err == nil {
+			t.Errorf("source.Parse(%q): no error", bad)
 		}
 	}
 }
 
-// TestParseSourceNeedsHost: a SOURCE that is no directory and names no
+// TestParseNeedsHost: a SOURCE that is no directory and names no
 // registry host is an error matching fs.ErrNotExist, never Docker Hub.
-func TestParseSourceNeedsHost(t *testing.T) {
+func TestParseNeedsHost(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -53,16 +53,16 @@ func TestParseSourceNeedsHost(t *testing.T) {
 		"./out/x", "../out/x:1", file, "UPPER/Case:tag",
 	} {
 		t.Run(s, func(t *testing.T) {
-			src, err := image.ParseSource(s)
+			src, err := source.Parse(s)
 			if err == nil {
-				t.Fatalf("image.ParseSource(%q) = %v, want an error", s, src)
+				t.Fatalf("source.Parse(%q) = %v, want an error", s, src)
 			}
 			want := fmt.Sprintf("SOURCE %q: no such OCI layout directory; a registry reference needs a host", s)
 			if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q (fs.ErrNotExist: %v), want %q...", err, errors.Is(err, fs.ErrNotExist), want)
 			}
-			if _, err := image.Open(context.Background(), s); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("image.Open(%q): %v, want fs.ErrNotExist", s, err)
+			if err := readAll(context.Background(), s); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("opening %q: %v, want fs.ErrNotExist", s, err)
 			}
 		})
 	}

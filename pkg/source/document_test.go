@@ -1,4 +1,4 @@
-package image_test
+package source_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/jailimg/jailimg/pkg/image"
 	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/registry"
+	"github.com/jailimg/jailimg/pkg/source"
 )
 
 // registriesFor returns the registries an image is read from in these
@@ -31,7 +32,7 @@ func registriesFor(reg *registrytest.Registry, ggcr string, distribution bool) [
 // TestForeignDocuments reads one image of each class jailimg refuses
 // (ocitest.Foreign: ambiguous documents, a config that is no image config,
 // a mediaType field that disagrees with the descriptor, layers of unknown,
-// non-distributable or remote media) from an OCI layout (FromLayout) and
+// non-distributable or remote media) from an OCI layout (layout.Image) and
 // from registries (Source.Image, Pull). Each read must fail matching
 // layout.ErrInvalid, naming the layout or reference, the document and the fault;
 // the failed Pull must leave the layout it pulled into as it was.
@@ -66,14 +67,14 @@ func TestForeignDocuments(t *testing.T) {
 					file = imagetest.BlobName(top.Digest())
 				}
 				_, err := layout.Image(dir, "")
-				refused(t, "FromLayout", err, dir, file, tc.Want)
+				refused(t, "layout.Image", err, dir, file, tc.Want)
 			}
 			for _, host := range registriesFor(reg, ggcr, tc.Distribution) {
 				ref := imagetest.Ref(t, host+"/foreign/image:1")
 				if err := ocitest.Push(t, ref, tc.Image); err != nil {
 					t.Fatalf("pushing to %s: %v", host, err)
 				}
-				_, err := image.Source{Ref: ref}.Image(ctx)
+				_, err := source.Source{Ref: ref}.Image(ctx)
 				refused(t, "Source.Image from "+host, err, ref.String(), top.Digest().String(), tc.Want)
 
 				dir := filepath.Join(t.TempDir(), "layout")
@@ -105,15 +106,15 @@ func TestGoodDocuments(t *testing.T) {
 			ocitest.WriteLayout(t, dir, img, "1")
 			li, err := layout.Image(dir, "")
 			if err != nil {
-				t.Fatalf("FromLayout: %v", err)
+				t.Fatalf("layout.Image: %v", err)
 			}
-			listsLayers(t, "FromLayout", li, len(img.Blobs)-1)
+			listsLayers(t, "layout.Image", li, len(img.Blobs)-1)
 			for _, host := range registriesFor(reg, ggcr, true) {
 				ref := imagetest.Ref(t, host+"/good/image:1")
 				if err := ocitest.Push(t, ref, img); err != nil {
 					t.Fatalf("pushing to %s: %v", host, err)
 				}
-				ri, err := image.Source{Ref: ref}.Image(ctx)
+				ri, err := source.Source{Ref: ref}.Image(ctx)
 				if err != nil {
 					t.Fatalf("Source.Image from %s: %v", host, err)
 				}

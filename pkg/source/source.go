@@ -1,4 +1,4 @@
-package image
+package source
 
 import (
 	"context"
@@ -35,12 +35,13 @@ func (s Source) String() string {
 	return "oci:" + s.Layout
 }
 
-// ParseSource reads a SOURCE argument. "oci:DIR[:TAG]" is always a layout;
+// Parse reads a SOURCE argument. "oci:DIR[:TAG]" is always a layout;
 // otherwise a string naming an existing directory ("DIR", or "DIR:TAG" when
 // DIR exists) is a layout, and anything else must be a registry reference
-// with an explicit registry host, as registry.ParseReference requires: "out/typo"
-// is an error matching fs.ErrNotExist, never docker.io/out/typo.
-func ParseSource(s string, opts ...name.Option) (Source, error) {
+// with an explicit registry host, as registry.ParseReference requires:
+// "out/typo" is an *Error matching fs.ErrNotExist, never
+// docker.io/out/typo. opts are go-containerregistry's, for the reference.
+func Parse(s string, opts ...name.Option) (Source, error) {
 	if rest, ok := strings.CutPrefix(s, "oci:"); ok {
 		dir, tag := rest, ""
 		if i := strings.LastIndex(rest, ":"); i >= 0 && !strings.Contains(rest[i+1:], "/") {
@@ -61,7 +62,7 @@ func ParseSource(s string, opts ...name.Option) (Source, error) {
 	var noHost *registry.NoHostError
 	switch {
 	case errors.As(err, &noHost), err != nil && !pathHasHost(s):
-		return Source{}, &SourceError{Source: s}
+		return Source{}, &Error{Source: s}
 	case err != nil:
 		return Source{}, fmt.Errorf("source %q is neither an existing directory nor a registry reference: %w", s, err)
 	}
@@ -81,18 +82,11 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// Open returns the image a SOURCE names. Registry references are read as
-// Source.Image reads them.
-func Open(ctx context.Context, source string, opts ...registry.Option) (v1.Image, error) {
-	src, err := ParseSource(source)
-	if err != nil {
-		return nil, err
-	}
-	return src.Image(ctx, opts...)
-}
-
 // Image returns the image the source names: a layout's as layout.Image
-// reads it, a registry's as registry.Image does, with opts.
+// reads it, with every check it makes, and a registry's as registry.Image
+// does, with opts (the transport, credentials and plain-HTTP rule), so
+// that every failure reading it, its layers included, is a
+// *registry.Error.
 func (s Source) Image(ctx context.Context, opts ...registry.Option) (v1.Image, error) {
 	if s.Ref == nil {
 		return layout.Image(s.Layout, s.Tag)
@@ -100,16 +94,16 @@ func (s Source) Image(ctx context.Context, opts ...registry.Option) (v1.Image, e
 	return registry.Image(ctx, s.Ref, opts...)
 }
 
-// SourceError is a SOURCE argument that is neither an existing directory
-// nor a registry reference with a host: usually a layout path with a typo
-// or one not built yet. It matches fs.ErrNotExist.
-type SourceError struct {
+// Error is a SOURCE argument that is neither an existing directory nor a
+// registry reference with a host: usually a layout path with a typo or one
+// not built yet. It matches fs.ErrNotExist.
+type Error struct {
 	Source string
 }
 
-func (e *SourceError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("SOURCE %q: no such OCI layout directory; a registry reference needs a host (registry.example/REPO:TAG)", e.Source)
 }
 
 // Unwrap returns fs.ErrNotExist.
-func (e *SourceError) Unwrap() error { return fs.ErrNotExist }
+func (e *Error) Unwrap() error { return fs.ErrNotExist }
