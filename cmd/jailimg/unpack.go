@@ -92,14 +92,15 @@ switched to by renaming TARGET/current, so a crash leaves either the old tree
 or the new one live. Unpacking the image that is already live does nothing,
 so an rc script can run this at every boot.
 
-Every layer is treated as hostile: paths leaving TARGET or going through
-symlinks, setuid/setgid bits, file capabilities, FIFOs, devices outside the
-safe table, digest mismatches and oversized or over-compressed layers are
-refused (exit 3) and the live tree is kept. Foreign images are held to the
-jail's rule that nothing is world-writable: o+w is masked off files and off
-directories without the sticky bit (a 1777 /tmp is kept), with one warning
-giving the count and the first path; with --strict such an image is refused
-instead (exit 3), naming the layer and entry.
+Every layer is treated as hostile: paths leaving TARGET, setuid/setgid
+bits, file capabilities, FIFOs, devices outside the safe table, digest
+mismatches and oversized or over-compressed layers are refused (exit 3) and
+the live tree is kept. A symlink in a parent directory (lib -> usr/lib) is
+followed inside the image's root, as docker does, never out of it. Foreign
+images are held to the jail's rule that nothing is world-writable: o+w is
+masked off files and off directories without the sticky bit (a 1777 /tmp is
+kept), with one warning giving the count and the first path; with --strict
+such an image is refused instead (exit 3), naming the layer and entry.
 
 The old generation is removed once the new one is live, without following
 a symlink or crossing a mount point: a generation with a host directory

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -17,32 +15,39 @@ import (
 // through a symlink (of any kind) or crosses a mount point.
 const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
-// disk applies entries below a root directory fd. Directories are resolved
-// with openat2(resolveFlags); the last component is always handled with a
-// no-follow *at call on the resolved parent.
+// inRootFlags make the kernel resolve a path as if the root were "/": a
+// symlink is followed, an absolute target or ".." never leaves the root;
+// magic links and mount points are refused.
+const inRootFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+
+// disk applies entries below a root directory fd. Parent directories are
+// resolved by the kernel with openat2(inRootFlags), so a symlink in them
+// (bin -> usr/bin) is followed and cannot lead out of the root; the last
+// component is always handled with a no-follow *at call on the resolved
+// parent. The model m decides what each entry means, as for Verify: where
+// missing directories go, what a whiteout removes, which directories keep
+// their mtime.
 type disk struct {
 	root      int
 	chown     bool
+	m         *model
 	cacheName string
 	cacheFd   int
-	dirTimes  map[string]time.Time
 	buf       []byte
 }
 
 func newDisk(root int) *disk {
-	return &disk{root: root, chown: os.Geteuid() == 0, cacheFd: -1, dirTimes: map[string]time.Time{}, buf: make([]byte, 1<<20)}
+	return &disk{root: root, chown: os.Geteuid() == 0, m: newShadow(), cacheFd: -1, buf: make([]byte, 1<<20)}
 }
 
 var _ applier = (*disk)(nil)
 
-// openDir opens dir (clean, relative, "" for the root) beneath the root.
+// openDir opens dir (clean, relative, "" for the root) inside the root.
 func (d *disk) openDir(dir string, flags int) (int, error) {
 	if dir == "" {
 		dir = "."
 	}
-	// No O_NOFOLLOW: with it a final symlink gives ENOTDIR; without it
-	// RESOLVE_NO_SYMLINKS refuses it with ELOOP, which says what happened.
-	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_CLOEXEC), Resolve: resolveFlags}
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_CLOEXEC), Resolve: inRootFlags}
 	for {
 		fd, err := unix.Openat2(d.root, dir, how)
 		if err == unix.EINTR || err == unix.EAGAIN {
@@ -58,7 +63,7 @@ func dirErr(dir string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, unix.ELOOP):
-		return fmt.Errorf("%w: %q is a symlink or goes through one", ErrUnsafePath, dir)
+		return fmt.Errorf("%w: %q: too many levels of symlinks", ErrUnsafePath, dir)
 	case errors.Is(err, unix.EXDEV):
 		return fmt.Errorf("%w: %q crosses a mount point", ErrUnsafePath, dir)
 	case errors.Is(err, unix.ENOTDIR):
@@ -69,8 +74,10 @@ func dirErr(dir string, err error) error {
 	return fmt.Errorf("opening %q: %w", dir, err)
 }
 
-// parent returns an O_PATH fd for dir, creating missing directories. The fd
-// is cached and must not be closed by the caller.
+// parent returns an O_PATH fd for dir, the parent of the entry the model
+// has just placed, creating missing directories where the model says (at
+// its canonical path, which has no symlink in it). The fd is cached and
+// must not be closed by the caller.
 func (d *disk) parent(dir string) (int, error) {
 	if dir == "" {
 		return d.root, nil
@@ -80,7 +87,7 @@ func (d *disk) parent(dir string) (int, error) {
 	}
 	fd, err := d.openDir(dir, unix.O_PATH)
 	if errors.Is(err, os.ErrNotExist) {
-		fd, err = d.mkdirAll(dir)
+		fd, err = d.mkdirAll(d.m.parent)
 	}
 	if err != nil {
 		return -1, err
@@ -91,7 +98,8 @@ func (d *disk) parent(dir string) (int, error) {
 }
 
 // mkdirAll creates the missing directories of dir, mode 0755, one
-// component at a time, each resolved beneath the previous one.
+// component at a time, each resolved beneath the previous one without
+// following any symlink.
 func (d *disk) mkdirAll(dir string) (int, error) {
 	cur := d.root
 	rest := dir
@@ -139,6 +147,10 @@ func (d *disk) invalidate() {
 	d.cacheFd, d.cacheName = -1, ""
 }
 
+// forget makes the cached fd unusable for any name. The fd itself (which
+// may be the caller's pfd) stays open until the cache is next filled.
+func (d *disk) forget() { d.cacheName = "" }
+
 // close releases the cached fd.
 func (d *disk) close() { d.invalidate() }
 
@@ -171,11 +183,11 @@ func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {
 		if keepDir {
 			return true, nil
 		}
-		err := removeAll(pfd, base)
-		if d.cacheName == name || strings.HasPrefix(d.cacheName, name+"/") {
-			d.invalidate()
-		}
-		return false, err
+		d.forget() // the cached parent may be this directory, or be reached through it
+		return false, removeAll(pfd, base)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		d.forget() // the cached parent may be reached through it
 	}
 	if err := unix.Unlinkat(pfd, base, 0); err != nil {
 		return false, fmt.Errorf("removing %q: %w", base, err)

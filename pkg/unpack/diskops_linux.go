@@ -34,12 +34,16 @@ func (d *disk) mtime(pfd int, base string, h *tar.Header) error {
 	return nil
 }
 
+func (d *disk) startLayer() { d.m.startLayer() }
+
 func (d *disk) dir(name string, h *tar.Header) error {
+	if err := d.m.dir(name, h); err != nil {
+		return err
+	}
 	if name == "" {
 		if err := d.owner(-1, "", d.root, h); err != nil {
 			return err
 		}
-		d.dirTimes[name] = h.ModTime
 		return unix.Fchmod(d.root, perm(h))
 	}
 	dir, base := split(name)
@@ -64,11 +68,13 @@ func (d *disk) dir(name string, h *tar.Header) error {
 	if err := d.owner(-1, "", fd, h); err != nil {
 		return err
 	}
-	d.dirTimes[name] = h.ModTime
 	return unix.Fchmod(fd, perm(h))
 }
 
 func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
+	if err := d.m.file(name, h, nil); err != nil {
+		return err
+	}
 	pfd, base, err := d.place(name)
 	if err != nil {
 		return err
@@ -103,6 +109,9 @@ func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
 }
 
 func (d *disk) symlink(name string, h *tar.Header) error {
+	if err := d.m.symlink(name, h); err != nil {
+		return err
+	}
 	pfd, base, err := d.place(name)
 	if err != nil {
 		return err
@@ -117,6 +126,9 @@ func (d *disk) symlink(name string, h *tar.Header) error {
 }
 
 func (d *disk) hardlink(name, target string, h *tar.Header) error {
+	if err := d.m.hardlink(name, target, h); err != nil {
+		return err
+	}
 	tdir, tbase := split(target)
 	tpfd, err := d.openDir(tdir, unix.O_PATH)
 	if errors.Is(err, os.ErrNotExist) {
@@ -141,6 +153,9 @@ func (d *disk) hardlink(name, target string, h *tar.Header) error {
 }
 
 func (d *disk) device(name string, h *tar.Header) error {
+	if err := d.m.device(name, h); err != nil {
+		return err
+	}
 	pfd, base, err := d.place(name)
 	if err != nil {
 		return err
@@ -164,48 +179,76 @@ func (d *disk) device(name string, h *tar.Header) error {
 }
 
 func (d *disk) whiteout(name string) error {
-	dir, base := split(name)
-	pfd, err := d.openDir(dir, unix.O_PATH)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if err := d.m.whiteout(name); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("whiteout: %w", err)
-	}
-	defer unix.Close(pfd)
-	d.invalidate()
-	return removeAll(pfd, base)
+	return d.hide()
 }
 
-func (d *disk) opaque(dir string, keep func(string) bool) error {
-	fd, err := d.openDir(dir, unix.O_RDONLY)
-	if errors.Is(err, os.ErrNotExist) {
+func (d *disk) opaque(dir string) error {
+	if err := d.m.opaque(dir); err != nil {
+		return err
+	}
+	return d.hide()
+}
+
+// hide carries out what the model says the last whiteout does: remove
+// paths and everything below them, and reset the mode and owner of
+// directories to those of a directory created implicitly. The paths are
+// canonical; the kernel still resolves them inside the root.
+func (d *disk) hide() error {
+	if len(d.m.hides) == 0 {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("opaque whiteout: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), dir)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return fmt.Errorf("opaque whiteout: listing: %w", err)
-	}
 	d.invalidate()
-	for _, n := range names {
-		if !keep(join(dir, n)) {
-			if err := removeAll(fd, n); err != nil {
-				return err
+	for _, op := range d.m.hides {
+		if op.reset {
+			if err := d.reset(op.name); err != nil {
+				return fmt.Errorf("whiteout: %w", err)
 			}
+			continue
+		}
+		dir, base := split(op.name)
+		pfd, err := d.openDir(dir, unix.O_PATH)
+		if err != nil {
+			return fmt.Errorf("whiteout: %w", err)
+		}
+		err = removeAll(pfd, base)
+		unix.Close(pfd)
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// finish sets the directory mtimes, once every entry is in place.
+// reset makes the directory name mode 0755, owned by root when running as
+// root, as mkdirAll creates it.
+func (d *disk) reset(name string) error {
+	fd, err := d.openDir(name, unix.O_RDONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if d.chown {
+		if err := unix.Fchown(fd, 0, 0); err != nil {
+			return fmt.Errorf("chown %q: %w", name, err)
+		}
+	}
+	if err := unix.Fchmod(fd, 0o755); err != nil {
+		return fmt.Errorf("chmod %q: %w", name, err)
+	}
+	return nil
+}
+
+// finish sets the mtimes of the directories that have one in the model,
+// once every entry is in place.
 func (d *disk) finish() error {
-	for name, t := range d.dirTimes {
-		ts := []unix.Timespec{{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}}
+	for name, n := range d.m.nodes {
+		if n.typ != 'd' || !n.hasTime {
+			continue
+		}
+		ts := []unix.Timespec{{Sec: n.mtime.Unix(), Nsec: int64(n.mtime.Nanosecond())}}
 		ts = append(ts, ts[0])
 		if name == "" {
 			if err := unix.UtimesNanoAt(d.root, ".", ts, 0); err != nil {
@@ -216,11 +259,15 @@ func (d *disk) finish() error {
 		dir, base := split(name)
 		pfd, err := d.openDir(dir, unix.O_PATH)
 		if err != nil {
-			continue // removed or replaced by a later entry
+			return fmt.Errorf("setting mtime of %q: %w", name, err)
 		}
 		var st unix.Stat_t
-		if unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			err = unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
+		if err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				err = fmt.Errorf("%w: not a directory", ErrUnsafePath)
+			} else {
+				err = unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
+			}
 		}
 		unix.Close(pfd)
 		if err != nil {

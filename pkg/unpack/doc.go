@@ -5,13 +5,33 @@
 //
 //   - nothing outside TARGET is created, modified or removed: every create,
 //     open, link and remove happens relative to a directory fd of the staging
-//     root, resolved by the kernel with openat2(RESOLVE_BENEATH |
-//     RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), and the last component is
-//     always operated on with a no-follow *at call;
-//   - tar names are unsafe paths: absolute names, names with a ".." component,
-//     names going through a symlink, hardlinks to anything but an earlier
-//     regular file, and whiteouts through a symlink are rejected with an
-//     error naming the layer and entry (*EntryError wrapping ErrUnsafePath);
+//     root. A symlink in a parent directory is followed as chroot would, so
+//     that a layer writing lib/x over a base where lib -> usr/lib (usrmerge)
+//     puts x in usr/lib as docker, containerd and umoci do; the kernel
+//     resolves it with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+//     RESOLVE_NO_XDEV), so an absolute or ".." target stays inside the root.
+//     Missing directories are created one component at a time with
+//     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. The last component is always
+//     operated on with a no-follow *at call: an entry whose name is a
+//     symlink replaces the symlink and never writes through it;
+//   - tar names are unsafe paths: absolute names, names with a ".."
+//     component, hardlinks to anything but an earlier regular file (the
+//     target is resolved inside the root as a parent directory is), symlink
+//     loops (more than 40 links), names that resolve to a path longer than
+//     4095 bytes and paths that would need a directory created below a
+//     dangling symlink and then "..", are rejected with an error naming the
+//     layer and entry (*EntryError wrapping ErrUnsafePath);
+//   - a whiteout or opaque whiteout hides what lower layers made and nothing
+//     its own layer wrote, whatever the order of the layer's entries (OCI
+//     image spec): what the layer wrote below it is kept, and a hidden lower
+//     directory the layer wrote into becomes what an implicitly created
+//     directory is (mode 0755, owned by root, no mtime to verify). Its path
+//     is resolved in the tree lower layers left, as the spec means; a
+//     whiteout whose effect would differ when resolved after the layer's
+//     earlier entries (the layer changed a symlink on its way), or that would
+//     remove a symlink, directory or file an earlier entry of the layer went
+//     through or linked to, depends on the order of the entries and is
+//     refused (ErrCorrupt);
 //   - setuid and setgid bits, security.capability xattrs, FIFOs, block
 //     devices and character devices outside the safe table (null, zero,
 //     full, random, urandom, tty) are refused (ErrPolicy) unless allowed by
@@ -66,9 +86,7 @@
 // directory swapped while Verify is inside it is reported too.
 //
 // Extended attributes other than security.capability are ignored, not
-// applied. An opaque whiteout removes the lower-layer children of its
-// directory that the same layer did not also write (the OCI order puts the
-// marker first, in which case this is exactly "all of them").
+// applied.
 //
 // Ownership is applied only when running as root; device nodes need root.
 package unpack

@@ -8,7 +8,8 @@ import (
 // Sentinel errors callers can branch on with errors.Is.
 var (
 	// ErrUnsafePath is returned for a name, link or whiteout that would
-	// reach outside the root or through a symlink.
+	// reach outside the root, or that cannot be resolved inside it (a
+	// symlink loop, a file where a directory should be).
 	ErrUnsafePath = errors.New("unsafe path")
 	// ErrPolicy is returned for an entry the policy refuses: setuid/setgid
 	// bits, file capabilities, FIFOs, disallowed devices.
@@ -19,7 +20,8 @@ var (
 	// manifest or the config's diff_ids.
 	ErrDigest = errors.New("digest mismatch")
 	// ErrCorrupt is returned for a malformed layer: truncated or trailing
-	// data, unsupported entry type, unknown media type.
+	// data, unsupported entry type, unknown media type, a whiteout whose
+	// effect depends on the order of its layer's entries.
 	ErrCorrupt = errors.New("corrupt layer")
 )
 

@@ -196,14 +196,20 @@ func diffSnap(want, got map[string]string) string {
 	var lines []string
 	for k, w := range want {
 		if g, ok := got[k]; !ok {
-			lines = append(lines, fmt.Sprintf("missing %s (%s)", k, w))
+			lines = append(lines, fmt.Sprintf("missing /%s (%s)", k, w))
 		} else if g != w {
-			lines = append(lines, fmt.Sprintf("%s: want %q, got %q", k, w, g))
+			lines = append(lines, fmt.Sprintf("/%s: want %q, got %q", k, w, g))
 		}
 	}
+	return withExtra(lines, want, got)
+}
+
+// withExtra adds to lines a line for each path got has and want has not,
+// and returns them sorted, one a line.
+func withExtra[V any](lines []string, want, got map[string]V) string {
 	for k, g := range got {
 		if _, ok := want[k]; !ok {
-			lines = append(lines, fmt.Sprintf("extra %s (%s)", k, g))
+			lines = append(lines, fmt.Sprintf("extra /%s (%v)", k, g))
 		}
 	}
 	sort.Strings(lines)

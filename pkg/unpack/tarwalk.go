@@ -11,18 +11,22 @@ import (
 
 // applier is where a checked entry goes: the disk (unpack) or an in-memory
 // model of the tree (verify). Names are clean (see cleanName), "" is the
-// root. The walker has already applied the policy; an applier only has to
-// keep every operation inside its root.
+// root; a symlink in a parent directory is followed inside the root, the
+// last component never. The walker has already applied the policy; an
+// applier only has to keep every operation inside its root.
 type applier interface {
+	// startLayer is called before the first entry of each layer: whiteouts
+	// hide what lower layers made, not what their own layer wrote.
+	startLayer()
 	dir(name string, h *tar.Header) error
 	file(name string, h *tar.Header, r io.Reader) error
 	symlink(name string, h *tar.Header) error
 	hardlink(name, target string, h *tar.Header) error
 	device(name string, h *tar.Header) error
-	// whiteout removes name and everything below it, if it exists.
+	// whiteout hides name and everything below it, if it exists.
 	whiteout(name string) error
-	// opaque removes the children of dir for which keep returns false.
-	opaque(dir string, keep func(name string) bool) error
+	// opaque hides the children of dir.
+	opaque(dir string) error
 }
 
 // Kinds of entries recorded per layer to spot duplicates of different types.
@@ -38,6 +42,7 @@ const (
 func applyTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[Device]bool, a applier) error {
 	tr := tar.NewReader(r)
 	seen := map[string]int{}
+	a.startLayer()
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -74,7 +79,7 @@ func applyEntry(h *tar.Header, r io.Reader, seen map[string]int, devs map[Device
 	}
 	dir, base := split(name)
 	if strings.HasPrefix(base, whPrefix) {
-		return applyWhiteout(dir, base, seen, a)
+		return applyWhiteout(dir, base, a)
 	}
 	kind := kindOf(h.Typeflag)
 	if old, ok := seen[name]; ok && old != kindTouched && old != kind {
@@ -127,9 +132,9 @@ func kindOf(t byte) int {
 	return kindFile
 }
 
-func applyWhiteout(dir, base string, seen map[string]int, a applier) error {
+func applyWhiteout(dir, base string, a applier) error {
 	if base == whOpaque {
-		return a.opaque(dir, func(name string) bool { _, ok := seen[name]; return ok })
+		return a.opaque(dir)
 	}
 	if strings.HasPrefix(base, whMeta) {
 		return fmt.Errorf("%w: unsupported special whiteout %q", ErrCorrupt, base)
@@ -138,11 +143,7 @@ func applyWhiteout(dir, base string, seen map[string]int, a applier) error {
 	if victim == "" || victim == "." || victim == ".." {
 		return fmt.Errorf("%w: whiteout of %q", ErrUnsafePath, victim)
 	}
-	name := join(dir, victim)
-	if _, ok := seen[name]; ok {
-		return nil // a whiteout only hides lower layers
-	}
-	return a.whiteout(name)
+	return a.whiteout(join(dir, victim))
 }
 
 // checkPolicy refuses setuid/setgid bits, file capabilities, FIFOs and
