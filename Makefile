@@ -26,14 +26,11 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-# Each fuzz target for a while (FUZZTIME=30s by default).
+# Each fuzz target for a while (FUZZTIME=30s by default), then how many
+# inputs each one ran.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/recipe -run '^$$' -fuzz FuzzInclude -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/resolve -run '^$$' -fuzz FuzzResolve -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/unpack -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/dpkg -run '^$$' -fuzz FuzzParagraphs -fuzztime $(FUZZTIME)
+	GO=$(GO) hack/fuzz.sh $(FUZZTIME)
 
 # Build the sample recipes twice, in two directories under two umasks, and compare digests.
 repro: build

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -37,8 +38,11 @@ type disk struct {
 }
 
 func newDisk(root int) *disk {
-	return &disk{root: root, chown: os.Geteuid() == 0, m: newShadow(), cacheFd: -1, buf: make([]byte, 1<<20)}
+	return &disk{root: root, chown: os.Geteuid() == 0, m: newShadow(), cacheFd: -1, buf: *bufPool.Get().(*[]byte)}
 }
+
+// bufPool holds the 1 MiB copy buffers of disk appliers.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 var _ applier = (*disk)(nil)
 
@@ -151,8 +155,14 @@ func (d *disk) invalidate() {
 // may be the caller's pfd) stays open until the cache is next filled.
 func (d *disk) forget() { d.cacheName = "" }
 
-// close releases the cached fd.
-func (d *disk) close() { d.invalidate() }
+// close releases the cached fd and the buffer.
+func (d *disk) close() {
+	d.invalidate()
+	if b := d.buf; b != nil {
+		bufPool.Put(&b)
+		d.buf = nil
+	}
+}
 
 // place makes room for a new non-directory entry at name: it returns its
 // parent directory (opened or created beneath the root) and its base name,

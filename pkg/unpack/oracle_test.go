@@ -243,14 +243,27 @@ func (o oracle) put(e oentry) error {
 
 // treeEntry describes one path for comparisons; mtime is -1 when unknown
 // and group names the first path (in sort order) of a set of hardlinks.
+// peek is a short file's contents, to show, not to compare.
 type treeEntry struct {
 	typ          byte
 	mode         int64
 	uid, gid     int
 	mtime        int64
-	body, link   string
+	size         int
+	sum          [32]byte
+	link         string
 	major, minor int64
 	group        string
+	peek         string
+}
+
+// withBody sets a file's size, sum and peek.
+func (e treeEntry) withBody(body string) treeEntry {
+	e.size, e.sum = len(body), sha256.Sum256([]byte(body))
+	if len(body) < 40 {
+		e.peek = body
+	}
+	return e
 }
 
 func (e treeEntry) String() string {
@@ -260,9 +273,9 @@ func (e treeEntry) String() string {
 	}
 	switch e.typ {
 	case 'f':
-		s += fmt.Sprintf(" %d bytes sha256:%x", len(e.body), sha256.Sum256([]byte(e.body)))
-		if len(e.body) < 40 {
-			s += fmt.Sprintf(" %q", e.body)
+		s += fmt.Sprintf(" %d bytes sha256:%x", e.size, e.sum)
+		if e.peek != "" {
+			s += fmt.Sprintf(" %q", e.peek)
 		}
 	case 'c', 'b':
 		s += fmt.Sprintf(" %d:%d", e.major, e.minor)
@@ -281,17 +294,18 @@ func (o oracle) tree() map[string]treeEntry {
 	out := map[string]treeEntry{}
 	groups := map[*onode][]string{}
 	for p, n := range o {
-		e := treeEntry{typ: n.typ, mode: n.mode, uid: n.uid, gid: n.gid, mtime: -1, body: n.body, link: n.link, major: n.major, minor: n.minor}
+		e := treeEntry{typ: n.typ, mode: n.mode, uid: n.uid, gid: n.gid, mtime: -1, link: n.link, major: n.major, minor: n.minor}
 		if n.known {
 			e.mtime = n.mtime.UnixNano()
 		}
 		if n.typ == 'l' {
 			e.mode = 0
 		}
-		out[p] = e
 		if n.typ == 'f' {
+			e = e.withBody(n.body)
 			groups[n] = append(groups[n], p)
 		}
+		out[p] = e
 	}
 	setGroups(out, groups)
 	return out
@@ -344,7 +358,9 @@ func readTree(dfd int, name, rel string, out map[string]treeEntry, groups map[[2
 		err = readDir(dfd, name, rel, out, groups)
 	case unix.S_IFREG:
 		e.typ = 'f'
-		e.body, err = readAt(dfd, name)
+		var body string
+		body, err = readAt(dfd, name)
+		e = e.withBody(body)
 		key := [2]uint64{st.Dev, st.Ino}
 		groups[key] = append(groups[key], rel)
 	case unix.S_IFLNK:
@@ -419,6 +435,28 @@ func readAt(dfd int, name string) (string, error) {
 	}
 }
 
+// modelTree is the applier's model m in the form of oracle.tree.
+func modelTree(m *model) map[string]treeEntry {
+	out := map[string]treeEntry{}
+	groups := map[*inode][]string{}
+	for p, n := range m.nodes {
+		e := treeEntry{typ: n.typ, mode: int64(n.mode), uid: n.uid, gid: n.gid, mtime: -1, size: int(n.size), sum: n.sum,
+			link: n.link, major: int64(n.major), minor: int64(n.minor)}
+		if n.hasTime {
+			e.mtime = n.mtime.UnixNano()
+		}
+		if n.typ == 'l' {
+			e.mode = 0
+		}
+		out[p] = e
+		if n.typ == 'f' {
+			groups[n] = append(groups[n], p)
+		}
+	}
+	setGroups(out, groups)
+	return out
+}
+
 var asRoot = os.Geteuid() == 0
 
 // treeDiff compares got with want: an mtime want does not know is not
@@ -444,6 +482,7 @@ func treeDiff(want, got map[string]treeEntry, loose bool) string {
 		if loose && implicit && g.typ == 'd' {
 			g = w
 		}
+		g.peek, w.peek = "", ""
 		if g != w {
 			lines = append(lines, fmt.Sprintf("/%s: want %s\n    got %s", p, w, g))
 		}
