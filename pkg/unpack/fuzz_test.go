@@ -114,8 +114,9 @@ func FuzzUnpack(f *testing.F) {
 		}
 		// Verify's model of the same layers must say the same.
 		m := newModel()
+		mw := &worldWritable{applier: m} // as Verify does
 		for i, tb := range tars {
-			if err := applyTar(context.Background(), i, bytes.NewReader(tb), &budget{lim: fuzzLimits}, makeOptions(nil).devices, m); err != nil {
+			if err := applyTar(context.Background(), i, bytes.NewReader(tb), &budget{lim: fuzzLimits}, makeOptions(nil).devices, mw); err != nil {
 				t.Fatalf("unpacked, but Verify's model refuses: %v", err)
 			}
 		}
@@ -175,7 +176,7 @@ func TestFuzzSeedsUnpack(t *testing.T) {
 }
 
 // applyScratch applies tar streams to the directory root as extract does,
-// with the default policy.
+// with the default policy (o+w masked).
 func applyScratch(root string, tars ...[]byte) error {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -184,9 +185,10 @@ func applyScratch(root string, tars ...[]byte) error {
 	defer unix.Close(fd)
 	d := newDisk(fd)
 	defer d.close()
+	a := &worldWritable{applier: d} // as extract does
 	b := &budget{lim: fuzzLimits}
 	for i, tb := range tars {
-		if err := applyTar(context.Background(), i, bytes.NewReader(tb), b, makeOptions(nil).devices, d); err != nil {
+		if err := applyTar(context.Background(), i, bytes.NewReader(tb), b, makeOptions(nil).devices, a); err != nil {
 			return err
 		}
 	}

@@ -181,8 +181,17 @@ func (o oracle) real(dir string, create bool) (string, error) {
 }
 
 // oracleMode is the mode an entry gets: the header's permission bits
-// (setuid and setgid are refused by the policy, not here).
-func oracleMode(h *tar.Header) int64 { return h.Mode & 0o7777 }
+// (setuid and setgid are refused by the policy, not here), less o+w on a
+// regular file or a directory without the sticky bit (the jail's rule that
+// nothing is world-writable, which unpack applies to foreign images).
+func oracleMode(h *tar.Header) int64 {
+	m := h.Mode & 0o7777
+	switch {
+	case h.Typeflag == tar.TypeReg, h.Typeflag == tar.TypeDir && m&0o1000 == 0:
+		m &^= 0o002
+	}
+	return m
+}
 
 // put applies one entry that is not a whiteout.
 func (o oracle) put(e oentry) error {
