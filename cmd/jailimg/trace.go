@@ -13,7 +13,7 @@ import (
 
 	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/bundle"
-	"github.com/jailimg/jailimg/pkg/run/passwd"
+	"github.com/jailimg/jailimg/pkg/passwd"
 	"github.com/jailimg/jailimg/pkg/trace"
 )
 

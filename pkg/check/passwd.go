@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jailimg/jailimg/pkg/run/passwd"
+	"github.com/jailimg/jailimg/pkg/passwd"
 )
 
 // noLogin are the shells that do not give a shell.

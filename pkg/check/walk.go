@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/jailimg/jailimg/pkg/run/passwd"
+	"github.com/jailimg/jailimg/pkg/passwd"
 )
 
 // safeDevices are the character devices a jail may hold, by major:minor.

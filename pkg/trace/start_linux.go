@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/pkg/passwd"
 	"github.com/jailimg/jailimg/pkg/run"
-	"github.com/jailimg/jailimg/pkg/run/passwd"
 )
 
 // start starts argv traced from the calling, locked thread and returns its

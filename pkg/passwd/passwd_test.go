@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/jailimg/jailimg/pkg/run/passwd"
+	"github.com/jailimg/jailimg/pkg/passwd"
 )
 
 func opener(root string) passwd.Opener {

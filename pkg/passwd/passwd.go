@@ -1,10 +1,3 @@
-// Package passwd reads a jail's own /etc/passwd and /etc/group without the
-// C library: jailimg is built with CGO_ENABLED=0 and must never load NSS
-// modules from a jail, so users and groups are parsed here.
-//
-// Every file is hostile: it is opened without following it into a FIFO or a
-// device (the opener must use O_NONBLOCK and the file must be regular), read
-// up to MaxSize bytes, and malformed lines are reported with their number.
 package passwd
 
 import (
