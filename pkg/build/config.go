@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/image"
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -49,7 +49,7 @@ func imageConfig(r *recipe.Recipe, arch string, created time.Time) (image.Config
 		if err != nil {
 			return c, fmt.Errorf("encoding run policy: %w", err)
 		}
-		c.Config.Labels = map[string]string{bundle.PolicyLabel: string(raw)}
+		c.Config.Labels = map[string]string{policy.Label: string(raw)}
 	}
 	return c, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/policy"
 )
 
 // Names inside a bundle directory.
@@ -23,9 +25,6 @@ const (
 	// MetaFile holds the generation's Meta as JSON.
 	MetaFile = "image.json"
 )
-
-// PolicyLabel is the image config label that carries a Policy as JSON.
-const PolicyLabel = "dev.jailimg.policy"
 
 // ErrNotBundle is returned by Open for a directory that holds no live
 // generation: no current link, or one that does not name a generation.
@@ -116,6 +115,6 @@ func (b *Bundle) OpenRoot() (*os.File, error) {
 
 // Policy returns the run policy carried by the image config, or a zero Policy
 // when the image has none.
-func (b *Bundle) Policy() (Policy, error) {
-	return PolicyFromConfig(&b.Meta.Config)
+func (b *Bundle) Policy() (policy.Policy, error) {
+	return policy.FromConfig(&b.Meta.Config)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/check"
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/recipe"
 )
 
@@ -65,11 +66,11 @@ func TestImageCannotWaive(t *testing.T) {
 		{[]string{"interpreter", "device"}, `image policy accepts "device" findings`},
 		{[]string{"bogus"}, `image policy accepts "bogus" findings`},
 	} {
-		pol, err := json.Marshal(bundle.Policy{Accept: tc.accept})
+		pol, err := json.Marshal(policy.Policy{Accept: tc.accept})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := &bundle.Bundle{Meta: bundle.Meta{Config: v1.ConfigFile{Config: v1.Config{Labels: map[string]string{bundle.PolicyLabel: string(pol)}}}}}
+		b := &bundle.Bundle{Meta: bundle.Meta{Config: v1.ConfigFile{Config: v1.Config{Labels: map[string]string{policy.Label: string(pol)}}}}}
 		_, err = check.ForBundle(b)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("ForBundle with accept %v = %v, want %q", tc.accept, err, tc.err)

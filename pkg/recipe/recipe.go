@@ -1,6 +1,6 @@
 package recipe
 
-import "github.com/jailimg/jailimg/pkg/bundle"
+import "github.com/jailimg/jailimg/pkg/policy"
 
 // Recipe is a parsed jail recipe. Field docs give the YAML key.
 type Recipe struct {
@@ -59,7 +59,7 @@ type Recipe struct {
 	// Annotations are added to the image manifest (annotations).
 	Annotations map[string]string `yaml:"annotations"`
 	// Run is how `jailimg run` confines the service (run).
-	Run bundle.Policy `yaml:"run"`
+	Run policy.Policy `yaml:"run"`
 
 	// Path is the file the recipe was loaded from; relative sources are
 	// resolved against its directory. Not part of the YAML.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/recipe"
 )
 
@@ -112,7 +112,7 @@ func TestSchemaMatchesTypes(t *testing.T) {
 		{"devices[]", item("devices"), reflect.TypeFor[recipe.Device]()},
 		{"users[]", item("users"), reflect.TypeFor[recipe.User]()},
 		{"groups[]", item("groups"), reflect.TypeFor[recipe.Group]()},
-		{"run", top["run"].(schema), reflect.TypeFor[bundle.Policy]()},
+		{"run", top["run"].(schema), reflect.TypeFor[policy.Policy]()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := object(t, root, tc.node)

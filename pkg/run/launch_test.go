@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/jailimg/jailimg/pkg/run/runtest"
 )
@@ -54,7 +55,7 @@ func TestConfined(t *testing.T) {
 
 // makeBundle wraps a jail as a bundle whose image config sets the command,
 // user, workdir, env and a Policy.
-func makeBundle(t *testing.T, jail string, pol bundle.Policy) string {
+func makeBundle(t *testing.T, jail string, pol policy.Policy) string {
 	t.Helper()
 	dir := t.TempDir()
 	gen := filepath.Join(dir, bundle.GenPrefix+"1")
@@ -66,7 +67,7 @@ func makeBundle(t *testing.T, jail string, pol bundle.Policy) string {
 	meta := bundle.Meta{ManifestDigest: "sha256:00", Config: v1.ConfigFile{Config: v1.Config{
 		Entrypoint: []string{"/bin/escape"}, Cmd: []string{"info"}, User: "svc",
 		WorkingDir: "/data", Env: []string{"PATH=/bin", "GREETING=hello"},
-		Labels: map[string]string{bundle.PolicyLabel: string(label)},
+		Labels: map[string]string{policy.Label: string(label)},
 	}}}
 	b, err := json.Marshal(meta)
 	must(t, err)
@@ -91,8 +92,8 @@ type info struct {
 // its image config and Policy, and options override them.
 func TestBundleDefaults(t *testing.T) {
 	runtest.NeedRoot(t, "privilege drop")
-	// Policy.Umask is left out: bundle.Octal does not yet decode from JSON.
-	target := makeBundle(t, makeJail(t), bundle.Policy{Rlimits: map[string]uint64{"nofile": 64}})
+	// Policy.Umask is left out: policy.Octal does not yet decode from JSON.
+	target := makeBundle(t, makeJail(t), policy.Policy{Rlimits: map[string]uint64{"nofile": 64}})
 	tests := []struct {
 		name string
 		opts []run.Option

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/policy"
 )
 
 // spec is everything the init child needs, sent to it as JSON on fd 3.
@@ -43,7 +44,7 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // its image config and Policy with the options into a spec.
 func resolveTarget(target string, o *options) (*spec, error) {
 	s := &spec{User: o.user, AllowRoot: o.allowRoot, Strict: o.strict}
-	var pol bundle.Policy
+	var pol policy.Policy
 	var entry, cmd, env []string
 	b, err := bundle.Open(target)
 	switch {
@@ -108,7 +109,7 @@ func resolveTarget(target string, o *options) (*spec, error) {
 
 // applyPolicy fills the confinement fields of s from pol, overridden field
 // by field by the options.
-func applyPolicy(s *spec, pol bundle.Policy, o *options) error {
+func applyPolicy(s *spec, pol policy.Policy, o *options) error {
 	s.Umask = 0o077
 	if pol.Umask != 0 {
 		s.Umask = uint32(pol.Umask)

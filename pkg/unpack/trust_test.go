@@ -14,6 +14,7 @@ import (
 
 	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/policy"
 )
 
 // liveGen returns the absolute path of target's live generation, read
@@ -69,7 +70,7 @@ func TestUnpackReplacesTampered(t *testing.T) {
 		}},
 		{name: "config policy label", drift: "config", tamper: func(t *testing.T, gen, _ string) {
 			editMeta(t, filepath.Dir(gen), func(m *bundle.Meta) {
-				m.Config.Config.Labels = map[string]string{bundle.PolicyLabel: `{"accept":["setuid"]}`}
+				m.Config.Config.Labels = map[string]string{policy.Label: `{"accept":["setuid"]}`}
 			})
 		}},
 		{name: "manifest digest", drift: "manifest digest", tamper: func(t *testing.T, gen, _ string) {

@@ -1,4 +1,4 @@
-package bundle
+package policy
 
 import (
 	"encoding/json"
@@ -14,8 +14,8 @@ func TestPolicyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &v1.ConfigFile{Config: v1.Config{Labels: map[string]string{PolicyLabel: string(raw)}}}
-	got, err := PolicyFromConfig(cfg)
+	cfg := &v1.ConfigFile{Config: v1.Config{Labels: map[string]string{Label: string(raw)}}}
+	got, err := FromConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

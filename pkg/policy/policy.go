@@ -1,4 +1,4 @@
-package bundle
+package policy
 
 import (
 	"encoding/json"
@@ -9,9 +9,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// Label is the image config label that carries a Policy as JSON.
+const Label = "dev.jailimg.policy"
+
 // Policy is how a jail asks to be run, beyond what an OCI config can say.
 // A recipe's `run:` section decodes into it; the build stores it as JSON in
-// the image config label PolicyLabel; `jailimg run` reads it back, and its
+// the image config label Label; `jailimg run` reads it back, and its
 // flags override it field by field.
 type Policy struct {
 	// Writable lists the jail paths the service may write (e.g. /var/log/nginx).
@@ -73,15 +76,16 @@ func (p Policy) IsZero() bool {
 	return len(p.Writable) == 0 && len(p.Rlimits) == 0 && !p.Seccomp && !p.Landlock && p.Network == "" && p.Umask == 0 && len(p.Accept) == 0
 }
 
-// PolicyFromConfig reads the Policy stored in an image config's labels.
-func PolicyFromConfig(cfg *v1.ConfigFile) (Policy, error) {
+// FromConfig reads the Policy stored in an image config's labels: a zero
+// Policy when the image has none.
+func FromConfig(cfg *v1.ConfigFile) (Policy, error) {
 	var p Policy
-	raw, ok := cfg.Config.Labels[PolicyLabel]
+	raw, ok := cfg.Config.Labels[Label]
 	if !ok {
 		return p, nil
 	}
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return p, fmt.Errorf("image label %s: %w", PolicyLabel, err)
+		return p, fmt.Errorf("image label %s: %w", Label, err)
 	}
 	return p, nil
 }
