@@ -58,11 +58,24 @@ type Bundle struct {
 	// Meta describes the image the generation holds.
 	Meta Meta
 
-	root fileID // the rootfs directory Open checked
+	root FileID // the rootfs directory Open checked
 }
 
-// fileID identifies a file on the system.
-type fileID struct{ dev, ino uint64 }
+// FileID identifies a file on the system: the device and inode numbers
+// stat(2) gives it.
+type FileID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+// idOf returns the identity of the file st describes.
+func idOf(st *unix.Stat_t) FileID { return FileID{Dev: st.Dev, Ino: st.Ino} }
+
+// RootID returns the identity of the rootfs directory Open checked. A caller
+// that enters the rootfs by path (run's init, which chroots) opens it and
+// compares the directory it opened with RootID, so that it enters that very
+// directory whatever was renamed since.
+func (b *Bundle) RootID() FileID { return b.root }
 
 // RootFS returns the path of the jail tree of the generation. It is the
 // path Open checked; Root checks it again right before use.
@@ -80,7 +93,7 @@ func (b *Bundle) Root() (string, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return "", fmt.Errorf("%s: %w: %s, not a directory", p, ErrUnsafe, typeName(st.Mode))
 	}
-	if id := (fileID{uint64(st.Dev), uint64(st.Ino)}); id != b.root {
+	if idOf(&st) != b.root {
 		return "", fmt.Errorf("%s: %w: replaced since the bundle was opened", p, ErrUnsafe)
 	}
 	return p, nil
@@ -106,7 +119,7 @@ func (b *Bundle) OpenRoot() (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if id := (fileID{uint64(st.Dev), uint64(st.Ino)}); id != b.root {
+	if idOf(&st) != b.root {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w: replaced since the bundle was opened", p, ErrUnsafe)
 	}

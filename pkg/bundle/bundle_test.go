@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -65,5 +66,31 @@ func TestOpenNotADirectory(t *testing.T) {
 		if _, err := Open(p); !errors.Is(err, ErrNotBundle) || !strings.Contains(err.Error(), p) {
 			t.Errorf("Open(%s): %v, want ErrNotBundle naming it", p, err)
 		}
+	}
+}
+
+// TestRootID checks that RootID is the identity of the rootfs Open checked,
+// and stays so when the path is swapped for another directory afterwards.
+func TestRootID(t *testing.T) {
+	dir := goodBundle(t)
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(b.RootFS(), &st); err != nil {
+		t.Fatal(err)
+	}
+	checked := FileID{Dev: st.Dev, Ino: st.Ino}
+	if b.RootID() != checked {
+		t.Fatalf("RootID() = %+v, want the rootfs's %+v", b.RootID(), checked)
+	}
+	rename(t, b.RootFS(), b.RootFS()+".old")
+	mkdir(t, b.RootFS(), 0o755)
+	if err := syscall.Lstat(b.RootFS(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if id := b.RootID(); id != checked || id == (FileID{Dev: st.Dev, Ino: st.Ino}) {
+		t.Errorf("after the swap RootID() = %+v, want the checked %+v, not the new directory's", id, checked)
 	}
 }

@@ -33,9 +33,10 @@
 //     of the image.
 //
 // Bundle.Root checks, right before the rootfs path is used (for chroot),
-// that it still names the directory Open checked; Bundle.OpenRoot opens
-// that directory, checked the same way, for callers that walk the tree
-// from its descriptor. The rules do
+// that it still names the directory Open checked; Bundle.RootID is that
+// directory's identity, for a caller that opens the path itself and compares
+// what it opened; Bundle.OpenRoot opens that directory, checked the same
+// way, for callers that walk the tree from its descriptor. The rules do
 // not cover the directories above TARGET: whoever can rename TARGET can
 // replace the whole bundle, so TARGET must live in a directory only root
 // (or the owner) can write, as /srv, /var/lib and the like are.

@@ -67,20 +67,20 @@ func Open(dir string) (*Bundle, error) {
 
 // checkRootFS checks that gfd/rootfs is a directory, not a symlink, and
 // returns its identity. Its mode and owner are the image's to choose.
-func checkRootFS(gfd int, p string) (fileID, error) {
+func checkRootFS(gfd int, p string) (FileID, error) {
 	fd, err := unix.Openat(gfd, RootFS, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fileID{}, fmt.Errorf("%s: %w", p, err)
+		return FileID{}, fmt.Errorf("%s: %w", p, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fileID{}, fmt.Errorf("%s: %w", p, err)
+		return FileID{}, fmt.Errorf("%s: %w", p, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return fileID{}, fmt.Errorf("%s: %w: %s, not a directory", p, ErrUnsafe, typeName(st.Mode))
+		return FileID{}, fmt.Errorf("%s: %w: %s, not a directory", p, ErrUnsafe, typeName(st.Mode))
 	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil
+	return idOf(&st), nil
 }
 
 // readMeta reads and parses gfd/image.json (named p in errors): a trusted

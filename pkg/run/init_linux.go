@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/pkg/bundle"
 )
 
 // The init child is jailimg re-executed with initEnv=1, the spec on fd
@@ -110,7 +112,7 @@ func openJail(name string) (*os.File, error) {
 // resolved once, and the working directory is the jail's root before
 // anything of the jail is read. With want set (a bundle), the directory
 // opened must be that one.
-func enter(root string, want *fileID) error {
+func enter(root string, want *bundle.FileID) error {
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening jail %s: %w", root, err)
@@ -123,7 +125,7 @@ func enter(root string, want *fileID) error {
 		if err := unix.Fstat(fd, &st); err != nil {
 			return fmt.Errorf("jail %s: %w", root, err)
 		}
-		if st.Dev != want.Dev || st.Ino != want.Ino {
+		if (bundle.FileID{Dev: st.Dev, Ino: st.Ino}) != *want {
 			return fmt.Errorf("jail %s: replaced since the bundle was checked", root)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
@@ -237,4 +239,45 @@ func TestLaunchErrors(t *testing.T) {
 			t.Errorf("Wait = %v, want killed (137)", err)
 		}
 	})
+}
+
+// TestRootSwapped swaps a bundle's rootfs for another complete jail after
+// the bundle was opened and checked, and before the init chroots: the init
+// compares the directory it opened with the identity bundle.Open checked
+// and refuses to enter it, so the service never starts in the other tree.
+func TestRootSwapped(t *testing.T) {
+	runtest.NeedRoot(t, "chroot")
+	target := makeBundle(t, makeJail(t), policy.Policy{})
+	l, err := run.Prepare(target, run.WithStdio(nil, os.Stderr, os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfs := l.Root()
+	must(t, os.Rename(rootfs, rootfs+".checked"))
+	must(t, os.Rename(makeJail(t), rootfs))
+	t.Cleanup(func() { os.RemoveAll(rootfs); os.Rename(rootfs+".checked", rootfs) })
+
+	runtime.LockOSThread() // StartTraced: this thread is the init's tracer
+	defer runtime.UnlockOSThread()
+	pid, err := l.StartTraced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	for {
+		if _, err = unix.Wait4(pid, &ws, unix.WALL, nil); err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Stopped() { // at the service's exec, in the swapped-in tree
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, unix.WALL, nil)
+	}
+	prog, err := l.Verdict()
+	if !ws.Exited() || run.ExitCode(err) != run.ExitLaunch || err == nil || !strings.Contains(err.Error(), "replaced since the bundle was checked") {
+		t.Errorf("init status %v, Verdict = %q, %v; want it to exit %d refusing the replaced rootfs", ws, prog, err, run.ExitLaunch)
+	}
 }

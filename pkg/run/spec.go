@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
@@ -19,7 +18,7 @@ type spec struct {
 	Root string `json:"root"`
 	// RootID is the identity of the bundle's rootfs that bundle.Open
 	// checked; the init child chroots only into that directory.
-	RootID      *fileID           `json:"rootID,omitempty"`
+	RootID      *bundle.FileID    `json:"rootID,omitempty"`
 	Argv        []string          `json:"argv"`
 	Env         []string          `json:"env"`
 	Dir         string            `json:"dir"`
@@ -54,9 +53,8 @@ func resolveTarget(target string, o *options) (*spec, error) {
 		if s.Root, err = b.Root(); err != nil {
 			return nil, err
 		}
-		if s.RootID, err = idOf(s.Root); err != nil {
-			return nil, err
-		}
+		id := b.RootID()
+		s.RootID = &id
 		cfg := b.Meta.Config.Config
 		entry, cmd, env, s.Dir = cfg.Entrypoint, cfg.Cmd, cfg.Env, cfg.WorkingDir
 		if s.User == "" {
@@ -181,19 +179,4 @@ func mergeEnv(base, over []string) []string {
 		out = append(out, defaultPath)
 	}
 	return out
-}
-
-// fileID identifies a directory: device and inode numbers.
-type fileID struct {
-	Dev uint64 `json:"dev"`
-	Ino uint64 `json:"ino"`
-}
-
-// idOf returns the identity of p itself (a symlink is not followed).
-func idOf(p string) (*fileID, error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(p, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return &fileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
 }
