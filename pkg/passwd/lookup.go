@@ -36,59 +36,90 @@ func Lookup(open Opener, spec string) (User, error) {
 	if gerr != nil && !errors.Is(gerr, fs.ErrNotExist) {
 		return User{}, gerr
 	}
-
-	u := User{Home: "/"}
-	if isNumber(userPart) {
-		id, err := parseID(userPart)
-		if err != nil {
-			return User{}, fmt.Errorf("user %q: %w", userPart, err)
-		}
-		u.UID, u.GID = id, id
-		for _, e := range entries {
-			if e.UID == u.UID {
-				u.Name, u.GID, u.Home = e.Name, e.GID, e.Home
-				break
-			}
-		}
-	} else {
-		if perr != nil {
-			return User{}, fmt.Errorf("user %q: %w", userPart, perr)
-		}
-		i := slices.IndexFunc(entries, func(e Entry) bool { return e.Name == userPart })
-		if i < 0 {
-			return User{}, fmt.Errorf("user %q: not in the jail's /etc/passwd", userPart)
-		}
-		e := entries[i]
-		u.Name, u.UID, u.GID, u.Home = e.Name, e.UID, e.GID, e.Home
+	u, err := lookupUser(userPart, entries, perr)
+	if err != nil {
+		return User{}, err
 	}
+	if hasGroup {
+		if u.GID, err = lookupGroup(groupPart, groups); err != nil {
+			return User{}, err
+		}
+	}
+	u.Groups = supplementary(u, groups)
+	return u, nil
+}
+
+// lookupUser resolves the user part of a spec against entries, the jail's
+// /etc/passwd as readPasswd returned it (perr its error): a name must be
+// there, a numeric uid need not.
+func lookupUser(name string, entries []Entry, perr error) (User, error) {
+	if isNumber(name) {
+		return userByID(name, entries)
+	}
+	if perr != nil {
+		return User{}, fmt.Errorf("user %q: %w", name, perr)
+	}
+	i := slices.IndexFunc(entries, func(e Entry) bool { return e.Name == name })
+	if i < 0 {
+		return User{}, fmt.Errorf("user %q: not in the jail's /etc/passwd", name)
+	}
+	return fromEntry(entries[i]), nil
+}
+
+// userByID resolves a numeric uid: the first entry with that uid, else a
+// nameless user whose gid is the uid.
+func userByID(uid string, entries []Entry) (User, error) {
+	id, err := parseID(uid)
+	if err != nil {
+		return User{}, fmt.Errorf("user %q: %w", uid, err)
+	}
+	i := slices.IndexFunc(entries, func(e Entry) bool { return e.UID == id })
+	if i < 0 {
+		return User{UID: id, GID: id, Home: "/"}, nil
+	}
+	return fromEntry(entries[i]), nil
+}
+
+// fromEntry is the user of a passwd entry, with home "/" when it has none.
+func fromEntry(e Entry) User {
+	u := User{Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home}
 	if u.Home == "" {
 		u.Home = "/"
 	}
+	return u
+}
 
-	if hasGroup {
-		if isNumber(groupPart) {
-			id, err := parseID(groupPart)
-			if err != nil {
-				return User{}, fmt.Errorf("group %q: %w", groupPart, err)
-			}
-			u.GID = id
-		} else {
-			i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == groupPart })
-			if i < 0 {
-				return User{}, fmt.Errorf("group %q: not in the jail's /etc/group", groupPart)
-			}
-			u.GID = groups[i].GID
+// lookupGroup resolves the group part of a spec: a name in groups, the
+// jail's /etc/group, or a numeric gid that need not be there.
+func lookupGroup(name string, groups []Group) (uint32, error) {
+	if isNumber(name) {
+		id, err := parseID(name)
+		if err != nil {
+			return 0, fmt.Errorf("group %q: %w", name, err)
+		}
+		return id, nil
+	}
+	i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == name })
+	if i < 0 {
+		return 0, fmt.Errorf("group %q: not in the jail's /etc/group", name)
+	}
+	return groups[i].GID, nil
+}
+
+// supplementary returns, sorted, the gids of the groups that list u by
+// name, but u's own GID; none for a user without a name.
+func supplementary(u User, groups []Group) []uint32 {
+	var out []uint32
+	if u.Name == "" {
+		return nil
+	}
+	for _, g := range groups {
+		if g.GID != u.GID && slices.Contains(g.Members, u.Name) && !slices.Contains(out, g.GID) {
+			out = append(out, g.GID)
 		}
 	}
-	if u.Name != "" {
-		for _, g := range groups {
-			if g.GID != u.GID && slices.Contains(g.Members, u.Name) && !slices.Contains(u.Groups, g.GID) {
-				u.Groups = append(u.Groups, g.GID)
-			}
-		}
-	}
-	slices.Sort(u.Groups)
-	return u, nil
+	slices.Sort(out)
+	return out
 }
 
 func readPasswd(open Opener) ([]Entry, error) {
