@@ -20,55 +20,27 @@ import (
 // execs the service. It returns only on failure.
 func setup(s *spec, rep *reporter) error {
 	ppid := os.Getppid()
-	if s.NetworkNone {
-		if err := loopbackUp(); err != nil {
-			if err := degrade(s, rep, err); err != nil {
-				return err
-			}
-		}
+	if err := bringUpLoopback(s, rep); err != nil {
+		return err
 	}
 	if err := enter(s.Root, s.RootID); err != nil {
 		return err
 	}
-	u, err := passwd.Lookup(openJail, s.User)
+	u, err := serviceUser(s)
 	if err != nil {
-		return fmt.Errorf("jail %s: %w", s.Root, err)
+		return err
 	}
-	if u.UID == 0 && !s.AllowRoot {
-		return ErrRoot
+	if err := setLimits(s); err != nil {
+		return err
 	}
-	if !slices.ContainsFunc(s.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
-		s.Env = append(s.Env, "HOME="+u.Home)
-	}
-	for name, v := range s.Rlimits {
-		lim := syscall.Rlimit{Cur: v, Max: v}
-		// syscall.Setrlimit, not unix's: it keeps Go from restoring its
-		// own RLIMIT_NOFILE on exec.
-		if err := syscall.Setrlimit(rlimitNames[name], &lim); err != nil {
-			return fmt.Errorf("rlimit %s=%d: %w", name, v, err)
-		}
-	}
-	syscall.Umask(int(s.Umask))
-	if s.Landlock {
-		if _, err := applyLandlock(s.Writable); err != nil {
-			if !errors.Is(err, errLandlockUnsupported) {
-				return err
-			}
-			if err := degrade(s, rep, err); err != nil {
-				return err
-			}
-		}
+	if err := confineLandlock(s, rep); err != nil {
+		return err
 	}
 	if err := dropPrivileges(u); err != nil {
 		return err
 	}
-	// The parent-death signal does not survive the credential change; set
-	// it now, then make sure the launcher did not die before it was set.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
-	}
-	if os.Getppid() != ppid {
-		return errors.New("init: the launcher died")
+	if err := rearmParentDeath(ppid); err != nil {
+		return err
 	}
 	if err := unix.Chdir(s.Dir); err != nil {
 		return fmt.Errorf("workdir %s: %w", s.Dir, err)
@@ -84,6 +56,76 @@ func setup(s *spec, rep *reporter) error {
 		return err
 	}
 	return execService(s, rep, prog)
+}
+
+// bringUpLoopback brings up loopback in the init's fresh network namespace
+// when the spec asks for no network.
+func bringUpLoopback(s *spec, rep *reporter) error {
+	if !s.NetworkNone {
+		return nil
+	}
+	if err := loopbackUp(); err != nil {
+		return degrade(s, rep, err)
+	}
+	return nil
+}
+
+// serviceUser looks the spec's user up in the jail, once chrooted,
+// refusing uid 0 unless allowed, and gives the service its HOME unless
+// the environment sets one.
+func serviceUser(s *spec) (passwd.User, error) {
+	u, err := passwd.Lookup(openJail, s.User)
+	if err != nil {
+		return u, fmt.Errorf("jail %s: %w", s.Root, err)
+	}
+	if u.UID == 0 && !s.AllowRoot {
+		return u, ErrRoot
+	}
+	if !slices.ContainsFunc(s.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+		s.Env = append(s.Env, "HOME="+u.Home)
+	}
+	return u, nil
+}
+
+// setLimits sets the spec's rlimits, soft and hard, and its umask.
+func setLimits(s *spec) error {
+	for name, v := range s.Rlimits {
+		lim := syscall.Rlimit{Cur: v, Max: v}
+		// syscall.Setrlimit, not unix's: it keeps Go from restoring its
+		// own RLIMIT_NOFILE on exec.
+		if err := syscall.Setrlimit(rlimitNames[name], &lim); err != nil {
+			return fmt.Errorf("rlimit %s=%d: %w", name, v, err)
+		}
+	}
+	syscall.Umask(int(s.Umask))
+	return nil
+}
+
+// confineLandlock restricts the jail as the spec asks, when it asks.
+func confineLandlock(s *spec, rep *reporter) error {
+	if !s.Landlock {
+		return nil
+	}
+	if _, err := applyLandlock(s.Writable); err != nil {
+		if !errors.Is(err, errLandlockUnsupported) {
+			return err
+		}
+		return degrade(s, rep, err)
+	}
+	return nil
+}
+
+// rearmParentDeath sets the parent-death signal again, since it does not
+// survive the credential change, then makes sure the launcher (ppid) did
+// not die before it was set.
+func rearmParentDeath(ppid int) error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
+	}
+	if os.Getppid() != ppid {
+		return errors.New("init: the launcher died")
+	}
+	return nil
 }
 
 // execService ends the sequence: it reports the program, becomes its

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
@@ -43,42 +46,64 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // its image config and Policy with the options into a spec.
 func resolveTarget(target string, o *options) (*spec, error) {
 	s := &spec{User: o.user, AllowRoot: o.allowRoot, Strict: o.strict}
+	cfg, pol, err := s.root(target)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.command(target, cfg, o); err != nil {
+		return nil, err
+	}
+	return s, applyPolicy(s, pol, o)
+}
+
+// root sets the tree the init chroots into: a bundle's checked rootfs,
+// whose image config and Policy it returns, or a plain jail directory,
+// which has neither.
+func (s *spec) root(target string) (v1.Config, policy.Policy, error) {
+	var cfg v1.Config
 	var pol policy.Policy
-	var entry, cmd, env []string
 	b, err := bundle.Open(target)
 	switch {
 	case err == nil:
 		// Root re-checks, without following a symlink, that the rootfs is
 		// still the directory Open checked: the path handed to chroot.
 		if s.Root, err = b.Root(); err != nil {
-			return nil, err
+			return cfg, pol, err
 		}
 		id := b.RootID()
 		s.RootID = &id
-		cfg := b.Meta.Config.Config
-		entry, cmd, env, s.Dir = cfg.Entrypoint, cfg.Cmd, cfg.Env, cfg.WorkingDir
-		if s.User == "" {
-			s.User = cfg.User
-		}
 		if pol, err = b.Policy(); err != nil {
-			return nil, fmt.Errorf("%s: %w", target, err)
+			return cfg, pol, fmt.Errorf("%s: %w", target, err)
 		}
+		cfg = b.Meta.Config.Config
 	case errors.Is(err, bundle.ErrNotBundle):
-		st, serr := os.Stat(target)
-		if serr != nil {
-			return nil, serr
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("%s: not a directory: want a bundle or a jail directory", target)
+		if err := isDir(target); err != nil {
+			return cfg, pol, err
 		}
 		s.Root = target
 	default:
-		return nil, err
+		return cfg, pol, err
 	}
-	if s.Root, err = filepath.Abs(s.Root); err != nil {
-		return nil, err
-	}
+	s.Root, err = filepath.Abs(s.Root)
+	return cfg, pol, err
+}
 
+// isDir checks that a target that is no bundle is a directory.
+func isDir(target string) error {
+	st, err := os.Stat(target)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory: want a bundle or a jail directory", target)
+	}
+	return nil
+}
+
+// command sets what the service runs, as whom, where and with what
+// environment: the image config cfg, overridden by the options.
+func (s *spec) command(target string, cfg v1.Config, o *options) error {
+	entry, cmd := cfg.Entrypoint, cfg.Cmd
 	if o.hasEntry {
 		entry = o.entrypoint
 	}
@@ -87,81 +112,16 @@ func resolveTarget(target string, o *options) (*spec, error) {
 	}
 	s.Argv = append(slices.Clone(entry), cmd...)
 	if len(s.Argv) == 0 || s.Argv[0] == "" {
-		return nil, fmt.Errorf("%s: no command: the image config has no entrypoint or cmd; give one after --", target)
+		return fmt.Errorf("%s: no command: the image config has no entrypoint or cmd; give one after --", target)
 	}
+	s.User = cmp.Or(s.User, cfg.User)
 	if s.User == "" {
-		return nil, fmt.Errorf("%s: no user: the image config names none; pass --user", target)
+		return fmt.Errorf("%s: no user: the image config names none; pass --user", target)
 	}
-	s.Env = mergeEnv(env, o.env)
-	if o.workdir != "" {
-		s.Dir = o.workdir
-	}
-	if s.Dir == "" {
-		s.Dir = "/"
-	}
+	s.Env = mergeEnv(cfg.Env, o.env)
+	s.Dir = cmp.Or(o.workdir, cfg.WorkingDir, "/")
 	if !path.IsAbs(s.Dir) {
-		return nil, fmt.Errorf("workdir %q: must be an absolute jail path", s.Dir)
-	}
-	return s, applyPolicy(s, pol, o)
-}
-
-// applyPolicy fills the confinement fields of s from pol, overridden field
-// by field by the options.
-func applyPolicy(s *spec, pol policy.Policy, o *options) error {
-	s.Umask = 0o077
-	if pol.Umask != 0 {
-		s.Umask = uint32(pol.Umask)
-	}
-	if o.umask != nil {
-		s.Umask = *o.umask
-	}
-	if s.Umask > 0o777 {
-		return fmt.Errorf("umask %o: above 0777", s.Umask)
-	}
-	s.Rlimits = map[string]uint64{}
-	for k, v := range pol.Rlimits {
-		s.Rlimits[k] = v
-	}
-	for k, v := range o.rlimits {
-		s.Rlimits[k] = v
-	}
-	for k := range s.Rlimits {
-		if _, ok := rlimitNames[k]; !ok {
-			return fmt.Errorf("rlimit %q: unknown (want one of %s)", k, strings.Join(rlimitList(), ", "))
-		}
-	}
-
-	if on := pol.Seccomp; o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
-		s.Seccomp = o.profile
-		if s.Seccomp == nil {
-			s.Seccomp = DefaultProfile()
-		}
-	}
-	s.Landlock = pol.Landlock
-	if o.landlock != nil {
-		s.Landlock = *o.landlock
-	}
-	s.Writable = slices.Clone(pol.Writable)
-	if o.writable != nil {
-		s.Writable = slices.Clone(o.writable)
-	}
-	for i, w := range s.Writable {
-		if !path.IsAbs(w) {
-			return fmt.Errorf("writable %q: must be an absolute jail path", w)
-		}
-		s.Writable[i] = path.Clean(w)
-	}
-
-	network := pol.Network
-	if o.network != nil {
-		network = *o.network
-	}
-	switch network {
-	case "", "host":
-	case "none":
-		s.NetworkNone = true
-	default:
-		return fmt.Errorf("network %q: want \"host\" or \"none\"", network)
+		return fmt.Errorf("workdir %q: must be an absolute jail path", s.Dir)
 	}
 	return nil
 }
