@@ -55,66 +55,89 @@ func (a *audit) entry(p string, d fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
-	st := info.Sys().(*syscall.Stat_t)
 	rel, err := filepath.Rel(a.root, p)
 	if err != nil {
 		return err
 	}
 	jp := path.Join("/", filepath.ToSlash(rel))
-	mode := info.Mode()
-
+	mode, st := info.Mode(), info.Sys().(*syscall.Stat_t)
 	if mode.IsDir() && st.Dev != a.dev {
 		a.add(KindMount, jp, "another filesystem is mounted here (device %d:%d); not audited", unix.Major(st.Dev), unix.Minor(st.Dev))
 		return fs.SkipDir
 	}
-	if (mode.IsRegular() && mode&0o111 != 0 || mode.Type() == fs.ModeSymlink) && interpreters.MatchString(path.Base(jp)) {
-		what := "executable"
-		if mode.Type() == fs.ModeSymlink {
-			target, _ := os.Readlink(p)
-			what = "symlink to " + target
+	a.interpreter(p, jp, mode)
+	switch {
+	case mode.Type() == fs.ModeSymlink:
+	case mode.Type()&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		// Writable devices (null, tty) are normal; the rest is a device finding.
+		a.device(jp, mode, st)
+	default:
+		if mode.IsRegular() {
+			a.regular(p, jp, mode, st)
 		}
-		a.add(KindInterpreter, jp, "shell, interpreter or compiler (%s)", what)
+		a.writability(jp, mode, st)
 	}
-	if mode.Type() == fs.ModeSymlink {
-		return nil
+	return nil
+}
+
+// interpreter reports a shell, interpreter or compiler: an executable file,
+// or a symlink, by such a name.
+func (a *audit) interpreter(p, jp string, mode fs.FileMode) {
+	symlink := mode.Type() == fs.ModeSymlink
+	if !(mode.IsRegular() && mode&0o111 != 0 || symlink) || !interpreters.MatchString(path.Base(jp)) {
+		return
 	}
-	if mode.IsRegular() {
-		if mode&fs.ModeSetuid != 0 {
-			a.add(KindSetuid, jp, "setuid, owner uid %d, mode %04o", st.Uid, st.Mode&0o7777)
+	what := "executable"
+	if symlink {
+		target, _ := os.Readlink(p)
+		what = "symlink to " + target
+	}
+	a.add(KindInterpreter, jp, "shell, interpreter or compiler (%s)", what)
+}
+
+// regular reports a regular file's setuid and setgid bits and file
+// capabilities, and counts its hard links inside the tree.
+func (a *audit) regular(p, jp string, mode fs.FileMode, st *syscall.Stat_t) {
+	if mode&fs.ModeSetuid != 0 {
+		a.add(KindSetuid, jp, "setuid, owner uid %d, mode %04o", st.Uid, st.Mode&0o7777)
+	}
+	if mode&fs.ModeSetgid != 0 {
+		a.add(KindSetgid, jp, "setgid, group gid %d, mode %04o", st.Gid, st.Mode&0o7777)
+	}
+	a.capability(p, jp)
+	if st.Nlink > 1 {
+		l := a.links[st.Ino]
+		if l == nil {
+			l = &link{path: jp, nlink: uint64(st.Nlink)}
+			a.links[st.Ino] = l
 		}
-		if mode&fs.ModeSetgid != 0 {
-			a.add(KindSetgid, jp, "setgid, group gid %d, mode %04o", st.Gid, st.Mode&0o7777)
-		}
-		a.capability(p, jp)
-		if st.Nlink > 1 {
-			l := a.links[st.Ino]
-			if l == nil {
-				l = &link{path: jp, nlink: uint64(st.Nlink)}
-				a.links[st.Ino] = l
-			}
-			l.inside++
-		}
+		l.inside++
 	}
-	if mode.Type()&(fs.ModeDevice|fs.ModeCharDevice) != 0 {
-		maj, mnr := unix.Major(st.Rdev), unix.Minor(st.Rdev)
-		if mode.Type()&fs.ModeCharDevice == 0 {
-			a.add(KindDevice, jp, "block device %d:%d", maj, mnr)
-		} else if _, ok := safeDevices[[2]uint32{maj, mnr}]; !ok {
-			a.add(KindDevice, jp, "character device %d:%d is not in the safe table (null, zero, full, random, urandom, tty)", maj, mnr)
-		}
+}
+
+// device reports a block device, or a character device outside the safe
+// table.
+func (a *audit) device(jp string, mode fs.FileMode, st *syscall.Stat_t) {
+	maj, mnr := unix.Major(st.Rdev), unix.Minor(st.Rdev)
+	if mode.Type()&fs.ModeCharDevice == 0 {
+		a.add(KindDevice, jp, "block device %d:%d", maj, mnr)
+	} else if _, ok := safeDevices[[2]uint32{maj, mnr}]; !ok {
+		a.add(KindDevice, jp, "character device %d:%d is not in the safe table (null, zero, full, random, urandom, tty)", maj, mnr)
 	}
-	if mode.Type()&fs.ModeDevice != 0 {
-		return nil // writable devices (null, tty) are normal; the rest is a device finding
-	}
-	world := st.Mode&0o002 != 0 && !(mode.IsDir() && mode&fs.ModeSticky != 0)
-	if world {
+}
+
+// writability reports an entry anyone may write (a sticky directory is
+// fine), or else one the service user may write outside the writable
+// directories.
+func (a *audit) writability(jp string, mode fs.FileMode, st *syscall.Stat_t) {
+	if st.Mode&0o002 != 0 && !(mode.IsDir() && mode&fs.ModeSticky != 0) {
 		a.add(KindWorldWritable, jp, "world-writable, mode %04o", st.Mode&0o7777)
+		return
 	}
-	if a.user != nil && !world && a.userMayWrite(st) && !a.declared(jp) {
+	if a.user != nil && a.userMayWrite(st) && !a.declared(jp) {
 		a.add(KindUserWritable, jp, "writable by the service user %s (uid %d) outside the writable directories %v",
 			a.user.Name, a.user.UID, a.writable)
 	}
-	return nil
 }
 
 // capability reports a security.capability extended attribute.
