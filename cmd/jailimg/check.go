@@ -63,25 +63,9 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	root := target
-	var opts []check.Option
-	b, err := bundle.Open(target)
-	switch {
-	case err == nil:
-		if root, err = b.Root(); err != nil {
-			return inputError{err}
-		}
-		if opts, err = check.ForBundle(b); err != nil {
-			return inputError{err}
-		}
-	case !errors.Is(err, bundle.ErrNotBundle):
+	root, opts, err := checkTarget(target)
+	if err != nil {
 		return err
-	default:
-		// A plain jail directory has no current link; one that has a link
-		// Open refuses is a broken or tampered bundle, not a jail to audit.
-		if _, lerr := os.Lstat(filepath.Join(target, bundle.Current)); lerr == nil {
-			return inputError{err}
-		}
 	}
 	if o.user != "" {
 		opts = append(opts, check.WithUser(o.user))
@@ -97,22 +81,54 @@ func runCheck(ctx context.Context, o *checkOptions, target string, w io.Writer) 
 	if err != nil {
 		return err
 	}
-	if o.json {
-		if findings == nil {
-			findings = []check.Finding{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(findings); err != nil {
-			return err
-		}
-	} else {
-		for _, f := range findings {
-			fmt.Fprintln(w, f.String())
-		}
+	if err := printFindings(w, findings, o.json); err != nil {
+		return err
 	}
 	if failing := check.Failing(findings); len(failing) > 0 {
 		return fmt.Errorf("%s: %d %s: %w", target, len(failing), plural(len(failing), "finding"), check.ErrFindings)
 	}
 	return nil
+}
+
+// checkTarget returns the tree to audit for target and the options its
+// image implies: a bundle's checked rootfs with the options of its config
+// and policy, or a plain jail directory with none.
+func checkTarget(target string) (string, []check.Option, error) {
+	b, err := bundle.Open(target)
+	switch {
+	case err == nil:
+		root, err := b.Root()
+		if err != nil {
+			return "", nil, inputError{err}
+		}
+		opts, err := check.ForBundle(b)
+		if err != nil {
+			return "", nil, inputError{err}
+		}
+		return root, opts, nil
+	case !errors.Is(err, bundle.ErrNotBundle):
+		return "", nil, err
+	}
+	// A plain jail directory has no current link; one that has a link
+	// Open refuses is a broken or tampered bundle, not a jail to audit.
+	if _, lerr := os.Lstat(filepath.Join(target, bundle.Current)); lerr == nil {
+		return "", nil, inputError{err}
+	}
+	return target, nil, nil
+}
+
+// printFindings prints findings to w, one per line or as a JSON array.
+func printFindings(w io.Writer, findings []check.Finding, asJSON bool) error {
+	if !asJSON {
+		for _, f := range findings {
+			fmt.Fprintln(w, f.String())
+		}
+		return nil
+	}
+	if findings == nil {
+		findings = []check.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(findings)
 }
