@@ -56,12 +56,12 @@ func (s *spec) rlimits(pol policy.Policy, o *options) error {
 }
 
 // seccomp sets the filter when the option, else the policy, turns it on:
-// the option's profile, else DefaultProfile.
+// the option's profile, else defaultProfile.
 func (s *spec) seccomp(pol policy.Policy, o *options) {
 	if on := pol.Seccomp; o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
 		s.Seccomp = o.profile
 		if s.Seccomp == nil {
-			s.Seccomp = DefaultProfile()
+			s.Seccomp = defaultProfile()
 		}
 	}
 }

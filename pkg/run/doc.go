@@ -1,9 +1,9 @@
 // Package run starts a service in an unpacked jail without a container
 // runtime, closing the gaps chroot(2) leaves open.
 //
-// Start (and Run, which also forwards signals and waits) re-executes the
-// jailimg binary as the jail's init; cmd/jailimg's main calls Main first, so
-// that child performs, on its main thread, locked, in this order:
+// Run re-executes the jailimg binary as the jail's init, forwards signals to
+// the service and waits for it; cmd/jailimg's main calls Main first, so that
+// child performs, on its main thread, locked, in this order:
 //
 //  0. it is forked in a new session (setsid): the service never has the
 //     operator's terminal as its controlling terminal, so it cannot push
@@ -37,7 +37,7 @@
 //  10. execs the service with the clean environment of the image config.
 //
 // Prepare and Launch give package trace the same spec and sequence, so
-// that what it traces is confined exactly as Start confines a service.
+// that what it traces is confined exactly as Run confines a service.
 //
 // The service keeps the init's pid, its exit status becomes Run's result
 // (ExitError, ExitCode), and launcher failures carry the exit codes

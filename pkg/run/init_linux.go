@@ -23,7 +23,7 @@ const (
 	statusFD = 4
 )
 
-// isInit reports whether this process was started by Start as a jail's init.
+// isInit reports whether this process was started by Run or Launch as a jail's init.
 func isInit() bool {
 	return os.Getenv(initEnv) == "1" && len(os.Args) > 0 && os.Args[0] == initArg0
 }
@@ -37,11 +37,11 @@ func init() {
 	}
 }
 
-// Main runs the jail's init when this process was started as one by Start,
-// and never returns then: it execs the service or exits with ExitLaunch,
-// ExitCannotExec or ExitNotFound. Otherwise it returns at once.
+// Main runs the jail's init when this process was started as one by Run or
+// a Launch, and never returns then: it execs the service or exits with
+// ExitLaunch, ExitCannotExec or ExitNotFound. Otherwise it returns at once.
 //
-// jailimg's main, and the TestMain of any test that calls Start, must call
+// jailimg's main, and the TestMain of any test that starts a jail, must call
 // Main before doing anything else.
 func Main() {
 	if !isInit() {

@@ -4,19 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 )
 
 // Launch is a service prepared to start in its jail by a caller that forks
 // and waits for it itself: a tracer (package trace). It goes through the
-// same init, spec and setup sequence as Start.
+// same init, spec and setup sequence as Run.
 type Launch struct {
 	s *spec
 	o *options
 	c *child
 }
 
-// Prepare resolves target and opts into a Launch, as Start does, without
+// Prepare resolves target and opts into a Launch, as Run does, without
 // starting anything. WithPidfile and WithTTY do not apply to a Launch, and
 // the streams of WithStdio must be files (or nil, for /dev/null): nothing
 // copies them, since the caller, not os/exec, waits for the init.
@@ -38,12 +37,9 @@ func Prepare(target string, opts ...Option) (*Launch, error) {
 // Root returns the host directory the jail's init chroots into.
 func (l *Launch) Root() string { return l.s.Root }
 
-// Argv returns the service's command line.
-func (l *Launch) Argv() []string { return slices.Clone(l.s.Argv) }
-
 // StartTraced starts the jail's init from the calling OS thread, which must
 // be locked to its goroutine (runtime.LockOSThread) and becomes the
-// service's tracer: the init performs every step Start's does and calls
+// service's tracer: the init performs every step Run's does and calls
 // PTRACE_TRACEME right before it loads seccomp and execs the service. It
 // returns the init's pid at once; the caller waits for it (wait4, __WALL):
 // a SIGTRAP stop is the service's exec, a stop with another signal is that

@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// Option configures Start and Run.
+// Option configures Run and Prepare.
 type Option func(*options)
 
 type options struct {
@@ -75,7 +75,9 @@ func WithWorkdir(dir string) Option { return func(o *options) { o.workdir = dir 
 func WithSeccomp(on bool) Option { return func(o *options) { o.seccomp = &on } }
 
 // WithSeccompProfile sets the filter used when seccomp is on, and turns it on.
-// Default: DefaultProfile.
+// Default: the deny list of --seccomp (the calls that let a process leave or
+// reshape its jail, inspect other processes, or reach the kernel's most
+// exposed interfaces).
 func WithSeccompProfile(p *Profile) Option {
 	return func(o *options) { on := true; o.seccomp, o.profile = &on, p }
 }
@@ -114,9 +116,9 @@ func WithPidfile(path string) Option { return func(o *options) { o.pidfile = pat
 // network namespaces) an error. Default: run without it and log a warning.
 func WithStrict() Option { return func(o *options) { o.strict = true } }
 
-// WithInit sets the jailimg binary re-executed as the jail's init, whose
-// main calls Main first. Default: /proc/self/exe.
-func WithInit(path string) Option { return func(o *options) { o.initPath = path } }
+// withInit sets the jailimg binary re-executed as the jail's init, whose
+// main calls Main first. Default: /proc/self/exe. Tests set it.
+func withInit(path string) Option { return func(o *options) { o.initPath = path } }
 
 // WithStdio sets the service's standard streams. Default: the process's own.
 func WithStdio(in io.Reader, out, errw io.Writer) Option {
@@ -128,7 +130,7 @@ func WithStdio(in io.Reader, out, errw io.Writer) Option {
 // sudo's use_pty do: the service gets the pty's slave as stdin, stdout,
 // stderr and controlling terminal; term is put in raw mode while the
 // service runs, its input goes to the pty, the pty's output goes to the
-// stdout of WithStdio, and the window size follows term's. Start fails when
+// stdout of WithStdio, and the window size follows term's. Run fails when
 // term is not a terminal. Default: no pty; the service gets the streams of
 // WithStdio, in a session of its own without a controlling terminal.
 func WithTTY(term *os.File) Option { return func(o *options) { o.tty = term } }

@@ -57,15 +57,15 @@ type ArgRule struct {
 	Value uint64 `json:"value" yaml:"value"`
 }
 
-// Namespace flags of clone(2) and unshare(2), denied by DefaultProfile.
+// Namespace flags of clone(2) and unshare(2), denied by defaultProfile.
 const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 |
 	0x10000000 | 0x20000000 | 0x40000000 | 0x00000080 // NS UTS IPC USER PID NET CGROUP TIME
 
-// DefaultProfile returns the deny list --seccomp uses: the system calls that
+// defaultProfile returns the deny list --seccomp uses: the system calls that
 // let a process leave or reshape its jail, inspect other processes, or reach
 // the kernel's most exposed interfaces.
 // Names the running architecture lacks (mknod on arm64) are left out.
-func DefaultProfile() *Profile {
+func defaultProfile() *Profile {
 	p := &Profile{
 		Deny: []string{
 			"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",

@@ -59,7 +59,7 @@ func TestTTYIoctlsDenied(t *testing.T) {
 	for _, p := range []struct {
 		name    string
 		profile *Profile
-	}{{"default profile", DefaultProfile()}, {"empty profile", &Profile{}}, {"kill profile", &Profile{Deny: []string{"mount"}, Action: "kill"}}} {
+	}{{"default profile", defaultProfile()}, {"empty profile", &Profile{}}, {"kill profile", &Profile{Deny: []string{"mount"}, Action: "kill"}}} {
 		prog, err := p.profile.program()
 		if err != nil {
 			t.Fatal(err)

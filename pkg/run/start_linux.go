@@ -17,20 +17,25 @@ import (
 	"github.com/jailimg/jailimg/pkg/run/pty"
 )
 
-// Forwarded are the signals Run passes on to the service.
-var Forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+// forwarded are the signals Run passes on to the service.
+var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
 
 // Run starts the service of target (a bundle directory or a plain jail
-// directory) as Start does, forwards the Forwarded signals to it, and waits
-// for it. It returns nil when the service exits 0, an *ExitError when it
-// ends otherwise, and a *LaunchError (or another error) when it could not be
-// started; ExitCode maps each to jailimg's exit status. Cancelling ctx kills
-// the service.
+// directory) in its jail: jailimg re-executes itself as the jail's init, in
+// a new session, which chroots, drops privileges, confines itself and
+// execs the service, keeping its pid. Run forwards SIGTERM, SIGINT, SIGHUP,
+// SIGUSR1 and SIGUSR2 to the service and waits for it. Warnings about
+// kernel features the service runs without go to the logger.
+//
+// It returns nil when the service exits 0, an *ExitError when it ends
+// otherwise, and a *LaunchError (or another error) when it could not be
+// started; ExitCode maps each to jailimg's exit status. Cancelling ctx
+// kills the service.
 func Run(ctx context.Context, target string, opts ...Option) error {
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, Forwarded...)
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
-	p, err := Start(ctx, target, opts...)
+	p, err := start(ctx, target, opts...)
 	if err != nil {
 		return err
 	}
@@ -47,8 +52,8 @@ func Run(ctx context.Context, target string, opts ...Option) error {
 	return p.Wait()
 }
 
-// Process is a service running in its jail.
-type Process struct {
+// process is a service running in its jail.
+type process struct {
 	cmd     *exec.Cmd
 	pidfile string
 	tty     *pty.Pty
@@ -58,15 +63,15 @@ type Process struct {
 }
 
 // Pid returns the service's process id (the jail's init became the service).
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *process) Pid() int { return p.cmd.Process.Pid }
 
 // Signal sends sig to the service.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
 // Wait waits for the service to end, ends the pty relay (restoring the
 // operator's terminal) and removes the pidfile. It returns nil for exit
 // status 0, else an *ExitError. It may be called more than once.
-func (p *Process) Wait() error {
+func (p *process) Wait() error {
 	p.once.Do(func() {
 		p.err = exitError(p.cmd.Wait())
 		if p.tty != nil {
@@ -93,13 +98,10 @@ func exitError(err error) error {
 	return &ExitError{Code: ee.ExitCode()}
 }
 
-// Start launches the service of target in its jail and returns once the
-// service runs: jailimg re-executes itself (WithInit) as the jail's init,
-// in a new session, which chroots, drops privileges, confines itself and
-// execs the service, keeping its pid. Warnings about kernel features the
-// service runs without go to the logger. Start fails with a *LaunchError
-// carrying ExitLaunch, ExitCannotExec or ExitNotFound.
-func Start(ctx context.Context, target string, opts ...Option) (*Process, error) {
+// start launches the service of target in its jail and returns once the
+// service runs, as Run describes. It fails with a *LaunchError carrying
+// ExitLaunch, ExitCannotExec or ExitNotFound.
+func start(ctx context.Context, target string, opts ...Option) (*process, error) {
 	o := makeOptions(opts)
 	s, err := resolveTarget(target, o)
 	if err != nil {
@@ -118,7 +120,7 @@ func Start(ctx context.Context, target string, opts ...Option) (*Process, error)
 		}
 		return nil, err
 	}
-	p := &Process{cmd: c.cmd, tty: tty, done: make(chan struct{})}
+	p := &process{cmd: c.cmd, tty: tty, done: make(chan struct{})}
 	// The init waits for its spec before it execs the service, so the
 	// pidfile names the service before the service runs.
 	if o.pidfile != "" {
