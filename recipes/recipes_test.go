@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jailimg/jailimg/pkg/run/runtest"
+	"github.com/jailimg/jailimg/internal/runtest"
 )
 
 // recipeCase is one sample recipe and how to prove it works.

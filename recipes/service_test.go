@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jailimg/jailimg/pkg/run/runtest"
+	"github.com/jailimg/jailimg/internal/runtest"
 )
 
 // service is a jail started with `jailimg run`.

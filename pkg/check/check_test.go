@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/pkg/check"
-	"github.com/jailimg/jailimg/pkg/run/runtest"
 )
 
 // entry is one line of a tree spec: "type path mode [arg]", where type is

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/pkg/run"
-	"github.com/jailimg/jailimg/pkg/run/runtest"
 )
 
 type attempt struct {

@@ -17,10 +17,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run"
-	"github.com/jailimg/jailimg/pkg/run/runtest"
 )
 
 // TestConfined reads /proc/PID/status of a jailed service: ids, groups, no

@@ -1,7 +1,7 @@
 // Package runtest helps tests of code that starts jails with package run:
 // it reads what the kernel says about a running service and checks that the
-// service is confined. Any test binary that calls run.Start must call
-// run.Main first in its TestMain.
+// service is confined. Any test binary that starts a jail with package run
+// must call run.Main first in its TestMain.
 package runtest
 
 import (
