@@ -55,10 +55,10 @@ func (f Finding) String() string {
 	return s
 }
 
-// ImageAcceptable lists the kinds an image's own policy (a recipe's
+// imageAcceptable lists the kinds an image's own policy (a recipe's
 // run.accept) may accept: design choices such as a debug jail's shell. The
 // image is what is being audited, so it cannot waive the others.
-var ImageAcceptable = []Kind{KindInterpreter, KindUserWritable}
+var imageAcceptable = []Kind{KindInterpreter, KindUserWritable}
 
 // Kinds lists every kind of finding Run reports.
 var Kinds = []Kind{KindSetuid, KindSetgid, KindCapability, KindWorldWritable, KindDevice, KindInterpreter, KindUserWritable, KindPasswd, KindHardlink, KindMount}
@@ -101,7 +101,10 @@ func WithWritable(dirs ...string) Option {
 }
 
 // ForBundle returns the options a bundle's image config and Policy imply:
-// its user and its writable directories.
+// its user, its writable directories and the kinds its policy accepts. An
+// image may accept only interpreter and user-writable findings, design
+// choices such as a debug jail's shell: it is what is being audited, so a
+// policy accepting any other kind is an error.
 func ForBundle(b *bundle.Bundle) ([]Option, error) {
 	pol, err := b.Policy()
 	if err != nil {
@@ -109,8 +112,8 @@ func ForBundle(b *bundle.Bundle) ([]Option, error) {
 	}
 	opts := []Option{WithWritable(pol.Writable...)}
 	for _, k := range pol.Accept {
-		if !slices.Contains(ImageAcceptable, Kind(k)) {
-			return nil, fmt.Errorf("image policy accepts %q findings; an image may accept only %v (the auditor can pass --accept)", k, ImageAcceptable)
+		if !slices.Contains(imageAcceptable, Kind(k)) {
+			return nil, fmt.Errorf("image policy accepts %q findings; an image may accept only %v (the auditor can pass --accept)", k, imageAcceptable)
 		}
 		opts = append(opts, WithAccept(Kind(k)))
 	}

@@ -5,10 +5,13 @@
 // files the service user may write outside the declared writable
 // directories, /etc/passwd and /etc/shadow entries with a login shell or a
 // password, hard links shared with files outside the tree, and mount points.
+// ForBundle turns a bundle's image config and policy into the audit's
+// options (service user, writable directories, accepted kinds).
 //
 // The tree is only read: nothing is followed out of it (the walk uses
-// lstat, /etc files are opened through os.Root and must be regular), and a
-// FIFO never blocks it. What it does not see: POSIX ACLs (writability is
-// judged from mode bits, owner and groups), and a tree changed while it is
-// being walked.
+// lstat; /etc files are opened through package passwd, as the jail would
+// find them, with symbolic links resolved inside the tree, and must be
+// regular), and a FIFO never blocks it. What it does not see: POSIX ACLs
+// (writability is judged from mode bits, owner and groups), and a tree
+// changed while it is being walked.
 package check

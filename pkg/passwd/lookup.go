@@ -91,7 +91,7 @@ func fromEntry(e Entry) User {
 
 // lookupGroup resolves the group part of a spec: a name in groups, the
 // jail's /etc/group, or a numeric gid that need not be there.
-func lookupGroup(name string, groups []Group) (uint32, error) {
+func lookupGroup(name string, groups []group) (uint32, error) {
 	if isNumber(name) {
 		id, err := parseID(name)
 		if err != nil {
@@ -99,7 +99,7 @@ func lookupGroup(name string, groups []Group) (uint32, error) {
 		}
 		return id, nil
 	}
-	i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == name })
+	i := slices.IndexFunc(groups, func(g group) bool { return g.Name == name })
 	if i < 0 {
 		return 0, fmt.Errorf("group %q: not in the jail's /etc/group", name)
 	}
@@ -108,7 +108,7 @@ func lookupGroup(name string, groups []Group) (uint32, error) {
 
 // supplementary returns, sorted, the gids of the groups that list u by
 // name, but u's own GID; none for a user without a name.
-func supplementary(u User, groups []Group) []uint32 {
+func supplementary(u User, groups []group) []uint32 {
 	var out []uint32
 	if u.Name == "" {
 		return nil
@@ -134,12 +134,12 @@ func readPasswd(open Opener) ([]Entry, error) {
 	return e, nil
 }
 
-func readGroup(open Opener) ([]Group, error) {
+func readGroup(open Opener) ([]group, error) {
 	b, err := ReadFile(open, "/etc/group")
 	if err != nil {
 		return nil, err
 	}
-	g, err := ParseGroup(b)
+	g, err := parseGroup(b)
 	if err != nil {
 		return nil, fmt.Errorf("/etc/group: %w", err)
 	}

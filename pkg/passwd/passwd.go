@@ -33,8 +33,8 @@ type Entry struct {
 	Line int
 }
 
-// Group is one line of /etc/group.
-type Group struct {
+// group is one line of /etc/group.
+type group struct {
 	Name    string
 	GID     uint32
 	Members []string
@@ -75,15 +75,15 @@ func ParsePasswd(b []byte) ([]Entry, error) {
 	return out, err
 }
 
-// ParseGroup parses the contents of an /etc/group file.
-func ParseGroup(b []byte) ([]Group, error) {
-	var out []Group
+// parseGroup parses the contents of an /etc/group file.
+func parseGroup(b []byte) ([]group, error) {
+	var out []group
 	err := eachLine(b, 4, func(n int, f []string) error {
 		gid, err := parseID(f[2])
 		if err != nil {
 			return fmt.Errorf("line %d: gid: %w", n, err)
 		}
-		g := Group{Name: f[0], GID: gid, Line: n}
+		g := group{Name: f[0], GID: gid, Line: n}
 		for _, m := range strings.Split(f[3], ",") {
 			if m = strings.TrimSpace(m); m != "" {
 				g.Members = append(g.Members, m)

@@ -24,7 +24,7 @@ var SafeDevices = map[string]Device{
 }
 
 // AcceptKinds lists the kinds of `jailimg check` finding a recipe's
-// run.accept may name (package check's ImageAcceptable; a test keeps them
+// run.accept may name (package check's imageAcceptable; a test keeps them
 // equal): design choices of a jail, such as a debug jail's shell. An image
 // cannot waive setuid files, capabilities, devices or world-writable paths
 // for whoever audits it; only the auditor can, with jailimg check --accept.
