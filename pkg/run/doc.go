@@ -15,7 +15,9 @@
 //  1. with --network none, brings up loopback in the fresh network namespace
 //     it was cloned into;
 //  2. opens the jail's rootfs once, fchdir, chroot("."), chdir("/"), before
-//     anything of the jail is read;
+//     anything of the jail is read; a bundle's rootfs must be the very
+//     directory bundle.Open checked (fstat against Bundle.RootID), whatever
+//     was renamed since;
 //  3. resolves the user and groups from the jail's own /etc/passwd and
 //     /etc/group (package passwd; no NSS, no C library), refusing uid 0
 //     unless allowed (ErrRoot);
