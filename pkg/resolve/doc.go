@@ -25,7 +25,10 @@
 //     When the fs.FS exposes inodes, a file that is not the one checked when
 //     it is opened (a root changed concurrently) is refused; an os.Root's FS
 //     (os.OpenRoot(dir).FS()) also keeps concurrent changes from making the
-//     opens themselves leave the directory.
+//     opens themselves leave the directory. Walk and WalkNoFollow expose
+//     this walk, as the kernel's path resolution in a chroot (at most 40
+//     symlinks, PATH_MAX, ENOTDIR for a non-directory with components after
+//     it), to callers that need a path's real name and the links on its way.
 //   - Malformed ELF input yields an error naming the file, never a panic:
 //     files over 1 GiB are refused, counts and string lengths are capped, and
 //     panics from debug/elf are recovered.

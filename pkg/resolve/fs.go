@@ -1,23 +1,10 @@
 package resolve
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"sync"
 	"syscall"
-)
-
-const (
-	maxLinkHops = 40   // symlinks followed per path, as Linux's ELOOP limit
-	maxPathLen  = 4096 // PATH_MAX
-)
-
-var (
-	errLoop    = errors.New("too many levels of symbolic links")
-	errNotDir  = errors.New("not a directory")
-	errTooLong = errors.New("path too long")
 )
 
 // statEntry caches Lstat (and ReadLink for symlinks) of one fs name.
@@ -28,17 +15,6 @@ type statEntry struct {
 	info   fs.FileInfo
 	target string
 	err    error
-}
-
-// walkEntry caches the resolution of one absolute path.
-type walkEntry struct {
-	once  sync.Once
-	real  string
-	mode  fs.FileMode
-	size  int64
-	info  fs.FileInfo // Lstat of the file reached; nil for the root
-	links []Link
-	err   error
 }
 
 func (r *Resolver) lstat(name string) *statEntry {
@@ -65,109 +41,6 @@ func (r *Resolver) lstat(name string) *statEntry {
 		}
 	})
 	return e
-}
-
-// walk resolves the absolute path p with chroot semantics inside the root
-// and returns the real path, the symlinks met and the final file's mode.
-// ".." is resolved physically, after the symlinks before it, as the kernel does.
-func (r *Resolver) walk(p string) *walkEntry {
-	r.mu.Lock()
-	e := r.walks[p]
-	if e == nil {
-		e = &walkEntry{}
-		r.walks[p] = e
-	}
-	r.mu.Unlock()
-	e.once.Do(func() {
-		e.err = r.doWalk(e, p)
-		if e.err != nil {
-			e.err = fmt.Errorf("%s: %w", p, e.err)
-		}
-	})
-	return e
-}
-
-func (r *Resolver) doWalk(e *walkEntry, p string) error {
-	if len(p) > maxPathLen || strings.IndexByte(p, 0) >= 0 {
-		return errTooLong
-	}
-	var links []Link
-	todo := splitPath(p)
-	cur := "" // fs name of the real directory reached so far
-	mode := fs.ModeDir
-	var final *statEntry
-	hops := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		if mode&fs.ModeDir == 0 {
-			return errNotDir
-		}
-		if c == ".." {
-			if i := strings.LastIndexByte(cur, '/'); i >= 0 {
-				cur = cur[:i]
-			} else {
-				cur = ""
-			}
-			continue
-		}
-		next := c
-		if cur != "" {
-			next = cur + "/" + c
-		}
-		st := r.lstat(next)
-		if st.err != nil {
-			var pe *fs.PathError
-			if errors.As(st.err, &pe) {
-				return pe.Err // the fs name is not the caller's path
-			}
-			return st.err
-		}
-		if st.mode&fs.ModeSymlink != 0 {
-			if hops++; hops > maxLinkHops {
-				return errLoop
-			}
-			if st.target == "" {
-				return fs.ErrNotExist
-			}
-			links = append(links, Link{Path: "/" + next, Target: st.target})
-			if strings.HasPrefix(st.target, "/") {
-				cur = ""
-			}
-			if len(st.target)+len(todo) > maxPathLen {
-				return errTooLong
-			}
-			todo = append(splitPath(st.target), todo...)
-			mode = fs.ModeDir
-			continue
-		}
-		cur, mode, final = next, st.mode, st
-	}
-	e.real, e.mode, e.links = "/"+cur, mode, links
-	if final != nil && cur != "" {
-		e.size, e.info = final.size, final.info
-	}
-	return nil
-}
-
-// splitPath splits p into components, dropping empty ones and ".".
-func splitPath(p string) []string {
-	parts := strings.Split(p, "/")
-	out := parts[:0]
-	for _, c := range parts {
-		if c != "" && c != "." {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// fsName turns an absolute real path into an fs.FS name.
-func fsName(real string) string {
-	if real == "/" {
-		return "."
-	}
-	return strings.TrimPrefix(real, "/")
 }
 
 // open opens the file a walk reached and checks, when the fs.FS exposes

@@ -47,7 +47,8 @@
 //
 // # What the fragment keeps (the filtering rule)
 //
-// NewFragment, over the file system the command ran in:
+// NewFragment, over the file system the command ran in, resolving each path
+// there with chroot semantics (resolve.Resolver.Walk):
 //
 //   - drops /proc, /sys and /dev, but reports device nodes opened directly
 //     under /dev as Devices (the safe-table ones by name);

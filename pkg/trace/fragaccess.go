@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"syscall"
+
+	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // accessed sorts the successful calls (and mkdir's EEXIST) into files,
@@ -48,13 +50,12 @@ func (b *fragBuilder) accessed(res *Result) {
 		b.read(p, reads[p])
 	}
 	for _, p := range readlinks {
-		dir, links, err := canonical(b.fsys, path.Dir(p), true)
-		if err != nil {
+		w, err := b.resolver.WalkNoFollow(p)
+		if err != nil || w.Info == nil || w.Info.Mode()&fs.ModeSymlink == 0 || b.explained[w.Real] {
 			continue
 		}
-		l := path.Join(dir, path.Base(p))
-		if target, err := fs.ReadLink(b.fsys, fsName(l)); err == nil && !b.explained[l] {
-			b.addLinks(append(links, Link{Path: l, Target: target}))
+		if target, err := fs.ReadLink(b.fsys, w.Name()); err == nil {
+			b.addLinks(append(w.Links, resolve.Link{Path: w.Real, Target: target}))
 		}
 	}
 }
@@ -64,32 +65,29 @@ func (b *fragBuilder) read(p string, kind Kind) {
 	if b.written[p] {
 		return // its own output
 	}
-	real, links, err := canonical(b.fsys, p, true)
+	w, err := b.resolver.Walk(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			b.note("%s: %v", p, err)
+			b.note("%v", err)
 		}
 		return
 	}
+	real := w.Real
 	if b.explained[real] || b.explained[p] || b.written[real] || pseudo(real) || loaderState(real) {
 		return
 	}
 	if _, ok := b.bins[real]; ok {
 		return
 	}
-	fi, err := fs.Stat(b.fsys, fsName(real))
-	if err != nil {
-		return
-	}
 	switch {
-	case fi.Mode().IsRegular():
-		if kind == Open && b.sharedObject(real) {
+	case w.Info.Mode().IsRegular():
+		if kind == Open && b.sharedObject(w.Name()) {
 			b.libs[p] = true
 			return
 		}
-		b.addFile(real, links)
-	case fi.IsDir():
-		b.addLinks(links)
+		b.addFile(real, w.Links)
+	case w.Info.IsDir():
+		b.addLinks(w.Links)
 		if _, ok := b.dirs[real]; !ok {
 			b.dirs[real] = nil
 		}
@@ -98,10 +96,11 @@ func (b *fragBuilder) read(p string, kind Kind) {
 
 // device records a device node opened under /dev.
 func (b *fragBuilder) device(p string) {
-	fi, err := fs.Stat(b.fsys, fsName(p))
-	if err != nil || fi.Mode()&fs.ModeDevice == 0 {
+	w, err := b.resolver.Walk(p)
+	if err != nil || w.Info.Mode()&fs.ModeDevice == 0 {
 		return
 	}
+	fi := w.Info
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return

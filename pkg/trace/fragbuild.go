@@ -28,7 +28,7 @@ type fragBuilder struct {
 	written      map[string]bool     // paths opened for writing
 	explained    map[string]bool     // files and links of the ELF closure
 	closureLinks map[string]bool
-	resolver     *resolve.Resolver
+	resolver     *resolve.Resolver // walks fsys and computes closures, caching both
 }
 
 func (b *fragBuilder) note(format string, args ...any) {
@@ -54,26 +54,26 @@ func (b *fragBuilder) binaries(res *Result) {
 		if pseudo(p) {
 			continue
 		}
-		real, links, err := canonical(b.fsys, p, true)
+		w, err := b.resolver.Walk(p)
 		if err != nil {
 			continue // gone since
 		}
-		if interp := b.interpreter(real); interp != "" {
-			b.addFile(real, links)
-			if ireal, _, err := canonical(b.fsys, interp, true); err == nil && b.bins[ireal] == "" {
-				b.bins[ireal] = interp
+		if interp := b.interpreter(w.Name()); interp != "" {
+			b.addFile(w.Real, w.Links)
+			if i, err := b.resolver.Walk(interp); err == nil && b.bins[i.Real] == "" {
+				b.bins[i.Real] = interp
 			}
 			continue
 		}
-		if b.bins[real] == "" {
-			b.bins[real] = p
+		if b.bins[w.Real] == "" {
+			b.bins[w.Real] = p
 		}
 	}
 }
 
-// interpreter returns the program a "#!" script names, or "".
-func (b *fragBuilder) interpreter(real string) string {
-	f, err := b.fsys.Open(fsName(real))
+// interpreter returns the program the "#!" script at fs name names, or "".
+func (b *fragBuilder) interpreter(name string) string {
+	f, err := b.fsys.Open(name)
 	if err != nil {
 		return ""
 	}
@@ -90,9 +90,10 @@ func (b *fragBuilder) interpreter(real string) string {
 	return path.Clean(fields[0])
 }
 
-// sharedObject reports whether real is an ELF shared object (ET_DYN).
-func (b *fragBuilder) sharedObject(real string) bool {
-	f, err := b.fsys.Open(fsName(real))
+// sharedObject reports whether the file at fs name is an ELF shared
+// object (ET_DYN).
+func (b *fragBuilder) sharedObject(name string) bool {
+	f, err := b.fsys.Open(name)
 	if err != nil {
 		return false
 	}
@@ -108,12 +109,12 @@ func (b *fragBuilder) sharedObject(real string) bool {
 	return elf.Type(typ) == elf.ET_DYN
 }
 
-func (b *fragBuilder) addFile(real string, links []Link) {
+func (b *fragBuilder) addFile(real string, links []resolve.Link) {
 	b.files[real] = true
 	b.addLinks(links)
 }
 
-func (b *fragBuilder) addLinks(links []Link) {
+func (b *fragBuilder) addLinks(links []resolve.Link) {
 	for _, l := range links {
 		if !pseudo(l.Path) {
 			b.links[l.Path] = l.Target
@@ -125,18 +126,17 @@ func (b *fragBuilder) addLinks(links []Link) {
 // Only dir's parent needs to exist still: a directory the command made may
 // be gone.
 func (b *fragBuilder) addWritten(dir, what string) {
-	parent, links, err := canonical(b.fsys, path.Dir(dir), true)
+	w, err := b.resolver.WalkNoFollow(dir)
 	if err != nil {
 		return
 	}
-	real := path.Join(parent, path.Base(dir))
-	if fi, err := fs.Lstat(b.fsys, fsName(real)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		if real, links, err = canonical(b.fsys, dir, true); err != nil {
+	if w.Info != nil && w.Info.Mode()&fs.ModeSymlink != 0 {
+		if w, err = b.resolver.Walk(dir); err != nil {
 			return
 		}
 	}
-	b.addLinks(links)
-	if !pseudo(real) {
-		b.dirs[real] = append(b.dirs[real], what)
+	b.addLinks(w.Links)
+	if !pseudo(w.Real) {
+		b.dirs[w.Real] = append(b.dirs[w.Real], what)
 	}
 }

@@ -2,6 +2,8 @@ package trace
 
 import (
 	"slices"
+
+	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // missing keeps the failed opens and execs that are not search-path
@@ -29,7 +31,7 @@ func (b *fragBuilder) finish() *Fragment {
 	}
 	for _, p := range sortedKeys(b.links) {
 		if !b.closureLinks[p] {
-			f.Symlinks = append(f.Symlinks, Link{Path: p, Target: b.links[p]})
+			f.Symlinks = append(f.Symlinks, resolve.Link{Path: p, Target: b.links[p]})
 			below = append(below, p)
 		}
 	}

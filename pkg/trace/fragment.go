@@ -24,7 +24,7 @@ type Fragment struct {
 	Files []string `json:"files"`
 	// Symlinks are the symlinks met on the way to Files, Dirs and read
 	// links, that the ELF closure does not already carry (symlinks:).
-	Symlinks []Link `json:"symlinks"`
+	Symlinks []resolve.Link `json:"symlinks"`
 	// Dirs are directories opened, listed or entered, and the directories
 	// the command wrote into or created (dirs:).
 	Dirs []Dir `json:"dirs"`
@@ -70,10 +70,15 @@ type Generated struct {
 
 // NewFragment turns what a command did into a recipe fragment. fsys is the
 // root the command ran in (os.DirFS("/") for the host); it must implement
-// fs.ReadLinkFS. The filtering rule is in the package documentation.
+// fs.ReadLinkFS. Paths are resolved in it as resolve.Resolver.Walk resolves
+// them. The filtering rule is in the package documentation.
 func NewFragment(ctx context.Context, fsys fs.FS, res *Result) (*Fragment, error) {
+	r, err := resolve.New(fsys)
+	if err != nil {
+		return nil, err
+	}
 	b := &fragBuilder{
-		fsys: fsys, f: &Fragment{Argv: res.Argv},
+		fsys: fsys, resolver: r, f: &Fragment{Argv: res.Argv},
 		bins: map[string]string{}, files: map[string]bool{}, libs: map[string]bool{},
 		links: map[string]string{}, dirs: map[string][]string{}, devs: map[string]Device{},
 		gen: map[string]string{}, explained: map[string]bool{}, closureLinks: map[string]bool{},
@@ -121,16 +126,9 @@ func (b *fragBuilder) closure(ctx context.Context, libs []string) error {
 	return nil
 }
 
-// resolve computes the closure of the binaries found and libs, with one
-// resolver (which caches what it parsed) for every call.
+// resolve computes the closure of the binaries found and libs, with the
+// builder's one resolver (which caches what it parsed) for every call.
 func (b *fragBuilder) resolve(ctx context.Context, libs []string) (*resolve.Closure, error) {
-	if b.resolver == nil {
-		r, err := resolve.New(b.fsys)
-		if err != nil {
-			return nil, err
-		}
-		b.resolver = r
-	}
 	bins := make([]string, 0, len(b.bins))
 	for _, real := range sortedKeys(b.bins) {
 		bins = append(bins, b.bins[real])
@@ -142,10 +140,11 @@ func (b *fragBuilder) resolve(ctx context.Context, libs []string) (*resolve.Clos
 // libraries loads anyway (a dependency of a dlopen()ed plugin).
 func (b *fragBuilder) dropDependentLibs(ctx context.Context) error {
 	for _, lib := range sortedKeys(b.libs) {
-		real, _, err := canonical(b.fsys, lib, true)
+		w, err := b.resolver.Walk(lib)
 		if err != nil {
 			continue
 		}
+		real := w.Real
 		var others []string
 		for _, o := range sortedKeys(b.libs) {
 			if o != lib {

@@ -116,39 +116,6 @@ func TestFragmentRules(t *testing.T) {
 	}
 }
 
-func TestCanonical(t *testing.T) {
-	fsys := fstest.MapFS{
-		"usr/lib/x/f":  &fstest.MapFile{Data: []byte("x")},
-		"lib":          &fstest.MapFile{Data: []byte("usr/lib"), Mode: fs.ModeSymlink},
-		"abs":          &fstest.MapFile{Data: []byte("/lib/x"), Mode: fs.ModeSymlink},
-		"up":           &fstest.MapFile{Data: []byte("../../../usr"), Mode: fs.ModeSymlink},
-		"loop":         &fstest.MapFile{Data: []byte("loop"), Mode: fs.ModeSymlink},
-		"usr/lib/x/ln": &fstest.MapFile{Data: []byte("f"), Mode: fs.ModeSymlink},
-	}
-	tests := []struct {
-		in, want string
-		final    bool
-		links    int
-		err      bool
-	}{
-		{in: "/lib/x/f", want: "/usr/lib/x/f", final: true, links: 1},
-		{in: "/abs/f", want: "/usr/lib/x/f", final: true, links: 2},
-		{in: "/up/lib/x/f", want: "/usr/lib/x/f", final: true, links: 1},
-		{in: "/usr/lib/x/ln", want: "/usr/lib/x/f", final: true, links: 1},
-		{in: "/usr/lib/x/ln", want: "/usr/lib/x/ln", final: false},
-		{in: "/loop", final: true, err: true},
-		{in: "/nothing/here", final: true, err: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, links, err := canonical(fsys, tt.in, tt.final)
-			if (err != nil) != tt.err || got != tt.want || len(links) != tt.links {
-				t.Errorf("canonical(%q) = %q, %v, %v; want %q with %d links", tt.in, got, links, err, tt.want, tt.links)
-			}
-		})
-	}
-}
-
 // elfHeader is the start of a little-endian 64-bit ELF shared object.
 func elfHeader() []byte {
 	h := make([]byte, 64)
