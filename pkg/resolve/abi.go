@@ -3,6 +3,7 @@ package resolve
 import (
 	"debug/elf"
 	"runtime"
+	"slices"
 
 	"golang.org/x/sys/cpu"
 )
@@ -103,23 +104,30 @@ func (r *Resolver) abiForKey(k abiKey) *abi {
 	return a
 }
 
-// x86Levels returns the x86-64 ISA levels the CPU supports, best first, with
-// glibc's definitions of the levels.
+// x86Levels returns the x86-64 ISA levels the CPU supports, best first.
 func x86Levels() []string {
-	x := cpu.X86
-	v2 := x.HasCX16 && x.HasLAHF && x.HasPOPCNT && x.HasSSE3 && x.HasSSE41 && x.HasSSE42 && x.HasSSSE3
-	v3 := v2 && x.HasAVX && x.HasAVX2 && x.HasBMI1 && x.HasBMI2 && x.HasF16C && x.HasFMA &&
-		x.HasLZCNT && x.HasMOVBE && x.HasOSXSAVE
-	v4 := v3 && x.HasAVX512F && x.HasAVX512BW && x.HasAVX512CD && x.HasAVX512DQ && x.HasAVX512VL
 	var out []string
-	if v4 {
-		out = append(out, "x86-64-v4")
-	}
-	if v3 {
-		out = append(out, "x86-64-v3")
-	}
-	if v2 {
-		out = append(out, "x86-64-v2")
+	for _, l := range x86LevelTable {
+		for _, has := range l.needs {
+			if !*has {
+				return out
+			}
+		}
+		out = slices.Insert(out, 0, l.name)
 	}
 	return out
+}
+
+// x86LevelTable lists glibc's x86-64 ISA levels above the baseline, each
+// with the CPU features it needs on top of the level before it.
+var x86LevelTable = []struct {
+	name  string
+	needs []*bool
+}{
+	{"x86-64-v2", []*bool{&cpu.X86.HasCX16, &cpu.X86.HasLAHF, &cpu.X86.HasPOPCNT, &cpu.X86.HasSSE3,
+		&cpu.X86.HasSSE41, &cpu.X86.HasSSE42, &cpu.X86.HasSSSE3}},
+	{"x86-64-v3", []*bool{&cpu.X86.HasAVX, &cpu.X86.HasAVX2, &cpu.X86.HasBMI1, &cpu.X86.HasBMI2,
+		&cpu.X86.HasF16C, &cpu.X86.HasFMA, &cpu.X86.HasLZCNT, &cpu.X86.HasMOVBE, &cpu.X86.HasOSXSAVE}},
+	{"x86-64-v4", []*bool{&cpu.X86.HasAVX512F, &cpu.X86.HasAVX512BW, &cpu.X86.HasAVX512CD,
+		&cpu.X86.HasAVX512DQ, &cpu.X86.HasAVX512VL}},
 }

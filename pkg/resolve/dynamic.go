@@ -15,16 +15,41 @@ func (o *object) readDynamic(f *elf.File, dyn *elf.Prog) error {
 	if err != nil {
 		return err
 	}
+	t, err := parseDynTags(f, b)
+	if err != nil {
+		return err
+	}
+	o.nodflib = t.nodeflib
+	if len(t.needed) == 0 && t.rpath < 0 && t.runpath < 0 && t.soname < 0 {
+		return nil
+	}
+	if !t.haveStrtab {
+		return errors.New("no DT_STRTAB")
+	}
+	st, err := strtabReader(f, t.strtab, t.strsz)
+	if err != nil {
+		return err
+	}
+	return o.dynStrings(t, st)
+}
+
+// dynTags are the dynamic entries the loader uses: the names as string
+// table offsets (-1 when absent) and where the string table is.
+type dynTags struct {
+	needed                 []uint64
+	rpath, runpath, soname int64
+	strtab, strsz          uint64
+	haveStrtab             bool
+	nodeflib               bool
+}
+
+// parseDynTags reads the entries of the dynamic section b up to DT_NULL.
+func parseDynTags(f *elf.File, b []byte) (*dynTags, error) {
+	t := &dynTags{rpath: -1, runpath: -1, soname: -1}
 	entSize := 16
 	if f.Class == elf.ELFCLASS32 {
 		entSize = 8
 	}
-	var (
-		needed                 []uint64
-		rpath, runpath, soname = int64(-1), int64(-1), int64(-1)
-		strtab, strsz          uint64
-		haveStrtab             bool
-	)
 	for off := 0; off+entSize <= len(b); off += entSize {
 		var tag, val uint64
 		if entSize == 16 {
@@ -32,47 +57,47 @@ func (o *object) readDynamic(f *elf.File, dyn *elf.Prog) error {
 		} else {
 			tag, val = uint64(f.ByteOrder.Uint32(b[off:])), uint64(f.ByteOrder.Uint32(b[off+4:]))
 		}
-		switch elf.DynTag(tag) {
-		case elf.DT_NULL:
-			off = len(b)
-		case elf.DT_NEEDED:
-			if len(needed) >= maxNeeded {
-				return fmt.Errorf("more than %d DT_NEEDED entries", maxNeeded)
-			}
-			needed = append(needed, val)
-		case elf.DT_RPATH:
-			rpath = int64(val & (1<<62 - 1))
-		case elf.DT_RUNPATH:
-			runpath = int64(val & (1<<62 - 1))
-		case elf.DT_SONAME:
-			soname = int64(val & (1<<62 - 1))
-		case elf.DT_STRTAB:
-			strtab, haveStrtab = val, true
-		case elf.DT_STRSZ:
-			strsz = val
-		case elf.DT_FLAGS_1:
-			o.nodflib = elf.DynFlag1(val)&elf.DF_1_NODEFLIB != 0
+		if elf.DynTag(tag) == elf.DT_NULL {
+			break
+		}
+		if err := t.add(elf.DynTag(tag), val); err != nil {
+			return nil, err
 		}
 	}
-	if len(needed) == 0 && rpath < 0 && runpath < 0 && soname < 0 {
-		return nil
-	}
-	if !haveStrtab {
-		return errors.New("no DT_STRTAB")
-	}
-	st, err := strtabReader(f, strtab, strsz)
-	if err != nil {
-		return err
-	}
-	str := func(what string, off uint64) (string, error) {
-		s, err := st.get(off)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", what, err)
+	return t, nil
+}
+
+// add records one dynamic entry.
+func (t *dynTags) add(tag elf.DynTag, val uint64) error {
+	const offset = 1<<62 - 1
+	switch tag {
+	case elf.DT_NEEDED:
+		if len(t.needed) >= maxNeeded {
+			return fmt.Errorf("more than %d DT_NEEDED entries", maxNeeded)
 		}
-		return s, nil
+		t.needed = append(t.needed, val)
+	case elf.DT_RPATH:
+		t.rpath = int64(val & offset)
+	case elf.DT_RUNPATH:
+		t.runpath = int64(val & offset)
+	case elf.DT_SONAME:
+		t.soname = int64(val & offset)
+	case elf.DT_STRTAB:
+		t.strtab, t.haveStrtab = val, true
+	case elf.DT_STRSZ:
+		t.strsz = val
+	case elf.DT_FLAGS_1:
+		t.nodeflib = elf.DynFlag1(val)&elf.DF_1_NODEFLIB != 0
 	}
-	for _, n := range needed {
-		s, err := str("DT_NEEDED", n)
+	return nil
+}
+
+// dynStrings reads the names t points to from the string table: DT_NEEDED,
+// then DT_RUNPATH or else DT_RPATH (ld.so ignores DT_RPATH beside
+// DT_RUNPATH), then DT_SONAME.
+func (o *object) dynStrings(t *dynTags, st *stringTable) error {
+	for _, n := range t.needed {
+		s, err := st.named("DT_NEEDED", n)
 		if err != nil {
 			return err
 		}
@@ -81,22 +106,21 @@ func (o *object) readDynamic(f *elf.File, dyn *elf.Prog) error {
 		}
 		o.needed = append(o.needed, s)
 	}
-	if runpath >= 0 {
-		if o.runpath, err = str("DT_RUNPATH", uint64(runpath)); err != nil {
+	var err error
+	if t.runpath >= 0 {
+		if o.runpath, err = st.named("DT_RUNPATH", uint64(t.runpath)); err != nil {
 			return err
 		}
 		o.hasRun = true
-	} else if rpath >= 0 {
-		if o.rpath, err = str("DT_RPATH", uint64(rpath)); err != nil {
+	} else if t.rpath >= 0 {
+		if o.rpath, err = st.named("DT_RPATH", uint64(t.rpath)); err != nil {
 			return err
 		}
 	}
-	if soname >= 0 {
-		if o.soname, err = str("DT_SONAME", uint64(soname)); err != nil {
-			return err
-		}
+	if t.soname >= 0 {
+		o.soname, err = st.named("DT_SONAME", uint64(t.soname))
 	}
-	return nil
+	return err
 }
 
 // stringTable reads NUL-terminated strings of the dynamic string table.
@@ -140,4 +164,13 @@ func (t *stringTable) get(off uint64) (string, error) {
 		return "", fmt.Errorf("string at %#x unterminated within %d bytes", off, maxStringLen)
 	}
 	return string(b[:i]), nil
+}
+
+// named is get with the entry's tag in the error.
+func (t *stringTable) named(what string, off uint64) (string, error) {
+	s, err := t.get(off)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return s, nil
 }

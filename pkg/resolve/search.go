@@ -10,44 +10,57 @@ import (
 // DT_RUNPATH), DT_RUNPATH of by, then unless by has DF_1_NODEFLIB the
 // ld.so.cache (or ld.so.conf) and the system directories.
 func (p *process) search(name string, by *loaded) (*candidate, error) {
+	var c *candidate
+	var err error
 	if by == nil || !by.obj.hasRun {
-		didMain := false
-		for l := by; l != nil; l = l.loader {
-			if c, err := p.searchPath(l.obj.rpath, l, name); c != nil || err != nil {
-				return c, err
-			}
-			didMain = didMain || l == p.main
-		}
-		if !didMain && p.main != nil {
-			if c, err := p.searchPath(p.main.obj.rpath, p.main, name); c != nil || err != nil {
-				return c, err
-			}
-		}
+		c, err = p.searchRPaths(name, by)
+	} else {
+		c, err = p.searchPath(by.obj.runpath, by, name)
 	}
-	if by != nil && by.obj.hasRun {
-		if c, err := p.searchPath(by.obj.runpath, by, name); c != nil || err != nil {
+	if c != nil || err != nil || by != nil && by.obj.nodflib {
+		return c, err
+	}
+	if c, err = p.searchLDConfig(name); c != nil || err != nil {
+		p.noteCached(name, c)
+		return c, err
+	}
+	for _, d := range p.abi.sysDirs {
+		if c, err := p.searchDir(d, name); c != nil || err != nil {
 			return c, err
 		}
 	}
-	if by != nil && by.obj.nodflib {
+	return nil, nil
+}
+
+// searchRPaths searches the DT_RPATH of by and of its loaders up to the
+// program, then the program's if by was not loaded through it.
+func (p *process) searchRPaths(name string, by *loaded) (*candidate, error) {
+	didMain := false
+	for l := by; l != nil; l = l.loader {
+		if c, err := p.searchPath(l.obj.rpath, l, name); c != nil || err != nil {
+			return c, err
+		}
+		didMain = didMain || l == p.main
+	}
+	if didMain || p.main == nil {
 		return nil, nil
 	}
+	return p.searchPath(p.main.obj.rpath, p.main, name)
+}
+
+// searchLDConfig searches where ldconfig points the loader: the
+// ld.so.cache entry for name or, when the root has no cache, the
+// directories of ld.so.conf.
+func (p *process) searchLDConfig(name string) (*candidate, error) {
 	ld := p.r.ldconfig()
 	if ld.cache != nil {
 		if path := ld.cache.lookup(name, p.abi.class, p.abi.machine, p.abi.hwcaps); path != "" {
 			if c, err := p.try(path); c != nil || err != nil {
-				p.noteCached(name, c)
 				return c, err
 			}
 		}
 	}
 	for _, d := range ld.confDirs {
-		if c, err := p.searchDir(d, name); c != nil || err != nil {
-			p.noteCached(name, c)
-			return c, err
-		}
-	}
-	for _, d := range p.abi.sysDirs {
 		if c, err := p.searchDir(d, name); c != nil || err != nil {
 			return c, err
 		}
