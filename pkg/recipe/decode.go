@@ -54,16 +54,16 @@ func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) error {
 	return &Error{File: d.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
+// decode sets v from n: a pointer is allocated unless n is null, a type
+// with a scalar form (scalarSetter, encoding.TextUnmarshaler) parses it, and
+// structs, lists, maps and plain scalars are decoded by kind.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	at := n // the alias, not its anchor, is where the limits are hit
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if d.nodes++; d.nodes > maxNodes {
-		return d.errorf(at, key, "more than %d values (alias loop or bomb?)", maxNodes)
-	}
-	if d.bytes += len(n.Value); d.bytes > maxBytes {
-		return d.errorf(at, key, "more than %d bytes of values (aliases of long strings?)", maxBytes)
+	if err := d.count(at, n, key); err != nil {
+		return err
 	}
 	null := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 	if v.Kind() == reflect.Pointer {
@@ -76,38 +76,60 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		return d.decode(n, v.Elem(), key)
 	}
 	if s, ok := v.Addr().Interface().(scalarSetter); ok && n.Kind == yaml.ScalarNode {
-		if err := s.setScalar(n.Value); err != nil {
-			return d.errorf(n, key, "%v", err)
-		}
-		return nil
+		return d.wrap(n, key, s.setScalar(n.Value))
 	}
 	if null {
 		return nil // leave the zero value; Validate reports what is required
 	}
 	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok && n.Kind == yaml.ScalarNode {
-		if err := u.UnmarshalText([]byte(n.Value)); err != nil {
-			return d.errorf(n, key, "%v", err)
-		}
-		return nil
+		return d.wrap(n, key, u.UnmarshalText([]byte(n.Value)))
 	}
 	switch v.Kind() {
 	case reflect.Struct:
 		return d.decodeStruct(n, v, key)
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return d.errorf(n, key, "want a list, got %s", kindName(n))
-		}
-		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
-		for i, item := range n.Content {
-			d.lines[fmt.Sprintf("%s[%d]", key, i)] = item.Line
-			if err := d.decode(item, v.Index(i), fmt.Sprintf("%s[%d]", key, i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return d.decodeSlice(n, v, key)
 	case reflect.Map:
 		return d.decodeMap(n, v, key)
 	}
+	return d.decodeScalar(n, v, key)
+}
+
+// count charges one node and its value's bytes against the decode's limits.
+func (d *decoder) count(at, n *yaml.Node, key string) error {
+	if d.nodes++; d.nodes > maxNodes {
+		return d.errorf(at, key, "more than %d values (alias loop or bomb?)", maxNodes)
+	}
+	if d.bytes += len(n.Value); d.bytes > maxBytes {
+		return d.errorf(at, key, "more than %d bytes of values (aliases of long strings?)", maxBytes)
+	}
+	return nil
+}
+
+// wrap turns a scalar parser's error into an *Error at n.
+func (d *decoder) wrap(n *yaml.Node, key string, err error) error {
+	if err != nil {
+		return d.errorf(n, key, "%v", err)
+	}
+	return nil
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, key string) error {
+	if n.Kind != yaml.SequenceNode {
+		return d.errorf(n, key, "want a list, got %s", kindName(n))
+	}
+	v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
+	for i, item := range n.Content {
+		d.lines[fmt.Sprintf("%s[%d]", key, i)] = item.Line
+		if err := d.decode(item, v.Index(i), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeScalar sets a string, bool or integer from a single value.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, key string) error {
 	if n.Kind != yaml.ScalarNode {
 		return d.errorf(n, key, "want a single value, got %s", kindName(n))
 	}

@@ -48,7 +48,20 @@ var (
 // pipeline relies on (device short forms, user home and shell) and returns
 // every problem found, one error per line.
 func (r *Recipe) Validate() error {
-	v := validator{r: r}
+	v := &validator{r: r}
+	for _, check := range []func(){
+		v.header, v.binaries, v.libraries, v.files, v.dirs, v.symlinks, v.devices,
+		v.users, v.groups, v.nss, v.timezone, v.config,
+	} {
+		check()
+	}
+	slices.SortStableFunc(v.errs, func(a, b error) int { return a.(*Error).Line - b.(*Error).Line })
+	return errors.Join(v.errs...)
+}
+
+// header checks the image's name, compression and epoch.
+func (v *validator) header() {
+	r := v.r
 	if !nameRE.MatchString(r.Name) {
 		v.errorf("name", "%q must be 1-128 characters of a-z 0-9 . _ - starting with a letter or digit", r.Name)
 	}
@@ -58,30 +71,46 @@ func (r *Recipe) Validate() error {
 	if r.Epoch != nil && (*r.Epoch < 0 || *r.Epoch > maxEpoch) {
 		v.errorf("epoch", "%d is outside 0 to %d (the end of year 9999, as OCI's RFC 3339 times allow)", *r.Epoch, maxEpoch)
 	}
-	for i, b := range r.Binaries {
+}
+
+func (v *validator) binaries() {
+	for i, b := range v.r.Binaries {
 		key := fmt.Sprintf("binaries[%d]", i)
 		v.absPath(key, b.Path)
 		v.owners(key, b.Owner, b.Group)
 	}
-	for i, l := range r.Libraries {
+}
+
+// libraries checks each is a soname or an absolute path.
+func (v *validator) libraries() {
+	for i, l := range v.r.Libraries {
 		if strings.Contains(l, "/") {
 			v.absPath(fmt.Sprintf("libraries[%d]", i), l)
 		} else if l == "" || l == "." || l == ".." {
 			v.errorf(fmt.Sprintf("libraries[%d]", i), "%q is not a soname or an absolute path", l)
 		}
 	}
-	for i, f := range r.Files {
+}
+
+func (v *validator) files() {
+	for i, f := range v.r.Files {
 		key := fmt.Sprintf("files[%d]", i)
 		v.source(key+".src", f.Src)
 		v.jailPath(key+".dst", f.Dst)
 		v.owners(key, f.Owner, f.Group)
 	}
-	for i, d := range r.Dirs {
+}
+
+func (v *validator) dirs() {
+	for i, d := range v.r.Dirs {
 		key := fmt.Sprintf("dirs[%d]", i)
 		v.jailPath(key+".path", d.Path)
 		v.owners(key, d.Owner, d.Group)
 	}
-	for i, s := range r.Symlinks {
+}
+
+func (v *validator) symlinks() {
+	for i, s := range v.r.Symlinks {
 		key := fmt.Sprintf("symlinks[%d]", i)
 		v.jailPath(key+".path", s.Path)
 		switch {
@@ -91,21 +120,26 @@ func (r *Recipe) Validate() error {
 			v.errorf(key+".target", "%q contains a control character", s.Target)
 		}
 	}
-	for i := range r.Devices {
-		v.device(fmt.Sprintf("devices[%d]", i), &r.Devices[i])
+}
+
+func (v *validator) devices() {
+	for i := range v.r.Devices {
+		v.device(fmt.Sprintf("devices[%d]", i), &v.r.Devices[i])
 	}
-	v.usersAndGroups()
-	for i, s := range r.NSS {
+}
+
+func (v *validator) nss() {
+	for i, s := range v.r.NSS {
 		if !nssRE.MatchString(s) {
 			v.errorf(fmt.Sprintf("nss[%d]", i), "%q is not an NSS source name such as files or dns", s)
 		}
 	}
-	if r.Timezone != "" && (!tzRE.MatchString(r.Timezone) || strings.Contains(r.Timezone, "..")) {
-		v.errorf("timezone", "%q is not a zoneinfo name such as UTC or Europe/Paris", r.Timezone)
+}
+
+func (v *validator) timezone() {
+	if tz := v.r.Timezone; tz != "" && (!tzRE.MatchString(tz) || strings.Contains(tz, "..")) {
+		v.errorf("timezone", "%q is not a zoneinfo name such as UTC or Europe/Paris", tz)
 	}
-	v.config()
-	slices.SortStableFunc(v.errs, func(a, b error) int { return a.(*Error).Line - b.(*Error).Line })
-	return errors.Join(v.errs...)
 }
 
 type validator struct {

@@ -8,7 +8,9 @@ import (
 	"strings"
 )
 
-func (v *validator) usersAndGroups() {
+// users checks the users' names, uids and fields, and fills in a default
+// home and shell.
+func (v *validator) users() {
 	r := v.r
 	seen := map[string]bool{}
 	uids := map[uint32]string{}
@@ -48,7 +50,12 @@ func (v *validator) usersAndGroups() {
 			u.Shell = "/usr/sbin/nologin"
 		}
 	}
-	seen = map[string]bool{}
+}
+
+// groups checks the groups' names and gids, and that members are users.
+func (v *validator) groups() {
+	r := v.r
+	seen := map[string]bool{}
 	for i, g := range r.Groups {
 		key := fmt.Sprintf("groups[%d]", i)
 		if g.GID == nil {
