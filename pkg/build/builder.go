@@ -39,37 +39,13 @@ var builtinNSS = map[string]bool{"libnss_files.so.2": true, "libnss_dns.so.2": t
 
 // closure adds the binaries and libraries with everything they load.
 func (b *builder) closure(ctx context.Context) error {
-	req := resolve.Request{Libraries: b.r.Libraries}
-	for i, bin := range b.r.Binaries {
-		// A missing binary is named by its recipe entry, which may be in an
-		// included fragment; the resolver would only name the path.
-		if _, err := fs.Stat(b.host, strings.TrimPrefix(bin.Path, "/")); err != nil {
-			return fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
-		}
-		req.Binaries = append(req.Binaries, bin.Path)
-	}
-	for _, src := range b.r.NSS {
-		req.Libraries = append(req.Libraries, "libnss_"+src+".so.2")
-	}
-	if len(req.Binaries) == 0 && len(req.Libraries) == 0 {
-		return nil
-	}
-	// No glibc-hwcaps variants: the jail must not depend on the build machine's
-	// CPU, and the baseline library loads on every CPU.
-	res, err := resolve.New(b.host, resolve.WithHWCaps())
-	if err != nil {
+	req, err := b.request()
+	if err != nil || len(req.Binaries) == 0 && len(req.Libraries) == 0 {
 		return err
 	}
-	c, err := res.Resolve(ctx, req)
-	var missing *resolve.MissingLibError
-	if err != nil && !errors.As(err, &missing) {
-		return fmt.Errorf("%s: %w", b.r.Path, err)
-	}
-	for _, m := range c.Missing {
-		if m.NeededBy == "request" && builtinNSS[m.Soname] {
-			continue
-		}
-		return fmt.Errorf("%s: resolving %s for %s: not found", b.r.Path, m.Soname, m.NeededBy)
+	c, err := b.resolve(ctx, req)
+	if err != nil {
+		return err
 	}
 	b.o.logger.Info("resolved closure", "files", len(c.Files), "links", len(c.Links))
 	if len(req.Binaries) > 0 {
@@ -77,11 +53,66 @@ func (b *builder) closure(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.closureFiles(c.Files); err != nil {
+		return err
+	}
+	for _, l := range c.Links {
+		if err := b.t.Add(tree.Entry{Path: l.Path, Type: tree.Symlink, Target: l.Target, Source: "closure: " + l.Path}); err != nil {
+			return err
+		}
+	}
+	return b.ldCache(c.Cache)
+}
+
+// request lists what to resolve: the recipe's binaries, each checked to
+// exist, its libraries and the NSS modules of its nss: sources.
+func (b *builder) request() (resolve.Request, error) {
+	req := resolve.Request{Libraries: b.r.Libraries}
+	for i, bin := range b.r.Binaries {
+		// A missing binary is named by its recipe entry, which may be in an
+		// included fragment; the resolver would only name the path.
+		if _, err := fs.Stat(b.host, strings.TrimPrefix(bin.Path, "/")); err != nil {
+			return req, fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
+		}
+		req.Binaries = append(req.Binaries, bin.Path)
+	}
+	for _, src := range b.r.NSS {
+		req.Libraries = append(req.Libraries, "libnss_"+src+".so.2")
+	}
+	return req, nil
+}
+
+// resolve computes the closure of req in the build root, failing on any
+// missing library but the NSS modules glibc carries inside libc.
+func (b *builder) resolve(ctx context.Context, req resolve.Request) (*resolve.Closure, error) {
+	// No glibc-hwcaps variants: the jail must not depend on the build machine's
+	// CPU, and the baseline library loads on every CPU.
+	res, err := resolve.New(b.host, resolve.WithHWCaps())
+	if err != nil {
+		return nil, err
+	}
+	c, err := res.Resolve(ctx, req)
+	var missing *resolve.MissingLibError
+	if err != nil && !errors.As(err, &missing) {
+		return nil, fmt.Errorf("%s: %w", b.r.Path, err)
+	}
+	for _, m := range c.Missing {
+		if m.NeededBy == "request" && builtinNSS[m.Soname] {
+			continue
+		}
+		return nil, fmt.Errorf("%s: resolving %s for %s: not found", b.r.Path, m.Soname, m.NeededBy)
+	}
+	return c, nil
+}
+
+// closureFiles adds the closure's files, with the mode and owners the
+// recipe gives a binary among them.
+func (b *builder) closureFiles(files []string) error {
 	explicit, err := b.explicitModes()
 	if err != nil {
 		return err
 	}
-	for _, p := range c.Files {
+	for _, p := range files {
 		e, err := b.hostEntry(b.host, strings.TrimPrefix(p, "/"), p, "closure: "+p)
 		if err != nil {
 			return err
@@ -93,23 +124,21 @@ func (b *builder) closure(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, l := range c.Links {
-		if err := b.t.Add(tree.Entry{Path: l.Path, Type: tree.Symlink, Target: l.Target, Source: "closure: " + l.Path}); err != nil {
-			return err
-		}
-	}
-	if len(c.Cache) > 0 {
-		// Libraries outside the system directories (/usr/local/lib, say) are
-		// found only through ld.so.cache: the jail gets one listing just them.
-		cache, err := resolve.WriteCache(c.Cache)
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.r.Path, err)
-		}
-		if err := b.t.Add(generated("/etc/ld.so.cache", 0o644, string(cache), b.r.Path+": closure (libraries outside the system directories)")); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// ldCache adds an /etc/ld.so.cache listing the libraries outside the
+// system directories (/usr/local/lib, say), which the jail's loader finds
+// only through one.
+func (b *builder) ldCache(entries []resolve.CacheEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	cache, err := resolve.WriteCache(entries)
+	if err != nil {
+		return fmt.Errorf("%s: %w", b.r.Path, err)
+	}
+	return b.t.Add(generated("/etc/ld.so.cache", 0o644, string(cache), b.r.Path+": closure (libraries outside the system directories)"))
 }
 
 // explicitModes maps the real path of each binary given a mode or owner in
