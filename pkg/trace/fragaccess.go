@@ -13,9 +13,30 @@ import (
 // libraries, directories, links, devices and writable directories.
 func (b *fragBuilder) accessed(res *Result) {
 	b.written = map[string]bool{}
-	reads := map[string]Kind{}
-	var readlinks []string
-	for _, r := range res.Accessed {
+	reads, readlinks := b.classify(res.Accessed)
+	for _, r := range res.Failed {
+		if r.Kind == Mkdir && r.Errno == "EEXIST" && !pseudo(r.Path) {
+			b.addWritten(r.Path, r.Path)
+		}
+	}
+	for _, p := range sortedKeys(b.written) {
+		b.addWritten(path.Dir(p), p)
+	}
+	for _, p := range sortedKeys(reads) {
+		b.read(p, reads[p])
+	}
+	for _, p := range readlinks {
+		b.readlink(p)
+	}
+}
+
+// classify files the successful calls that stand alone (devices, generated
+// files, mkdirs, writes) and returns the others for later, once every write
+// is known: the paths read, with the kind of the first call on each, and the
+// links read.
+func (b *fragBuilder) classify(accessed []Record) (reads map[string]Kind, readlinks []string) {
+	reads = map[string]Kind{}
+	for _, r := range accessed {
 		p := r.Path
 		switch {
 		case r.Kind == Exec:
@@ -38,25 +59,18 @@ func (b *fragBuilder) accessed(res *Result) {
 			}
 		}
 	}
-	for _, r := range res.Failed {
-		if r.Kind == Mkdir && r.Errno == "EEXIST" && !pseudo(r.Path) {
-			b.addWritten(r.Path, r.Path)
-		}
+	return reads, readlinks
+}
+
+// readlink files the symlink p the command read, with the links on the way
+// to it, unless the ELF closure has it.
+func (b *fragBuilder) readlink(p string) {
+	w, err := b.resolver.WalkNoFollow(p)
+	if err != nil || w.Info == nil || w.Info.Mode()&fs.ModeSymlink == 0 || b.explained[w.Real] {
+		return
 	}
-	for _, p := range sortedKeys(b.written) {
-		b.addWritten(path.Dir(p), p)
-	}
-	for _, p := range sortedKeys(reads) {
-		b.read(p, reads[p])
-	}
-	for _, p := range readlinks {
-		w, err := b.resolver.WalkNoFollow(p)
-		if err != nil || w.Info == nil || w.Info.Mode()&fs.ModeSymlink == 0 || b.explained[w.Real] {
-			continue
-		}
-		if target, err := fs.ReadLink(b.fsys, w.Name()); err == nil {
-			b.addLinks(append(w.Links, resolve.Link{Path: w.Real, Target: target}))
-		}
+	if target, err := fs.ReadLink(b.fsys, w.Name()); err == nil {
+		b.addLinks(append(w.Links, resolve.Link{Path: w.Real, Target: target}))
 	}
 }
 

@@ -112,40 +112,53 @@ func (t *tracer) loop(rootPid int) error {
 		case err != nil:
 			return fmt.Errorf("wait4: %w", err)
 		}
-		if ws.Exited() || ws.Signaled() {
-			if pid == rootPid {
-				t.res.Status = ws.ExitStatus()
-				if ws.Signaled() {
-					t.res.Status = 128 + int(ws.Signal())
-				}
+		switch {
+		case ws.Exited() || ws.Signaled():
+			t.exited(pid, ws, rootPid)
+		case ws.Stopped():
+			if err := t.stopped(pid, ws); err != nil {
+				return err
 			}
-			t.set(pid, nil)
-			continue
 		}
-		if !ws.Stopped() {
-			continue
+	}
+	return nil
+}
+
+// exited forgets a tracee that exited or was killed, keeping the root
+// process's status.
+func (t *tracer) exited(pid int, ws unix.WaitStatus, rootPid int) {
+	if pid == rootPid {
+		t.res.Status = ws.ExitStatus()
+		if ws.Signaled() {
+			t.res.Status = 128 + int(ws.Signal())
 		}
-		p := t.procs[pid]
-		if p == nil {
-			p = &tracee{}
-			t.set(pid, p)
-		}
-		inject := 0
-		switch sig := ws.StopSignal(); {
-		case sig == unix.SIGTRAP|0x80:
-			t.syscallStop(pid, p)
-		case sig == unix.SIGTRAP && ws.TrapCause() > 0:
-			t.event(pid, ws.TrapCause())
-		case sig == unix.SIGSTOP && !p.started:
-			p.started = true
-		case isStopSignal(sig) && groupStop(pid):
-			// resumed: the tracee runs on instead of staying stopped
-		default:
-			inject = int(sig)
-		}
-		if err := unix.PtraceSyscall(pid, inject); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("ptrace resume %d: %w", pid, err)
-		}
+	}
+	t.set(pid, nil)
+}
+
+// stopped handles a tracee's stop and resumes it to its next system call,
+// delivering the signal that stopped it unless the tracer caused the stop.
+func (t *tracer) stopped(pid int, ws unix.WaitStatus) error {
+	p := t.procs[pid]
+	if p == nil {
+		p = &tracee{}
+		t.set(pid, p)
+	}
+	inject := 0
+	switch sig := ws.StopSignal(); {
+	case sig == unix.SIGTRAP|0x80:
+		t.syscallStop(pid, p)
+	case sig == unix.SIGTRAP && ws.TrapCause() > 0:
+		t.event(pid, ws.TrapCause())
+	case sig == unix.SIGSTOP && !p.started:
+		p.started = true
+	case isStopSignal(sig) && groupStop(pid):
+		// resumed: the tracee runs on instead of staying stopped
+	default:
+		inject = int(sig)
+	}
+	if err := unix.PtraceSyscall(pid, inject); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("ptrace resume %d: %w", pid, err)
 	}
 	return nil
 }

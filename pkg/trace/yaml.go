@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // plain matches paths that are safe as plain YAML scalars, in flow
@@ -38,101 +40,138 @@ func comment(s string) string {
 // were tried and not found. Paths that are not valid UTF-8 cannot be
 // written in YAML and are listed in a comment instead.
 func (f *Fragment) WriteYAML(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
+	y := &yamlWriter{w: bufio.NewWriter(w)}
+	y.header(f.Argv)
+	y.list("binaries", f.Binaries, "  - %[1]s\n")
+	y.list("libraries", f.Libraries, "  - %[1]s\n")
+	y.list("files", f.Files, "  - {src: %[1]s, dst: %[1]s}\n")
+	y.symlinks(f.Symlinks)
+	y.dirs(f.Dirs)
+	y.devices(f.Devices)
+	y.generated(f.Generated)
+	y.missing(f.Missing)
+	y.notes(f.Notes)
+	return y.w.Flush()
+}
+
+// yamlWriter writes a fragment's sections, setting aside the paths YAML
+// cannot carry.
+type yamlWriter struct {
+	w   *bufio.Writer
+	bad []string // paths left out, not valid UTF-8
+}
+
+func (y *yamlWriter) p(format string, args ...any) { fmt.Fprintf(y.w, format, args...) }
+
+// ok reports whether s can be written in YAML, setting it aside if not.
+func (y *yamlWriter) ok(s string) bool {
+	if !utf8.ValidString(s) {
+		y.bad = append(y.bad, s)
+		return false
+	}
+	return true
+}
+
+// section starts the recipe key of a list of n entries, if any.
+func (y *yamlWriter) section(key string, n int) {
+	if n > 0 {
+		y.p("%s:\n", key)
+	}
+}
+
+func (y *yamlWriter) header(argv []string) {
 	var args []string
-	for _, a := range f.Argv {
+	for _, a := range argv {
 		args = append(args, comment(a))
 	}
-	p("# jailimg trace -- %s\n", strings.Join(args, " "))
-	p("# Recipe fragment: list this file under a recipe's include: (the recipe's own entries win).\n")
-	var bad []string
-	ok := func(s string) bool {
-		if !utf8.ValidString(s) {
-			bad = append(bad, s)
-			return false
-		}
-		return true
-	}
-	section := func(key string, n int) {
-		if n > 0 {
-			p("%s:\n", key)
+	y.p("# jailimg trace -- %s\n", strings.Join(args, " "))
+	y.p("# Recipe fragment: list this file under a recipe's include: (the recipe's own entries win).\n")
+}
+
+// list writes a list of paths, each quoted into format.
+func (y *yamlWriter) list(key string, paths []string, format string) {
+	y.section(key, len(paths))
+	for _, s := range paths {
+		if y.ok(s) {
+			y.p(format, quote(s))
 		}
 	}
-	section("binaries", len(f.Binaries))
-	for _, s := range f.Binaries {
-		if ok(s) {
-			p("  - %s\n", quote(s))
+}
+
+func (y *yamlWriter) symlinks(links []resolve.Link) {
+	y.section("symlinks", len(links))
+	for _, l := range links {
+		if y.ok(l.Path) && y.ok(l.Target) {
+			y.p("  - {path: %s, target: %s}\n", quote(l.Path), quote(l.Target))
 		}
 	}
-	section("libraries", len(f.Libraries))
-	for _, s := range f.Libraries {
-		if ok(s) {
-			p("  - %s\n", quote(s))
-		}
-	}
-	section("files", len(f.Files))
-	for _, s := range f.Files {
-		if ok(s) {
-			p("  - {src: %s, dst: %s}\n", quote(s), quote(s))
-		}
-	}
-	section("symlinks", len(f.Symlinks))
-	for _, l := range f.Symlinks {
-		if ok(l.Path) && ok(l.Target) {
-			p("  - {path: %s, target: %s}\n", quote(l.Path), quote(l.Target))
-		}
-	}
-	section("dirs", len(f.Dirs))
-	for _, d := range f.Dirs {
-		if !ok(d.Path) {
+}
+
+func (y *yamlWriter) dirs(dirs []Dir) {
+	y.section("dirs", len(dirs))
+	for _, d := range dirs {
+		if !y.ok(d.Path) {
 			continue
 		}
-		p("  - {path: %s}", quote(d.Path))
+		y.p("  - {path: %s}", quote(d.Path))
 		if len(d.Written) > 0 {
-			p("  # written: %s (make it writable by the service's user, and list it in run.writable)", comment(strings.Join(d.Written, " ")))
+			y.p("  # written: %s (make it writable by the service's user, and list it in run.writable)", comment(strings.Join(d.Written, " ")))
 		}
-		p("\n")
+		y.p("\n")
 	}
+}
+
+// devices writes the safe-table devices by name and lists the others in
+// comments.
+func (y *yamlWriter) devices(devs []Device) {
 	var safe, other []Device
-	for _, d := range f.Devices {
+	for _, d := range devs {
 		if d.Name != "" {
 			safe = append(safe, d)
 		} else {
 			other = append(other, d)
 		}
 	}
-	section("devices", len(safe))
+	y.section("devices", len(safe))
 	for _, d := range safe {
-		p("  - %s\n", d.Name)
+		y.p("  - %s\n", d.Name)
 	}
 	if len(other) > 0 {
-		p("# Device nodes opened that are outside the safe table (unpack refuses them without --allow-device):\n")
+		y.p("# Device nodes opened that are outside the safe table (unpack refuses them without --allow-device):\n")
 		for _, d := range other {
-			p("#   - {path: %s, type: %s, major: %d, minor: %d}\n", comment(d.Path), d.Type, d.Major, d.Minor)
+			y.p("#   - {path: %s, type: %s, major: %d, minor: %d}\n", comment(d.Path), d.Type, d.Major, d.Minor)
 		}
 	}
-	if len(f.Generated) > 0 {
-		p("# Read, but written by the build from recipe keys (never copied from the host):\n")
-		for _, g := range f.Generated {
-			p("#   %s  (declare %s)\n", comment(g.Path), g.Key)
+}
+
+func (y *yamlWriter) generated(gen []Generated) {
+	if len(gen) > 0 {
+		y.p("# Read, but written by the build from recipe keys (never copied from the host):\n")
+		for _, g := range gen {
+			y.p("#   %s  (declare %s)\n", comment(g.Path), g.Key)
 		}
 	}
-	if len(f.Missing) > 0 {
-		p("# Tried and not found (%s):\n", "ENOENT/ENOTDIR")
-		for _, m := range f.Missing {
+}
+
+func (y *yamlWriter) missing(missing []Record) {
+	if len(missing) > 0 {
+		y.p("# Tried and not found (%s):\n", "ENOENT/ENOTDIR")
+		for _, m := range missing {
 			by := ""
 			if m.Exe != "" {
 				by = " by " + comment(m.Exe)
 			}
-			p("#   %s  (%s%s)\n", comment(m.Path), m.Kind, by)
+			y.p("#   %s  (%s%s)\n", comment(m.Path), m.Kind, by)
 		}
 	}
-	for _, s := range bad {
-		p("# Left out, not valid UTF-8: %s\n", comment(s))
+}
+
+// notes lists the paths left out, then the fragment's notes.
+func (y *yamlWriter) notes(notes []string) {
+	for _, s := range y.bad {
+		y.p("# Left out, not valid UTF-8: %s\n", comment(s))
 	}
-	for _, n := range f.Notes {
-		p("# Note: %s\n", comment(n))
+	for _, n := range notes {
+		y.p("# Note: %s\n", comment(n))
 	}
-	return bw.Flush()
 }
