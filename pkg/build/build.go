@@ -68,8 +68,8 @@ func makeOptions(r *recipe.Recipe, opts []Option) options {
 	return o
 }
 
-// Image builds the recipe's jail image: Tree, then one reproducible layer,
-// then the image config and manifest.
+// Image builds the recipe's jail image: the jail tree, then one
+// reproducible layer, then the image config and manifest.
 func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, error) {
 	o := makeOptions(r, opts)
 	t, arch, err := buildTree(ctx, r, o)
@@ -93,12 +93,8 @@ func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, err
 	return image.New(cfg, l)
 }
 
-// Tree builds the recipe's jail tree, checked for unsafe modes.
-func Tree(ctx context.Context, r *recipe.Recipe, opts ...Option) (*tree.Tree, error) {
-	t, _, err := buildTree(ctx, r, makeOptions(r, opts))
-	return t, err
-}
-
+// buildTree builds the recipe's jail tree, checked for unsafe modes, and
+// returns it with the GOARCH of its binaries.
 func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, string, error) {
 	b := newBuilder(r, o)
 	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}

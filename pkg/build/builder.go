@@ -17,7 +17,7 @@ import (
 	"github.com/jailimg/jailimg/pkg/tree"
 )
 
-// builder holds the state of one Tree call.
+// builder holds the state of one buildTree call.
 type builder struct {
 	r     *recipe.Recipe
 	o     options

@@ -213,7 +213,7 @@ func symlinkID(s Symlink) string { return filepath.Clean(s.Path) }
 
 // deviceID is the node's path, for the short form ("null") too.
 func deviceID(d Device) string {
-	if safe, ok := SafeDevices[d.Name]; ok {
+	if safe, ok := safeDevices[d.Name]; ok {
 		return safe.Path
 	}
 	return filepath.Clean(d.Path)

@@ -12,9 +12,9 @@ import (
 	"github.com/jailimg/jailimg/internal/printable"
 )
 
-// SafeDevices is the table of device nodes a recipe may name without
+// safeDevices is the table of device nodes a recipe may name without
 // spelling them out: character devices that give a jail nothing to escape with.
-var SafeDevices = map[string]Device{
+var safeDevices = map[string]Device{
 	"null":    {Path: "/dev/null", Type: "char", Major: 1, Minor: 3},
 	"zero":    {Path: "/dev/zero", Type: "char", Major: 1, Minor: 5},
 	"full":    {Path: "/dev/full", Type: "char", Major: 1, Minor: 7},
@@ -200,7 +200,7 @@ func (v *validator) source(key, src string) {
 
 func (v *validator) device(key string, d *Device) {
 	if d.Name != "" {
-		safe, ok := SafeDevices[d.Name]
+		safe, ok := safeDevices[d.Name]
 		if !ok {
 			v.errorf(key, "%q is not in the safe device table (null, zero, full, random, urandom, tty); spell it out as {path, type, major, minor, mode}", d.Name)
 			return

@@ -31,11 +31,6 @@ type object struct {
 	nodflib bool // DF_1_NODEFLIB
 }
 
-// compatible reports whether o can be loaded into a process of main's kind.
-func (o *object) compatible(main *object) bool {
-	return o.class == main.class && o.data == main.data && o.machine == main.machine
-}
-
 // parseObject reads the ELF headers of the file r of the given size. Errors
 // are not wrapped with the file name; a panic in debug/elf becomes an error.
 func parseObject(r io.ReaderAt, size int64) (obj *object, err error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"runtime"
 	"sync"
 )
 
@@ -90,7 +89,6 @@ type options struct {
 	logger  *slog.Logger
 	hwcaps  []string
 	hwcapOK bool
-	workers int
 }
 
 // WithLogger sets the logger for debug messages. Default: discard.
@@ -103,12 +101,6 @@ func WithLogger(l *slog.Logger) Option {
 // x86-64 objects only, as ld.so does on this CPU.
 func WithHWCaps(names ...string) Option {
 	return func(o *options) { o.hwcaps = append([]string(nil), names...); o.hwcapOK = true }
-}
-
-// WithWorkers sets how many binaries are resolved concurrently.
-// Default: runtime.GOMAXPROCS(0).
-func WithWorkers(n int) Option {
-	return func(o *options) { o.workers = n }
 }
 
 // Resolver resolves ELF closures inside one root. It caches every file it
@@ -145,9 +137,6 @@ func New(fsys fs.FS, opts ...Option) (*Resolver, error) {
 	}
 	if r.opts.logger == nil {
 		r.opts.logger = slog.New(slog.DiscardHandler)
-	}
-	if r.opts.workers <= 0 {
-		r.opts.workers = runtime.GOMAXPROCS(0)
 	}
 	return r, nil
 }

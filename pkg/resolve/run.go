@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sync"
 )
 
@@ -16,6 +17,9 @@ import (
 // The Closure is returned even on error, holding what was found. The error
 // is the first hard error (an input that is not ELF, with ErrNotELF, or a
 // malformed file), else a *MissingLibError for the first missing library.
+//
+// Binaries are resolved concurrently, runtime.GOMAXPROCS(0) at a time; the
+// Closure does not depend on it.
 func (r *Resolver) Resolve(ctx context.Context, req Request) (*Closure, error) {
 	n := len(req.Binaries)
 	if n == 0 && len(req.Libraries) == 0 {
@@ -24,7 +28,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Closure, error) {
 	procs := make([]*process, max(n, 1))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range min(r.opts.workers, len(procs)) {
+	for range min(runtime.GOMAXPROCS(0), len(procs)) {
 		wg.Go(func() {
 			for i := range next {
 				var extras []string

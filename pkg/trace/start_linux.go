@@ -36,12 +36,6 @@ func startJail(argv []string, o *options) (int, string, error) {
 	if o.allowRoot {
 		opts = append(opts, run.WithAllowRoot())
 	}
-	if o.dir != "" {
-		opts = append(opts, run.WithWorkdir(o.dir))
-	}
-	if o.env != nil {
-		opts = append(opts, run.WithEnv(o.env...))
-	}
 	l, err := run.Prepare(o.root, opts...)
 	if err != nil {
 		return 0, "", err
@@ -68,21 +62,15 @@ func startJail(argv []string, o *options) (int, string, error) {
 	return pid, prog, nil
 }
 
-// startHost starts argv on the host, in a new session, as jailimg's own
-// user or, with o.user, as that user of the host with the supplementary
-// groups run would give it.
+// startHost starts argv on the host, in jailimg's working directory and
+// environment and a new session, as jailimg's own user or, with o.user, as
+// that user of the host with the supplementary groups run would give it.
 func startHost(argv []string, o *options) (int, string, error) {
-	dir := o.dir
-	if dir == "" {
-		var err error
-		if dir, err = filepath.Abs("."); err != nil {
-			return 0, "", err
-		}
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		return 0, "", err
 	}
-	env := o.env
-	if env == nil {
-		env = os.Environ()
-	}
+	env := os.Environ()
 	prog, err := lookPath(argv[0], dir, env)
 	if err != nil {
 		return 0, "", err

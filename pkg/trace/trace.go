@@ -19,8 +19,6 @@ type options struct {
 	root      string
 	user      string
 	allowRoot bool
-	dir       string
-	env       []string
 	stdin     *os.File
 	stdout    *os.File
 	stderr    *os.File
@@ -54,19 +52,6 @@ func WithUser(spec string) Option {
 // Default: refused (run.ErrRoot).
 func WithAllowRoot() Option {
 	return func(o *options) { o.allowRoot = true }
-}
-
-// WithDir sets the command's working directory (inside the root, if
-// WithRoot is given). Default: jailimg's own, or "/" with WithRoot.
-func WithDir(dir string) Option {
-	return func(o *options) { o.dir = dir }
-}
-
-// WithEnv sets the command's environment on the host; with WithRoot it adds
-// env to the image config's, as run.WithEnv does. Default: os.Environ() on
-// the host, the config's in a jail.
-func WithEnv(env []string) Option {
-	return func(o *options) { o.env = env }
 }
 
 // WithStdio sets the command's standard input, output and error; a nil file

@@ -1,0 +1,4 @@
+package recipe
+
+// SafeDevices is the safe device table, for the schema test to compare.
+var SafeDevices = safeDevices
