@@ -135,7 +135,7 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 	}
 	if filepath.Base(filepath.Clean(res.Output)) == "." || filepath.Base(filepath.Clean(res.Output)) == ".." {
 		// The layout is swapped in by a rename of the directory itself.
-		return usageError{fmt.Errorf("-o %q: name the output directory by its name (e.g. -o ../%s), not as . or ..", res.Output, r.Name)}
+		return usageError{fmt.Errorf("-o %q: the output directory must be named, not . or .. (e.g. -o ../%s)", res.Output, r.Name)}
 	}
 	// The layer waits beside the output, so that writing the layout copies
 	// it in the kernel (and a tmpfs /tmp holds nothing); else in TMPDIR.

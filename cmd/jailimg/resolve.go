@@ -56,7 +56,7 @@ func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writ
 	}
 	for _, l := range o.libs {
 		if strings.Contains(l, "/") && (!filepath.IsAbs(l) || filepath.Clean(l) != l) || l == "" || l == "." || l == ".." {
-			return usageError{fmt.Errorf("--lib %q: want a soname (libz.so.1) or a clean absolute path, as a recipe's libraries:", l)}
+			return usageError{fmt.Errorf("--lib %q: want a soname (libz.so.1) or a clean absolute path, as in a recipe's libraries list", l)}
 		}
 	}
 	bins := make([]string, len(args))
