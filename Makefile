@@ -22,9 +22,12 @@ test: deps vet
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# go vet, the gofmt check and staticcheck (pinned, installed by hack/deps.sh).
 vet:
+	hack/deps.sh vet
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	staticcheck ./...
 
 # Each fuzz target for a while (FUZZTIME=30s by default), then how many
 # inputs each one ran.

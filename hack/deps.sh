@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the benchmarks need on a Debian machine,
 # through apt and the Go module proxy, skipping whatever is already there.
-# Usage: hack/deps.sh [test|demo|bench]
+# Usage: hack/deps.sh [test|vet|demo|bench]
 set -euo pipefail
 what=${1:-test}
+
+# make vet's linter, pinned: a newer staticcheck may bring new checks.
+if ! command -v staticcheck >/dev/null 2>&1; then
+  echo "hack/deps.sh: installing staticcheck" >&2
+  GOBIN=/usr/local/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+[ "$what" = vet ] && exit 0
 
 need=()
 want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
