@@ -47,7 +47,7 @@ type decoder struct {
 // long string many times. Without aliases a file cannot reach either.
 const (
 	maxNodes = 100000
-	maxBytes = 2 * MaxSize
+	maxBytes = 2 * maxSize
 )
 
 func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) error {

@@ -9,7 +9,8 @@
 //
 // Load also runs Validate, which checks what the YAML grammar cannot: paths are
 // absolute and clean, relative sources stay inside the recipe's directory,
-// devices come from the safe table or are spelled out, owners name known users.
-// The package reads nothing but the recipe file itself; whether host files
-// exist is for the build to find out.
+// devices come from the safe table (null, zero, full, random, urandom, tty)
+// or are spelled out, owners name known users. The package reads nothing but
+// the recipe file itself and the fragments it includes, each of at most 1 MiB;
+// whether host files exist is for the build to find out.
 package recipe

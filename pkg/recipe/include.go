@@ -70,7 +70,7 @@ func readFragment(root *os.Root, name, rel string) (*fragFile, map[string]int, e
 		return nil, nil, err
 	}
 	defer fh.Close()
-	data, err := readfile.Regular(fh, MaxSize)
+	data, err := readfile.Regular(fh, maxSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -11,8 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxSize is the largest recipe file Load reads.
-const MaxSize = 1 << 20
+// maxSize is the largest recipe (or included fragment) file Load reads.
+const maxSize = 1 << 20
 
 // Load reads, decodes and validates the recipe at path.
 func Load(path string) (*Recipe, error) {
@@ -21,7 +21,7 @@ func Load(path string) (*Recipe, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := readfile.Regular(f, MaxSize)
+	data, err := readfile.Regular(f, maxSize)
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
 	}
