@@ -91,6 +91,72 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 	if err != nil {
 		return err
 	}
+	p, err := o.plan(r)
+	if err != nil {
+		return err
+	}
+	img, err := build.Image(ctx, r, p.opts...)
+	if err != nil {
+		return err
+	}
+	res, err := writeBuild(ctx, img, r.Name, p)
+	if err != nil {
+		return err
+	}
+	if p.push != nil {
+		return pushImage(ctx, &o.registry, img, p.push, o.json, stdin, stdout)
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	_, err = fmt.Fprintln(stdout, res.Digest)
+	return err
+}
+
+// buildPlan is what the flags of one build ask for, checked.
+type buildPlan struct {
+	opts   []build.Option
+	output string         // the layout directory
+	tag    string         // the image's tag in it
+	push   name.Reference // where to push it, or nil
+}
+
+// plan checks the flags against the recipe r (adding --annotation to it)
+// and returns what the build is to do; a bad flag is a usageError.
+func (o *buildOptions) plan(r *recipe.Recipe) (*buildPlan, error) {
+	if err := o.annotate(r); err != nil {
+		return nil, err
+	}
+	p := &buildPlan{}
+	if o.push != "" {
+		ref, err := o.registry.parseRef(o.push)
+		if err != nil {
+			return nil, err
+		}
+		p.push = ref
+	}
+	var err error
+	if p.opts, err = o.buildOpts(); err != nil {
+		return nil, err
+	}
+	if p.tag, err = o.imageTag(r); err != nil {
+		return nil, err
+	}
+	if p.output, err = o.outputDir(r); err != nil {
+		return nil, err
+	}
+	// The layer waits beside the output, so that writing the layout copies
+	// it in the kernel (and a tmpfs /tmp holds nothing); else in TMPDIR.
+	if fi, err := os.Stat(filepath.Dir(p.output)); err == nil && fi.IsDir() {
+		p.opts = append(p.opts, build.WithTempDir(filepath.Dir(p.output)))
+	}
+	return p, nil
+}
+
+// annotate adds the --annotation KEY=VALUE flags to r's annotations.
+func (o *buildOptions) annotate(r *recipe.Recipe) error {
 	for _, a := range o.annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
@@ -101,80 +167,73 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 		}
 		r.Annotations[k] = v
 	}
-	var pushRef name.Reference
-	if o.push != "" {
-		if pushRef, err = o.registry.parseRef(o.push); err != nil {
-			return err
-		}
-	}
+	return nil
+}
+
+// buildOpts turns --root, --compression and SOURCE_DATE_EPOCH into build options.
+func (o *buildOptions) buildOpts() ([]build.Option, error) {
 	if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
-		return usageError{fmt.Errorf("--root %q: not a directory", o.root)}
+		return nil, usageError{fmt.Errorf("--root %q: not a directory", o.root)}
 	}
 	opts := []build.Option{build.WithRoot(o.root), build.WithLogger(logger())}
 	if o.compression != "" {
 		if o.compression != "gzip" && o.compression != "zstd" {
-			return usageError{fmt.Errorf("--compression %q: want gzip or zstd", o.compression)}
+			return nil, usageError{fmt.Errorf("--compression %q: want gzip or zstd", o.compression)}
 		}
 		opts = append(opts, build.WithCompression(compression.Compression(o.compression)))
 	}
 	if s, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
 		sec, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || sec < 0 || sec > 253402300799 {
-			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds from 0 to 253402300799 (year 9999)", s)}
+			return nil, usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds from 0 to 253402300799 (year 9999)", s)}
 		}
 		opts = append(opts, build.WithEpoch(sec))
 	}
-	res := buildResult{Name: r.Name, Output: o.output, Tag: o.tag}
-	if res.Tag != "" {
-		if _, err := name.NewTag("x:" + res.Tag); err != nil || strings.Contains(res.Tag, ":") {
-			return usageError{fmt.Errorf("--tag %q: a tag is 1-128 characters of A-Z a-z 0-9 _ . - not starting with . or -", res.Tag)}
+	return opts, nil
+}
+
+// imageTag returns --tag, checked, else the recipe's version, else "latest".
+func (o *buildOptions) imageTag(r *recipe.Recipe) (string, error) {
+	switch {
+	case o.tag != "":
+		if _, err := name.NewTag("x:" + o.tag); err != nil || strings.Contains(o.tag, ":") {
+			return "", usageError{fmt.Errorf("--tag %q: a tag is 1-128 characters of A-Z a-z 0-9 _ . - not starting with . or -", o.tag)}
 		}
+		return o.tag, nil
+	case r.Version != "":
+		return r.Version, nil
 	}
-	if res.Output == "" {
-		res.Output = filepath.Join("out", r.Name)
+	return "latest", nil
+}
+
+// outputDir returns --output, checked, else out/NAME.
+func (o *buildOptions) outputDir(r *recipe.Recipe) (string, error) {
+	out := o.output
+	if out == "" {
+		out = filepath.Join("out", r.Name)
 	}
-	if filepath.Base(filepath.Clean(res.Output)) == "." || filepath.Base(filepath.Clean(res.Output)) == ".." {
+	if base := filepath.Base(filepath.Clean(out)); base == "." || base == ".." {
 		// The layout is swapped in by a rename of the directory itself.
-		return usageError{fmt.Errorf("-o %q: the output directory must be named, not . or .. (e.g. -o ../%s)", res.Output, r.Name)}
+		return "", usageError{fmt.Errorf("-o %q: the output directory must be named, not . or .. (e.g. -o ../%s)", out, r.Name)}
 	}
-	// The layer waits beside the output, so that writing the layout copies
-	// it in the kernel (and a tmpfs /tmp holds nothing); else in TMPDIR.
-	if fi, err := os.Stat(filepath.Dir(res.Output)); err == nil && fi.IsDir() {
-		opts = append(opts, build.WithTempDir(filepath.Dir(res.Output)))
-	}
-	img, err := build.Image(ctx, r, opts...)
-	if err != nil {
-		return err
-	}
-	if res.Tag == "" {
-		res.Tag = "latest"
-		if r.Version != "" {
-			res.Tag = r.Version
-		}
-	}
-	if err := layout.Write(ctx, res.Output, img, res.Tag); err != nil {
-		return err
+	return out, nil
+}
+
+// writeBuild writes img into the plan's layout and describes the result.
+func writeBuild(ctx context.Context, img v1.Image, name string, p *buildPlan) (*buildResult, error) {
+	if err := layout.Write(ctx, p.output, img, p.tag); err != nil {
+		return nil, err
 	}
 	digest, err := img.Digest()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res.Digest = digest.String()
-	res.Size, err = imageSize(img)
+	size, err := imageSize(img)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logger().Info("built", "name", r.Name, "output", res.Output, "tag", res.Tag, "bytes", res.Size)
-	if pushRef != nil {
-		return pushImage(ctx, &o.registry, img, pushRef, o.json, stdin, stdout)
-	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	_, err = fmt.Fprintln(stdout, res.Digest)
-	return err
+	logger().Info("built", "name", name, "output", p.output, "tag", p.tag, "bytes", size)
+	return &buildResult{Name: name, Digest: digest.String(), Output: p.output, Tag: p.tag, Size: size}, nil
 }
 
 // imageSize adds up the bytes of an image's manifest, config and layers.

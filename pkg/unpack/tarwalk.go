@@ -81,7 +81,19 @@ func applyEntry(h *tar.Header, r io.Reader, seen map[string]int, devs map[Device
 	if strings.HasPrefix(base, whPrefix) {
 		return applyWhiteout(dir, base, a)
 	}
-	kind := kindOf(h.Typeflag)
+	if err := see(seen, name, dir, kindOf(h.Typeflag)); err != nil {
+		return err
+	}
+	if name == "" && h.Typeflag != tar.TypeDir {
+		return fmt.Errorf("%w: the root must be a directory", ErrUnsafePath)
+	}
+	return applyTyped(name, h, r, a)
+}
+
+// see records that the layer wrote name, of kind, and touched its parent
+// directories; an entry of another kind at a name the layer wrote before
+// is a corrupt layer.
+func see(seen map[string]int, name, dir string, kind int) error {
 	if old, ok := seen[name]; ok && old != kindTouched && old != kind {
 		return fmt.Errorf("%w: duplicate entry of a different type", ErrCorrupt)
 	}
@@ -92,9 +104,11 @@ func applyEntry(h *tar.Header, r io.Reader, seen map[string]int, devs map[Device
 		}
 		seen[d] = kindTouched
 	}
-	if name == "" && h.Typeflag != tar.TypeDir {
-		return fmt.Errorf("%w: the root must be a directory", ErrUnsafePath)
-	}
+	return nil
+}
+
+// applyTyped hands the checked entry name to the applier method for its type.
+func applyTyped(name string, h *tar.Header, r io.Reader, a applier) error {
 	switch h.Typeflag {
 	case tar.TypeDir:
 		return a.dir(name, h)
