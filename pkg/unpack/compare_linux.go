@@ -121,10 +121,7 @@ func (c *comparer) entry(pfd int, name, rel string) error {
 func (c *comparer) openEntry(pfd int, name, rel string, n *inode, flags int) (int, *unix.Stat_t) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC),
 		Resolve: walkResolve}
-	fd, err := unix.Openat2(pfd, name, how)
-	for err == unix.EINTR {
-		fd, err = unix.Openat2(pfd, name, how)
-	}
+	fd, err := openat2(pfd, name, how)
 	if err != nil {
 		c.unopened(pfd, name, rel, n, err)
 		return -1, nil

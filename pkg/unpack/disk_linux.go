@@ -52,13 +52,8 @@ func (d *disk) openDir(dir string, flags int) (int, error) {
 		dir = "."
 	}
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_CLOEXEC), Resolve: inRootFlags}
-	for {
-		fd, err := unix.Openat2(d.root, dir, how)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		return fd, dirErr(dir, err)
-	}
+	fd, err := openat2(d.root, dir, how)
+	return fd, dirErr(dir, err)
 }
 
 // dirErr explains an error resolving dir; ENOENT is kept as is.

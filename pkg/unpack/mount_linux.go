@@ -164,8 +164,7 @@ func liveOnMount(img v1.Image, digest v1.Hash, m *mountState, o *options) *bundl
 	if ok, err := isLive(live, digest, cfg); err != nil || !ok {
 		return nil
 	}
-	root, err := live.Root()
-	if err != nil || !m.entry.has("nodev") && !hasDevices(root, o) {
+	if !m.entry.has("nodev") && !liveHasDevices(live, o) {
 		return nil
 	}
 	return live

@@ -1,8 +1,10 @@
 package unpack
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -111,9 +113,7 @@ func (m *mountState) remount(ro, nodev bool) error {
 func (m *mountState) seal() (string, error) {
 	nodev := true
 	if live, err := bundle.Open(m.point); err == nil {
-		if root, err := live.Root(); err == nil {
-			nodev = !hasDevices(root, m.o)
-		}
+		nodev = !liveHasDevices(live, m.o)
 	}
 	if err := m.remount(true, nodev); err != nil {
 		return "", err
@@ -131,23 +131,65 @@ func (m *mountState) sealErr() error {
 	return err
 }
 
-// hasDevices reports whether the tree under root holds a device node; an
-// unreadable tree counts as holding one, so its devices keep working.
-func hasDevices(root string, o *options) bool {
-	found := false
-	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+// liveHasDevices reports whether the rootfs of live holds a device node; a
+// tree it cannot walk counts as holding one, so its devices keep working.
+func liveHasDevices(live *bundle.Bundle, o *options) bool {
+	root, err := live.OpenRoot()
+	if err == nil {
+		defer root.Close()
+		var found bool
+		if found, err = hasDevices(int(root.Fd()), root.Name()); err == nil {
+			return found
 		}
-		if d.Type()&fs.ModeDevice != 0 {
-			found = true
-			return filepath.SkipAll
-		}
-		return nil
-	})
-	if err != nil {
-		o.logger.Warn("scanning for device nodes", "root", root, "err", err)
-		return true
 	}
-	return found
+	o.logger.Warn("scanning for device nodes", "root", live.RootFS(), "err", err)
+	return true
+}
+
+// hasDevices reports whether the tree of the directory dfd (rel in
+// messages) holds a device node. It walks by descriptor, every directory
+// opened beneath the one before without following a symlink or entering a
+// mount point (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV):
+// a mount in the tree, or a directory swapped for a symlink, is not the
+// image's, and nothing outside the tree is read.
+func hasDevices(dfd int, rel string) (bool, error) {
+	d, err := unix.Dup(dfd) // os.File closes what it reads through
+	if err != nil {
+		return false, err
+	}
+	f := os.NewFile(uintptr(d), rel)
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return false, fmt.Errorf("listing %s: %w", rel, err)
+	}
+	for _, e := range entries {
+		switch {
+		case e.Type()&fs.ModeDevice != 0:
+			return true, nil
+		case !e.IsDir():
+			continue
+		}
+		found, err := subtreeHasDevices(dfd, e.Name(), rel+"/"+e.Name())
+		if found || err != nil {
+			return found, err
+		}
+	}
+	return false, nil
+}
+
+// subtreeHasDevices is hasDevices of the directory dfd/name, which is not
+// entered when it is a mount point or no longer a directory.
+func subtreeHasDevices(dfd int, name, rel string) (bool, error) {
+	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
+	fd, err := openat2(dfd, name, how)
+	switch {
+	case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENOENT):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("opening %s: %w", rel, err)
+	}
+	defer unix.Close(fd)
+	return hasDevices(fd, rel)
 }
