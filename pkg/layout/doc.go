@@ -16,6 +16,12 @@
 // fetch it from. The same checks refuse such documents from a registry
 // (package registry), with a *DocumentError that also matches ErrInvalid.
 //
+// A layout may also hold images attached to its image in cosign's tag
+// scheme (AttachedTag: sha256-HEX.sig for signatures, .att for
+// attestations), which jailimg sign and build write and push sends with
+// the image. Image with an empty tag does not count them; Artifact reads
+// one, with the digest and size checks but not the jail image's.
+//
 // Write stores an image in a layout, atomically: the directory is either
 // the old layout or the complete new one. Update changes a layout through
 // a function, atomically: a hard-linked copy is updated beside the layout
