@@ -16,16 +16,20 @@ type Config struct {
 	CertFile, KeyFile string
 	// Htpasswd, when set, is the htpasswd file of its basic auth.
 	Htpasswd string
+	// AccessLog, when set, has it log every request on stdout, in the
+	// combined log format.
+	AccessLog bool
 }
 
 // WriteConfig writes c to file as docker-registry's YAML configuration:
-// warnings only and no access log, deletes enabled, no upload purging (a
-// registry restarted on its storage keeps what it held).
+// warnings only and no access log unless c.AccessLog, deletes enabled, no
+// upload purging (a registry restarted on its storage keeps what it
+// held).
 func WriteConfig(file string, c Config) error {
 	cfg := fmt.Sprintf(`version: 0.1
 log:
   level: warn
-  accesslog: {disabled: true}
+  accesslog: {disabled: %t}
 storage:
   filesystem: {rootdirectory: %q}
   delete: {enabled: true}
@@ -34,7 +38,7 @@ storage:
 http:
   addr: %q
   secret: registrytest
-`, c.Storage, c.Addr)
+`, !c.AccessLog, c.Storage, c.Addr)
 	if c.CertFile != "" {
 		cfg += fmt.Sprintf("  tls: {certificate: %q, key: %q}\n", c.CertFile, c.KeyFile)
 	}

@@ -4,8 +4,10 @@
 // self-signed certificate. Stop and Restart kill and bring back the process
 // on the same port and storage, for fault tests. NewNetwork makes a private
 // network of two network namespaces, and InNetNS runs the registry inside
-// one of them, at an address that is not loopback. WriteConfig writes the
-// registry's configuration file, for the bench's registries too.
+// one of them, at an address that is not loopback. Its access log is in
+// Log, and BlobGETs counts the fetches of one blob in it. WriteConfig
+// writes the registry's configuration file, for the bench's registries
+// too.
 //
 // When docker-registry is missing, Start skips the test, or fails it when
 // CI=true (hack/deps.sh installs it). It is a test helper, not a promise:

@@ -86,7 +86,7 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	} else {
 		r.Addr = freeAddr(t)
 	}
-	c := Config{Storage: r.Dir, Addr: r.Addr}
+	c := Config{Storage: r.Dir, Addr: r.Addr, AccessLog: true}
 	if o.tls {
 		c.CertFile, c.KeyFile = selfSigned(t, work, net.ParseIP(ip))
 		r.CAFile = c.CertFile
@@ -133,7 +133,21 @@ func (r *Registry) Restart() {
 	r.start()
 }
 
-// Log returns what the registry wrote to stdout and stderr.
+// BlobGETs counts the GET requests for the blob with the digest
+// "sha256:HEX", in any repository, in the registry's access log since it
+// was last started: how a test tells that a blob was, or was not, fetched.
+func (r *Registry) BlobGETs(digest string) int {
+	n := 0
+	for _, line := range strings.Split(r.Log(), "\n") {
+		if _, req, ok := strings.Cut(line, `"GET /v2/`); ok && strings.Contains(req, "/blobs/"+digest+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// Log returns what the registry wrote to stdout and stderr: warnings, and
+// the access log (combined log format), one line per request.
 func (r *Registry) Log() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,29 @@ func TestStart(t *testing.T) {
 				t.Errorf("after restart GET /v2/: %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestBlobGETs checks that the access log counts a blob's GETs, and only
+// its own.
+func TestBlobGETs(t *testing.T) {
+	r := Start(t)
+	const digest = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+	other := strings.Replace(digest, "01", "02", 1)
+	for range 2 {
+		resp, err := http.Get("http://" + r.Addr + "/v2/x/blobs/" + digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if resp, err := http.Head("http://" + r.Addr + "/v2/x/blobs/" + digest); err == nil {
+		resp.Body.Close()
+	}
+	if got := r.BlobGETs(digest); got != 2 {
+		t.Errorf("BlobGETs(%s) = %d, want 2\n%s", digest, got, r.Log())
+	}
+	if got := r.BlobGETs(other); got != 0 {
+		t.Errorf("BlobGETs(%s) = %d, want 0", other, got)
 	}
 }
