@@ -16,6 +16,9 @@
 // reads an image where it is, and every failure reading it, its layers
 // included, is an *Error.
 //
+// Artifact reads an image attached to another (a signature, an
+// attestation) without the jail image checks, for package attach.
+//
 // Wherever an image is read (Image, Pull), its documents are checked
 // before anything else is read or written, as layout.Image checks a
 // layout's, and a foreign one is refused with a *layout.DocumentError,
