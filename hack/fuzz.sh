@@ -5,7 +5,8 @@
 set -euo pipefail
 go=${GO:-go}
 fuzztime=${1:-30s}
-targets=(pkg/recipe:FuzzParse pkg/recipe:FuzzInclude pkg/resolve:FuzzResolve pkg/unpack:FuzzUnpack pkg/dpkg:FuzzParagraphs)
+targets=(pkg/recipe:FuzzParse pkg/recipe:FuzzInclude pkg/resolve:FuzzResolve pkg/unpack:FuzzUnpack pkg/dpkg:FuzzParagraphs
+  pkg/sign:FuzzParsePayload pkg/sign:FuzzOpenEnvelope pkg/sign:FuzzParseKey)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 summary=()
