@@ -23,6 +23,8 @@ type options struct {
 	compression compression.Compression
 	tempDir     string
 	logger      *slog.Logger
+	inputs      func([]Input) // WithInputs
+	collected   *inputs       // where Image collects them, when inputs is set
 }
 
 // WithRoot reads binaries, libraries and absolute file sources from the
@@ -72,6 +74,9 @@ func makeOptions(r *recipe.Recipe, opts []Option) options {
 // reproducible layer, then the image config and manifest.
 func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, error) {
 	o := makeOptions(r, opts)
+	if o.inputs != nil {
+		o.collected = &inputs{got: map[string]Input{}}
+	}
 	t, arch, err := buildTree(ctx, r, o)
 	if err != nil {
 		return nil, err
@@ -85,6 +90,9 @@ func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, err
 	l, err := layer.FromTree(ctx, t, lopts...)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", r.Path, err)
+	}
+	if o.inputs != nil {
+		o.inputs(o.collected.list())
 	}
 	cfg, err := imageConfig(r, arch, epoch)
 	if err != nil {

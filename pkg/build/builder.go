@@ -206,6 +206,9 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 			}
 		}
 		e.Open = func() (io.ReadCloser, error) { return fsys.Open(name) }
+		if b.o.collected != nil {
+			e.Open = b.o.collected.wrap(b.sourceFile(fsys, name), dst, e.Open)
+		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			e.ID = tree.FileID{Dev: st.Dev, Ino: st.Ino}
 		}
@@ -215,6 +218,23 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 		return e, fmt.Errorf("%s: %w", source, badSource{fmt.Errorf("/%s is a %s; only files, directories and symlinks can be copied", name, typeName(fi.Mode()))})
 	}
 	return e, nil
+}
+
+// sourceFile returns the absolute path on the build machine of name in
+// fsys, the build root or the recipe's directory: how the image's
+// provenance names the file.
+func (b *builder) sourceFile(fsys fs.FS, name string) string {
+	if fsys == fs.FS(b.host) {
+		if real, err := b.host.realPath("/" + name); err == nil {
+			name = real
+		}
+		return filepath.Join(b.o.root, name)
+	}
+	p := filepath.Join(string(b.local), name)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p
 }
 
 // ErrBadSource is wrapped by errors about a recipe's source that cannot go

@@ -9,6 +9,10 @@
 // the recipe, the host files it names and the epoch: not on the working
 // directory, the umask, the clock or the machine.
 //
+// WithInputs reports what went into the image, for its provenance: every
+// file copied from the build root or the recipe's directory, with the
+// sha256 of the bytes the layer got, hashed as they were copied.
+//
 // The build refuses (naming the path) a jail holding a setuid or setgid file,
 // or anything world-writable without the sticky bit, and any two recipe
 // entries that claim one path differently.

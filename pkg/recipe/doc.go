@@ -13,4 +13,8 @@
 // or are spelled out, owners name known users. The package reads nothing but
 // the recipe file itself and the fragments it includes, each of at most 1 MiB;
 // whether host files exist is for the build to find out.
+//
+// Load records, in Documents, the files it read (the recipe and its
+// include: fragments) with the sha256 of their bytes, which a build's
+// provenance names.
 package recipe

@@ -58,6 +58,7 @@ func (r *Recipe) include() error {
 		if err := m.add(f, lines); err != nil {
 			return err
 		}
+		r.Documents = append(r.Documents, f.doc)
 	}
 	return nil
 }
@@ -74,7 +75,7 @@ func readFragment(root *os.Root, name, rel string) (*fragFile, map[string]int, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	f := &fragFile{name: name}
+	f := &fragFile{name: name, doc: document(name, data)}
 	lines, err := decodeDoc(name, "fragment", data, &f.fragment)
 	if err != nil {
 		return nil, nil, err
@@ -93,6 +94,7 @@ func readFragment(root *os.Root, name, rel string) (*fragFile, map[string]int, e
 type fragFile struct {
 	fragment
 	name string
+	doc  Document
 }
 
 // Errorf returns an *Error located at key of the recipe (e.g. "workdir",

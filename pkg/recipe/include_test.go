@@ -1,6 +1,8 @@
 package recipe
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -179,4 +181,32 @@ func FuzzInclude(f *testing.F) {
 		}
 		_, _ = Load(filepath.Join(dir, "r.yaml"))
 	})
+}
+
+// TestDocuments checks that a loaded recipe names the files it was read
+// from, with the sha256 of what was read: the recipe, then its fragments.
+func TestDocuments(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"web.yaml":        "name: web\ninclude: [frag.yaml]\n",
+		"frag.yaml":       "dirs: [{path: /srv}]\n",
+		"unincluded.yaml": "dirs: [{path: /x}]\n",
+	}
+	writeFiles(t, dir, files)
+	r, err := Load(filepath.Join(dir, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Document{
+		{Path: filepath.Join(dir, "web.yaml"), SHA256: sha256Hex(files["web.yaml"])},
+		{Path: filepath.Join(dir, "frag.yaml"), SHA256: sha256Hex(files["frag.yaml"])},
+	}
+	if !reflect.DeepEqual(r.Documents, want) {
+		t.Errorf("Documents = %+v, want %+v", r.Documents, want)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

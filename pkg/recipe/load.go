@@ -2,6 +2,8 @@ package recipe
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +40,7 @@ func Load(path string) (*Recipe, error) {
 // Parse decodes a recipe strictly, without validating it. name is used in
 // errors and as the recipe's Path.
 func Parse(name string, data []byte) (*Recipe, error) {
-	r := &Recipe{Path: name, origins: map[string]origin{}}
+	r := &Recipe{Path: name, origins: map[string]origin{}, Documents: []Document{document(name, data)}}
 	lines, err := decodeDoc(name, "recipe", data, r)
 	if err != nil {
 		return nil, err
@@ -47,6 +49,12 @@ func Parse(name string, data []byte) (*Recipe, error) {
 		r.origins[k] = origin{file: name, line: l, key: k}
 	}
 	return r, nil
+}
+
+// document describes the file name, read as data.
+func document(name string, data []byte) Document {
+	sum := sha256.Sum256(data)
+	return Document{Path: name, SHA256: hex.EncodeToString(sum[:])}
 }
 
 // decodeDoc strictly decodes the one YAML document in data, a recipe or a

@@ -64,8 +64,21 @@ type Recipe struct {
 	// Path is the file the recipe was loaded from; relative sources are
 	// resolved against its directory. Not part of the YAML.
 	Path string `yaml:"-"`
+	// Documents are the files the recipe was read from, with the sha256 of
+	// the bytes read: the recipe (Parse), then its include: fragments
+	// (Load). A build's provenance names them. Not part of the YAML.
+	Documents []Document `yaml:"-"`
 
 	origins map[string]origin // key path -> where it was written, from Parse and Load
+}
+
+// Document is a file a recipe was read from.
+type Document struct {
+	// Path is the file, as the recipe's Path or include: entry names it
+	// (joined to the recipe's directory for a fragment).
+	Path string
+	// SHA256 is the digest of the bytes parsed, in hex.
+	SHA256 string
 }
 
 // origin is where a key path of a recipe was written: the recipe itself or
