@@ -16,6 +16,7 @@ import (
 // pushOptions are the flags of `jailimg push`.
 type pushOptions struct {
 	registry registryFlags
+	key      keyFlags
 	json     bool
 }
 
@@ -38,9 +39,17 @@ any other that does is refused, unless --insecure allows plain HTTP to it.
 
 Connection failures, 429 and 5xx answers are retried, waiting 1, 2, 4 and
 8 s; 401, 403, 404 and digest mismatches fail at once. The manifest digest
-is printed on stdout.`,
+is printed on stdout.
+
+The signatures and attestations SOURCE holds for the image (jailimg sign,
+build --attest: the sha256-HEX.sig and .att images beside it) are sent
+too, merged with those REF's repository already has; --sign-key KEY adds a
+signature by KEY, as jailimg sign does. They are sent before the image, so
+that a host verifying signatures never finds REF naming an image whose
+signatures are not there yet. See docs/signing.md.`,
 		Example: `  jailimg push out/bash registry.example.com/jails/bash:5.2
   jailimg push out/bash:5.2 127.0.0.1:5000/bash:5.2
+  COSIGN_PASSWORD=... jailimg push --sign-key cosign.key out/nginx registry.example.com/jails/nginx:1.22
   echo "$TOKEN" | jailimg push --username ci --password-stdin out/nginx registry.example.com/nginx:1`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -48,6 +57,7 @@ is printed on stdout.`,
 		},
 	}
 	o.registry.AddRegistryFlags(cmd.Flags())
+	o.key.AddKeyFlags(cmd.Flags(), "sign-key", "sign the image with this private `KEY` file (cosign's, or PEM ECDSA P-256 or Ed25519)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -64,19 +74,35 @@ func runPush(ctx context.Context, o *pushOptions, source, target string, stdin i
 	if err != nil {
 		return err
 	}
-	img, err := o.registry.openSource(ctx, source, stdin)
+	key, err := o.key.load(stdin, &o.registry)
+	if err != nil {
+		return err
+	}
+	src, img, err := o.registry.open(ctx, source, stdin)
 	var regErr *registry.Error
 	if err != nil && !errors.As(err, &regErr) { // a registry SOURCE's registry errors exit 4, as pull's do
 		return inputError{err}
 	} else if err != nil {
 		return err
 	}
-	return pushImage(ctx, &o.registry, img, ref, o.json, stdin, stdout)
+	from, err := o.registry.store(src, stdin)
+	if err != nil {
+		return err
+	}
+	return pushImage(ctx, &o.registry, img, ref, attached{from: from, key: key}, o.json, stdin, stdout)
 }
 
-// pushImage pushes img to ref and reports it: the digest on stdout (or
-// JSON), the bytes uploaded on stderr. build --push shares it.
-func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Reference, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+// pushImage pushes what a attaches to img, then img, to ref, and reports
+// it: the digest on stdout (or JSON), the bytes uploaded on stderr. build
+// --push shares it.
+func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Reference, a attached, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	if err := a.push(ctx, r, ref, digest, stdin); err != nil {
+		return err
+	}
 	opts, done, err := r.imageOptions(stdin, "pushing")
 	if err != nil {
 		return err

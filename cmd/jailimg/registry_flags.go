@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/jailimg/jailimg/pkg/attach"
 	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/jailimg/jailimg/pkg/source"
 	"github.com/spf13/pflag"
@@ -142,19 +143,40 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []regis
 // openSource opens a SOURCE argument: a layout as it is, a registry
 // reference with these flags' transport and credentials.
 func (r *registryFlags) openSource(ctx context.Context, arg string, stdin io.Reader) (v1.Image, error) {
+	_, img, err := r.open(ctx, arg, stdin)
+	return img, err
+}
+
+// open is openSource, also returning the parsed SOURCE.
+func (r *registryFlags) open(ctx context.Context, arg string, stdin io.Reader) (source.Source, v1.Image, error) {
 	src, err := source.Parse(arg)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, err // no such layout, and no registry host: bad input
+		return src, nil, err // no such layout, and no registry host: bad input
 	} else if err != nil {
-		return nil, usageError{err}
+		return src, nil, usageError{err}
 	}
 	var opts []registry.Option
 	if src.Ref != nil {
 		if opts, err = r.options(stdin); err != nil {
-			return nil, err
+			return src, nil, err
 		}
 	}
-	return src.Image(ctx, opts...)
+	img, err := src.Image(ctx, opts...)
+	return src, img, err
+}
+
+// store returns where the images attached to src's image (signatures,
+// attestations) are: beside it in its layout, or in its repository,
+// spoken to with these flags.
+func (r *registryFlags) store(src source.Source, stdin io.Reader) (attach.Store, error) {
+	if src.Ref == nil {
+		return attach.Layout(src.Layout), nil
+	}
+	opts, err := r.options(stdin)
+	if err != nil {
+		return nil, err
+	}
+	return attach.Registry(src.Ref.Context(), opts...), nil
 }
 
 // progressPrinter shows transfer progress on stderr: one line rewritten in

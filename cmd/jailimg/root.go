@@ -50,6 +50,7 @@ the error is on stderr and in the exit code.
 		newCmdResolve(),
 		newCmdRun(), newCmdCheck(),
 		newCmdPush(), newCmdPull(),
+		newCmdSign(), newCmdVerifySignature(),
 		newCmdUnpack(), newCmdVerify(),
 		newCmdTrace(),
 	)

@@ -24,9 +24,10 @@ type unpackFlags struct {
 	maxEntries int64
 	maxRatio   int64
 	json       bool
-	device     string // unpack only
-	readOnly   bool   // unpack only
-	strict     bool   // unpack only
+	device     string      // unpack only
+	readOnly   bool        // unpack only
+	strict     bool        // unpack only
+	verify     verifyFlags // unpack only
 	registry   registryFlags
 }
 
@@ -112,6 +113,15 @@ When SOURCE cannot be read (e.g. the registry is unreachable at boot) and
 TARGET already holds a live tree, that tree is kept and the error reported
 (exit 4 for a registry error, 1 otherwise).
 
+With --verify-key PUB[,PUB...], the image must carry a signature by one of
+the keys over its manifest digest (cosign's scheme: the sha256-HEX.sig image
+in its repository, or beside it in a layout; see docs/signing.md). It is
+checked after the manifest is read and before anything else of the image:
+an image unsigned, signed by other keys only, whose signature is over
+another digest (re-tagged) or altered is refused before a byte of its
+layers is fetched (exit 3, naming SOURCE, the digest and why), and the live
+tree is kept.
+
 SOURCE is an OCI image layout directory (DIR, DIR:TAG, or oci:DIR[:TAG]) or
 a registry reference. The manifest digest is printed on stdout.
 
@@ -127,7 +137,8 @@ Progress (compressed bytes read of the total) is logged on stderr; -q
 silences it. See docs/boot.md for use at boot.`,
 		Example: `  jailimg unpack out/nginx /srv/jails/nginx
   jailimg unpack --device /dev/vdb registry.local/nginx:1 /srv/jails/nginx
-  jailimg unpack --allow-device c:10:200 registry.local/tun:1 /srv/jails/tun`,
+  jailimg unpack --allow-device c:10:200 registry.local/tun:1 /srv/jails/tun
+  jailimg unpack --verify-key /etc/jailimg/keys/release.pub registry.local/nginx:1 /srv/jails/nginx`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return runUnpack(cmd.Context(), f, a[0], a[1], cmd.OutOrStdout())
@@ -136,6 +147,7 @@ silences it. See docs/boot.md for use at boot.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&f.device, "device", "", "mount block device DEV (ext4 or xfs) on TARGET, unpack, and leave it ro,nosuid (implies --read-only)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "refuse an image with world-writable files or non-sticky world-writable directories (exit 3) instead of masking o+w off")
+	f.verify.AddVerifyFlags(cmd.Flags(), "verify-key", "refuse an image not signed by one of these public `KEY` files (PEM, comma-separated or repeated)")
 	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid (nodev when the image has no device node)")
 	return cmd
 }
@@ -166,7 +178,11 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 	} else if f.readOnly {
 		opts = append(opts, unpack.WithReadOnly())
 	}
-	img, err := f.registry.openSource(ctx, source, os.Stdin)
+	keys, err := f.verify.load()
+	if err != nil {
+		return err
+	}
+	img, err := openVerified(ctx, &f.registry, keys, source, os.Stdin)
 	if err == nil {
 		var res *unpack.Result
 		popts, wait := progressOption()
