@@ -72,3 +72,10 @@ if [ "$what" = test ] && ! command -v syft >/dev/null 2>&1; then
   echo "hack/deps.sh: installing syft (building it takes a few minutes)" >&2
   GOBIN=/usr/local/bin go install github.com/anchore/syft/cmd/syft@v1.57.0
 fi
+# cosign, the reference for image signatures: the signing tests check that
+# it verifies what jailimg signs and that jailimg verifies what it signs.
+# v2 (v3 defaults to a new bundle format and online TUF). Minutes to build.
+if [ "$what" = test ] && ! command -v cosign >/dev/null 2>&1; then
+  echo "hack/deps.sh: installing cosign (building it takes a few minutes)" >&2
+  GOBIN=/usr/local/bin go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
+fi

@@ -34,7 +34,8 @@ Exit codes:
   1    failure not listed below
   2    bad flags or arguments
   3    bad input: a recipe error, a missing file or library, a non-ELF binary,
-       an unsafe or duplicate jail path, an invalid image, an unsafe bundle
+       an unsafe or duplicate jail path, an invalid image, an unsafe bundle,
+       an image not signed by a --verify-key key
   4    registry error: unreachable, unauthorized, not found
   130  interrupted
   jailimg run exits with the service's own status, or 125 (the launcher
