@@ -7,7 +7,7 @@ go=${GO:-go}
 fuzztime=${1:-30s}
 targets=(pkg/recipe:FuzzParse pkg/recipe:FuzzInclude pkg/resolve:FuzzResolve pkg/unpack:FuzzUnpack pkg/dpkg:FuzzParagraphs
   pkg/sign:FuzzParsePayload pkg/sign:FuzzOpenEnvelope pkg/sign:FuzzParseKey
-  pkg/deb:FuzzOpen pkg/apt:FuzzParseDeps)
+  pkg/deb:FuzzOpen pkg/apt:FuzzParseDeps pkg/lock:FuzzParse)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 summary=()
