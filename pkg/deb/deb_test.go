@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jailimg/jailimg/internal/debtest"
 	"github.com/jailimg/jailimg/pkg/deb"
 )
 
@@ -19,15 +20,15 @@ func open(t testing.TB, b []byte) (*deb.Archive, error) {
 	return deb.Open(bytes.NewReader(b), int64(len(b)))
 }
 
-var goodData = []tarEntry{
-	{name: "./", kind: "dir"},
-	{name: "./usr/", kind: "dir"},
-	{name: "./usr/sbin/", kind: "dir"},
-	{name: "./usr/sbin/hello", kind: "file", body: "ELF pretend", mode: 0o4755},
-	{name: "./usr/lib/", kind: "dir"},
-	{name: "./usr/lib/libhello.so.1.0", kind: "file", body: "lib"},
-	{name: "./usr/lib/libhello.so.1", kind: "symlink", body: "libhello.so.1.0"},
-	{name: "./usr/sbin/hello2", kind: "link", body: "./usr/sbin/hello"},
+var goodData = []debtest.Entry{
+	{Name: "./", Kind: "dir"},
+	{Name: "./usr/", Kind: "dir"},
+	{Name: "./usr/sbin/", Kind: "dir"},
+	{Name: "./usr/sbin/hello", Kind: "file", Body: "ELF pretend", Mode: 0o4755},
+	{Name: "./usr/lib/", Kind: "dir"},
+	{Name: "./usr/lib/libhello.so.1.0", Kind: "file", Body: "lib"},
+	{Name: "./usr/lib/libhello.so.1", Kind: "symlink", Body: "libhello.so.1.0"},
+	{Name: "./usr/sbin/hello2", Kind: "link", Body: "./usr/sbin/hello"},
 }
 
 // TestExtract reads and extracts a package in each compression dpkg-deb
@@ -36,12 +37,12 @@ var goodData = []tarEntry{
 func TestExtract(t *testing.T) {
 	for _, suffix := range []string{"", ".gz", ".xz", ".zst"} {
 		t.Run("data.tar"+suffix, func(t *testing.T) {
-			a, err := open(t, makeDeb(t, suffix, goodData...))
+			a, err := open(t, debtest.Deb(t, suffix, goodData...))
 			if err != nil {
 				t.Fatal(err)
 			}
 			control, err := a.Control()
-			if err != nil || string(control) != testControl {
+			if err != nil || string(control) != debtest.Control {
 				t.Fatalf("Control: %q, %v", control, err)
 			}
 			dir := t.TempDir()
@@ -82,9 +83,9 @@ func TestExtract(t *testing.T) {
 // TestMalformed: archives that are not a .deb, or lie about their members,
 // are refused with an error matching ErrInvalid that says what is wrong.
 func TestMalformed(t *testing.T) {
-	good := makeDeb(t, ".gz", goodData...)
-	control := compress(t, ".gz", makeTar(t, tarEntry{name: "./control", kind: "file", body: testControl}))
-	data := compress(t, ".gz", makeTar(t, goodData...))
+	good := debtest.Deb(t, ".gz", goodData...)
+	control := debtest.Compress(t, ".gz", debtest.Tar(t, debtest.Entry{Name: "./control", Kind: "file", Body: debtest.Control}))
+	data := debtest.Compress(t, ".gz", debtest.Tar(t, goodData...))
 	cases := []struct {
 		name string
 		deb  []byte
@@ -95,11 +96,11 @@ func TestMalformed(t *testing.T) {
 		{"truncated", good[:len(good)-100], "declared"},
 		{"header cut", good[:100], "ar header"},
 		{"no members", []byte("!<arch>\n"), "want debian-binary"},
-		{"format 3", makeAr(arMember{"debian-binary", []byte("3.0\n")}, arMember{"control.tar.gz", control}, arMember{"data.tar.gz", data}), "format"},
-		{"data before control", makeAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"data.tar.gz", data}, arMember{"control.tar.gz", control}), "unexpected member"},
-		{"no data", makeAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"control.tar.gz", control}, arMember{"_gpgbuilder", nil}), "unexpected member"},
-		{"bzip2", makeAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"control.tar.gz", control}, arMember{"data.tar.bz2", data}), "unsupported compression"},
-		{"slash in name", makeAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"control.tar.gz", control}, arMember{"a/data.tar", data}), "bad member name"},
+		{"format 3", debtest.Ar(debtest.Member{Name: "debian-binary", Data: []byte("3.0\n")}, debtest.Member{Name: "control.tar.gz", Data: control}, debtest.Member{Name: "data.tar.gz", Data: data}), "format"},
+		{"data before control", debtest.Ar(debtest.Member{Name: "debian-binary", Data: []byte("2.0\n")}, debtest.Member{Name: "data.tar.gz", Data: data}, debtest.Member{Name: "control.tar.gz", Data: control}), "unexpected member"},
+		{"no data", debtest.Ar(debtest.Member{Name: "debian-binary", Data: []byte("2.0\n")}, debtest.Member{Name: "control.tar.gz", Data: control}, debtest.Member{Name: "_gpgbuilder", Data: nil}), "unexpected member"},
+		{"bzip2", debtest.Ar(debtest.Member{Name: "debian-binary", Data: []byte("2.0\n")}, debtest.Member{Name: "control.tar.gz", Data: control}, debtest.Member{Name: "data.tar.bz2", Data: data}), "unsupported compression"},
+		{"slash in name", debtest.Ar(debtest.Member{Name: "debian-binary", Data: []byte("2.0\n")}, debtest.Member{Name: "control.tar.gz", Data: control}, debtest.Member{Name: "a/data.tar", Data: data}), "bad member name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,15 +118,15 @@ func TestMalformed(t *testing.T) {
 func TestHostileEntries(t *testing.T) {
 	cases := []struct {
 		name    string
-		entries []tarEntry
+		entries []debtest.Entry
 		want    string
 	}{
-		{"dotdot", []tarEntry{{name: "./../../escaped", kind: "file", body: "x"}}, "leaves the package's root"},
-		{"absolute symlink dir", []tarEntry{{name: "./lib", kind: "symlink", body: "/"}, {name: "./lib/escaped", kind: "file", body: "x"}}, "escaped"},
-		{"relative symlink dir", []tarEntry{{name: "./lib", kind: "symlink", body: "../../.."}, {name: "./lib/escaped", kind: "file", body: "x"}}, "escaped"},
-		{"hard link out", []tarEntry{{name: "./x", kind: "link", body: "../../etc/passwd"}}, "leaves the package's root"},
-		{"device", []tarEntry{{name: "./dev/null", kind: "char"}}, "device"},
-		{"file over file", []tarEntry{{name: "./a", kind: "file", body: "1"}, {name: "./a", kind: "file", body: "2"}}, "exists"},
+		{"dotdot", []debtest.Entry{{Name: "./../../escaped", Kind: "file", Body: "x"}}, "leaves the package's root"},
+		{"absolute symlink dir", []debtest.Entry{{Name: "./lib", Kind: "symlink", Body: "/"}, {Name: "./lib/escaped", Kind: "file", Body: "x"}}, "escaped"},
+		{"relative symlink dir", []debtest.Entry{{Name: "./lib", Kind: "symlink", Body: "../../.."}, {Name: "./lib/escaped", Kind: "file", Body: "x"}}, "escaped"},
+		{"hard link out", []debtest.Entry{{Name: "./x", Kind: "link", Body: "../../etc/passwd"}}, "leaves the package's root"},
+		{"device", []debtest.Entry{{Name: "./dev/null", Kind: "char"}}, "device"},
+		{"file over file", []debtest.Entry{{Name: "./a", Kind: "file", Body: "1"}, {Name: "./a", Kind: "file", Body: "2"}}, "exists"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,7 +135,7 @@ func TestHostileEntries(t *testing.T) {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			a, err := open(t, makeDeb(t, "", tc.entries...))
+			a, err := open(t, debtest.Deb(t, "", tc.entries...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,9 +163,9 @@ func TestHostileEntries(t *testing.T) {
 // root are not.
 func FuzzOpen(f *testing.F) {
 	for _, suffix := range []string{"", ".gz", ".xz", ".zst"} {
-		f.Add(makeDeb(f, suffix, goodData...))
+		f.Add(debtest.Deb(f, suffix, goodData...))
 	}
-	f.Add(makeDeb(f, "", tarEntry{name: "./lib", kind: "symlink", body: "/"}, tarEntry{name: "./lib/x", kind: "file", body: "x"}))
+	f.Add(debtest.Deb(f, "", debtest.Entry{Name: "./lib", Kind: "symlink", Body: "/"}, debtest.Entry{Name: "./lib/x", Kind: "file", Body: "x"}))
 	// A few KiB of xz or zstd can hold gigabytes; the fuzzer would spend
 	// its time writing them.
 	defer deb.SetMaxDataSize(1 << 20)()
