@@ -135,6 +135,12 @@ func find(pkgs []*Package, arch string) *Package {
 // root), sorted by .list name, each once. Only listed paths whose base
 // name is wanted have their directory resolved.
 func (db *DB) Owners(paths []string) []*Package {
+	return Unique(db.OwnerOf(paths))
+}
+
+// OwnerOf returns the package owning each of paths (real paths inside the
+// root) that a package lists.
+func (db *DB) OwnerOf(paths []string) map[string]*Package {
 	want := map[string]bool{}
 	bases := map[string]bool{}
 	for _, p := range paths {
@@ -142,10 +148,9 @@ func (db *DB) Owners(paths []string) []*Package {
 		bases[path.Base(p)] = true
 	}
 	canonDir := map[string]string{}
-	seen := map[string]bool{}
-	var out []*Package
+	out := map[string]*Package{}
 	for _, f := range db.files {
-		if !bases[f.base] || seen[f.key] {
+		if !bases[f.base] {
 			continue
 		}
 		c, ok := canonDir[f.dir]
@@ -153,9 +158,22 @@ func (db *DB) Owners(paths []string) []*Package {
 			c = db.canon(f.dir)
 			canonDir[f.dir] = c
 		}
-		if want[path.Join(c, f.base)] {
-			seen[f.key] = true
-			out = append(out, db.pkgs[f.key])
+		if p := path.Join(c, f.base); want[p] && out[p] == nil {
+			out[p] = db.pkgs[f.key]
+		}
+	}
+	return out
+}
+
+// Unique returns the packages of an owner map, sorted by the name of their
+// .list file (status.d's name for them), each once.
+func Unique(owners map[string]*Package) []*Package {
+	seen := map[string]bool{}
+	var out []*Package
+	for _, p := range owners {
+		if !seen[p.key] {
+			seen[p.key] = true
+			out = append(out, p)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })

@@ -239,3 +239,24 @@ func conflict(err error, files map[string]string) string {
 	}
 	return "the path is shipped by another package too"
 }
+
+// Copyright returns the copyright file of the package name
+// (usr/share/doc/NAME/copyright), read inside the root, or nil when it has
+// none that can be read.
+func (r *Root) Copyright(name string) []byte {
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.Join("usr/share/doc", name, "copyright"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, err := readfile.Regular(f, 1<<20)
+	if err != nil {
+		return nil
+	}
+	return b
+}
