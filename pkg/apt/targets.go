@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/jailimg/jailimg/pkg/dpkg"
@@ -106,4 +107,19 @@ func (t Target) security() bool {
 		}
 	}
 	return false
+}
+
+// debianArch maps Go's architecture names to Debian's.
+var debianArch = map[string]string{
+	"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf", "ppc64le": "ppc64el",
+	"s390x": "s390x", "riscv64": "riscv64", "mips64le": "mips64el", "loong64": "loong64",
+}
+
+// NativeArch returns the Debian name of the architecture jailimg runs on
+// (amd64, arm64, i386, armhf...), the one a lock is made for.
+func NativeArch() string {
+	if a, ok := debianArch[runtime.GOARCH]; ok {
+		return a
+	}
+	return runtime.GOARCH
 }

@@ -2,6 +2,7 @@ package deb
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,8 @@ func (a *Archive) tarOf(m member, limit int64) (*tar.Reader, io.Closer, error) {
 	if err != nil {
 		return nil, nil, &Error{Member: m.name, Err: err}
 	}
-	rc, err := open(a.section(m))
+	// Buffered: the xz reader reads its input a byte at a time.
+	rc, err := open(bufio.NewReaderSize(a.section(m), 64<<10))
 	if err != nil {
 		return nil, nil, &Error{Member: m.name, Err: err}
 	}

@@ -92,7 +92,7 @@ func pick(dir string, im v1.IndexManifest, tag string) (v1.Descriptor, error) {
 	var found []v1.Descriptor
 	for _, d := range im.Manifests {
 		t := d.Annotations[ocispec.AnnotationRefName]
-		if t == "" && d.ArtifactType != "" {
+		if t == "" && isArtifact(d) {
 			continue // an artifact referring to an image (an SBOM), not one to pick
 		}
 		tags = append(tags, t)

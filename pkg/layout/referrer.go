@@ -6,6 +6,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // appendReferrers writes each artifact of arts into the layout at p,
@@ -33,6 +34,13 @@ func appendReferrers(p ocilayout.Path, img v1.Image, arts []v1.Image) error {
 	return nil
 }
 
+// isArtifact reports whether an index.json entry is an artifact: an image
+// manifest whose artifactType is not an image config's media type
+// (go-containerregistry gives an image's entry its config's type).
+func isArtifact(d v1.Descriptor) bool {
+	return d.MediaType.IsImage() && d.ArtifactType != "" && !types.MediaType(d.ArtifactType).IsConfig()
+}
+
 // Referrers returns the descriptors, as index.json lists them, of the
 // artifacts in the layout at dir whose subject is the manifest with digest
 // subject: untagged entries with an artifactType, each manifest read (at
@@ -44,7 +52,7 @@ func Referrers(dir string, subject v1.Hash) ([]v1.Descriptor, error) {
 	}
 	var out []v1.Descriptor
 	for _, d := range im.Manifests {
-		if d.ArtifactType == "" || !d.MediaType.IsImage() {
+		if !isArtifact(d) {
 			continue
 		}
 		b, err := readBlob(dir, "referrer manifest", d, maxManifestSize)
