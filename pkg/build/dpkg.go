@@ -30,6 +30,13 @@ func (b *builder) dpkg(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	declared, err := b.o.source.Declared()
+	if err != nil {
+		return b.r.Errorf("dpkg", "%v", err)
+	}
+	for _, p := range declared {
+		owners["declared: "+p.Name] = p
+	}
 	pkgs := dpkg.Unique(owners)
 	files := dpkg.StatusD(pkgs)
 	for _, p := range slices.Sorted(maps.Keys(files)) {

@@ -16,6 +16,11 @@ type Source interface {
 	// inside the root) that a package ships; a path no package ships is
 	// left out.
 	Owners(paths []string) (map[string]*dpkg.Package, error)
+	// Declared returns the packages the source was made from by name (a
+	// recipe's packages:), which the jail records whether or not it
+	// holds a file of theirs (nginx-light, a package of dependencies, holds
+	// none); none for the host.
+	Declared() ([]*dpkg.Package, error)
 }
 
 var _ Source = Host("/")
@@ -42,6 +47,9 @@ func (h Host) Owners(paths []string) (map[string]*dpkg.Package, error) {
 	}
 	return db.OwnerOf(paths), nil
 }
+
+// Declared implements Source: the host declares no package.
+func (h Host) Declared() ([]*dpkg.Package, error) { return nil, nil }
 
 // SourceFile is a regular file of the jail copied from the build's Source.
 type SourceFile struct {

@@ -48,9 +48,10 @@ type Recipe struct {
 	NSS []string `yaml:"nss"`
 	// Timezone is a zoneinfo name copied to /etc/localtime (timezone).
 	Timezone string `yaml:"timezone"`
-	// DPKG records, for vulnerability scanners, the Debian packages the
-	// jail's files come from: one status paragraph per package under
-	// /var/lib/dpkg/status.d/, and the host's /etc/os-release and
+	// DPKG records, for vulnerability scanners and jailimg outdated, the
+	// Debian packages the jail's files come from: one status paragraph per
+	// package under /var/lib/dpkg/status.d/ (built from packages:, also one
+	// for each package it names), and the source's /etc/os-release and
 	// /etc/debian_version (dpkg).
 	DPKG bool `yaml:"dpkg"`
 

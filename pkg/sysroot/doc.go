@@ -27,7 +27,8 @@
 // skipped (offline), a build from a warm cache needs neither apt nor the
 // network.
 //
-// A Root knows which package ships each of its files, and the control
-// paragraph of each package: what build records in the jail's
-// /var/lib/dpkg/status.d and the SBOM records per file.
+// A Root knows which package ships each of its files, the control
+// paragraph of each package and which packages the lock was made for
+// (Declared): what build records in the jail's /var/lib/dpkg/status.d and
+// the SBOM records per file.
 package sysroot

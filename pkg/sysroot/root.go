@@ -31,8 +31,9 @@ const maxIndex = 256 << 20
 
 // Root is a root file system extracted from locked packages.
 type Root struct {
-	dir   string
-	index index
+	dir      string
+	index    index
+	declared []string // the lock's requested package names
 }
 
 // index is what a root records beside its files: each package's control
@@ -68,11 +69,7 @@ func (r *Root) Owners(paths []string) (map[string]*dpkg.Package, error) {
 			continue
 		}
 		if byName[name] == nil {
-			i := slices.IndexFunc(r.index.Packages, func(ip indexPackage) bool { return ip.Name == name })
-			if i < 0 {
-				return nil, fmt.Errorf("package cache root %s: %s ships %s but has no control paragraph", r.dir, name, p)
-			}
-			pkg, err := dpkg.FromControl(name+"/control", []byte(r.index.Packages[i].Control))
+			pkg, err := r.pkg(name)
 			if err != nil {
 				return nil, err
 			}
@@ -107,15 +104,44 @@ func (c *Cache) Root(ctx context.Context, l *lock.Lock) (*Root, error) {
 		}
 	}
 	dir := filepath.Join(c.dir, "roots", key(sl))
-	if r, err := readRoot(dir); err == nil {
-		return r, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	r, err := readRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := c.extract(ctx, sorted, dir); err != nil {
+			return nil, err
+		}
+		r, err = readRoot(dir)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := c.extract(ctx, sorted, dir); err != nil {
-		return nil, err
+	for _, req := range l.Requests {
+		name, _, _ := strings.Cut(req, "=")
+		r.declared = append(r.declared, name)
 	}
-	return readRoot(dir)
+	return r, nil
+}
+
+// Declared returns the packages the lock was made for (a recipe's
+// packages:), as dpkg records them once installed.
+func (r *Root) Declared() ([]*dpkg.Package, error) {
+	var out []*dpkg.Package
+	for _, name := range r.declared {
+		pkg, err := r.pkg(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pkg)
+	}
+	return out, nil
+}
+
+// pkg returns the package name as dpkg records it once installed.
+func (r *Root) pkg(name string) (*dpkg.Package, error) {
+	i := slices.IndexFunc(r.index.Packages, func(ip indexPackage) bool { return ip.Name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("package cache root %s: no package %s extracted", r.dir, name)
+	}
+	return dpkg.FromControl(name+"/control", []byte(r.index.Packages[i].Control))
 }
 
 // check compares a cached .deb with the lock.

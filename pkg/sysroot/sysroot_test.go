@@ -85,6 +85,10 @@ func TestRoot(t *testing.T) {
 		!strings.Contains(owners["/usr/lib/libfoo.so.1"].Paragraph, "Status: install ok installed\n") {
 		t.Errorf("Owners: %+v %v", owners, err)
 	}
+	declared, err := r.Declared()
+	if err != nil || len(declared) != 2 || declared[0].Name != "libfoo1" {
+		t.Errorf("Declared: %+v %v, want the lock's requests", declared, err)
+	}
 	if _, err := os.Stat("/tmp/pwned"); err == nil {
 		t.Errorf("a maintainer script ran")
 	}
