@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -14,9 +15,17 @@ import (
 // budget is the part of Limits shared by all layers of one unpack.
 type budget struct {
 	lim     Limits
-	bytes   int64 // uncompressed bytes read so far
-	entries int64 // tar entries read so far
-	written int64 // file content bytes handed to the applier
+	bytes   int64        // uncompressed bytes read so far
+	entries int64        // tar entries read so far
+	written int64        // file content bytes handed to the applier
+	read    atomic.Int64 // compressed bytes read so far, of all layers (by readAhead's goroutine)
+	total   int64        // compressed bytes of all layers
+
+	// space, when set, fails when the free space left is less than the
+	// given number of bytes still to unpack; it is called every spaceStep
+	// bytes written, from spaceAt on.
+	space   func(need int64) error
+	spaceAt int64
 
 	progress *progress // nil without WithProgress
 }
@@ -28,14 +37,15 @@ type compressedReader struct {
 	h    hash.Hash
 	n    int64
 	size int64
-	p    *progress
+	b    *budget
 }
 
 func (c *compressedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
-	c.p.add(int64(n), false)
+	c.b.read.Add(int64(n))
+	c.b.progress.add(int64(n), false)
 	if c.n > c.size {
 		return n, fmt.Errorf("%w: blob is larger than its declared size %d", ErrDigest, c.size)
 	}

@@ -100,9 +100,15 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	} else if live != nil && live.Meta.ManifestDigest == digest.String() {
 		o.logger.Warn("live generation's image.json differs from the image config, replacing it", "target", abs, "gen", live.Gen)
 	}
-	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
+	b := &budget{lim: o.limits, progress: o.progress, total: compressedSize(refs)}
+	space, err := newSpaceCheck(tfd, abs, b.total)
 	if err != nil {
 		return nil, err
+	}
+	b.space = space.check
+	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
+	if err != nil {
+		return nil, space.explain(err, b)
 	}
 	ok := false
 	defer func() {
@@ -110,10 +116,9 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 			removeTree(tfd, abs, filepath.Base(staging), "staging directory", "", o)
 		}
 	}()
-	b := &budget{lim: o.limits, progress: o.progress}
 	b.progress.start(refs)
 	if err := extract(ctx, staging, refs, b, o); err != nil {
-		return nil, err
+		return nil, space.explain(err, b)
 	}
 	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Config: *cfg}
 	raw, err := json.MarshalIndent(meta, "", "  ")
@@ -121,7 +126,7 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(staging, bundle.MetaFile), raw, 0o644); err != nil {
-		return nil, err
+		return nil, space.explain(err, b)
 	}
 	gen, err := commit(tfd, abs, staging)
 	if err != nil {
@@ -136,6 +141,15 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 		removeTree(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
 	}
 	return res, nil
+}
+
+// compressedSize is the size of the layers' blobs.
+func compressedSize(refs []layerRef) int64 {
+	var n int64
+	for _, r := range refs {
+		n += r.desc.Size
+	}
+	return n
 }
 
 // extract applies all layers into staging/rootfs.
