@@ -141,7 +141,8 @@ func Build(ctx context.Context, r *recipe.Recipe, opts ...Option) (*Result, erro
 // Source.
 func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*builder, error) {
 	b := newBuilder(r, o)
-	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
+	// files before the closure: the ELF objects they copy are resolved with the binaries.
+	steps := []func(context.Context) error{b.files, b.closure, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -155,6 +156,9 @@ func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*builder, erro
 		if e, ok := b.t.Get(w); !ok || e.Type != tree.Dir {
 			return nil, r.Errorf("workdir", "%s is not a directory of the jail (add it under dirs:)", w)
 		}
+	}
+	if err := b.checkCommand(); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

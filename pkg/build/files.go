@@ -25,7 +25,13 @@ func (b *builder) files(ctx context.Context) error {
 		if err := b.t.Add(top); err != nil {
 			return err
 		}
+		closure := f.WantsClosure() && fsys == fs.FS(b.host)
 		if top.Type != tree.Dir {
+			if closure && top.Type == tree.Reg {
+				if err := b.noteELF(name, key); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		err = fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
@@ -41,7 +47,10 @@ func (b *builder) files(ctx context.Context) error {
 				return err
 			}
 			b.own(&e, nil, f.Owner, f.Group)
-			return b.t.Add(e)
+			if err := b.t.Add(e); err != nil || !closure || e.Type != tree.Reg {
+				return err
+			}
+			return b.noteELF(p, key)
 		})
 		if err != nil {
 			return err

@@ -109,7 +109,9 @@ type Binary struct {
 
 // File is copied from Src (host absolute path, or relative to the recipe's
 // directory) to Dst in the jail. A directory Src copies its tree; Mode then
-// applies to the top directory and Owner and Group to every entry.
+// applies to the top directory and Owner and Group to every entry. The ELF
+// executables and shared objects among the copied files get their
+// shared-library closure, as binaries do, unless Closure is false.
 type File struct {
 	Src   string `yaml:"src"`
 	Dst   string `yaml:"dst"`
@@ -120,6 +122,9 @@ type File struct {
 	// "packages" (the default there) or "host", the build host. A recipe
 	// without packages reads every absolute Src from the host.
 	From string `yaml:"from"`
+	// Closure false leaves out the shared-library closure of the ELF files
+	// the entry copies.
+	Closure *bool `yaml:"closure"`
 }
 
 // FromHost reports whether an absolute Src is read from the build host
@@ -127,6 +132,10 @@ type File struct {
 func (f File) FromHost(r *Recipe) bool {
 	return len(r.Packages) == 0 || f.From == "host"
 }
+
+// WantsClosure reports whether the ELF objects the entry copies get their
+// library closure: unless closure: false.
+func (f File) WantsClosure() bool { return f.Closure == nil || *f.Closure }
 
 // Dir is an empty directory (default mode 0755, owner 0:0).
 type Dir struct {
