@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"errors"
 	"io"
 	"log"
@@ -238,4 +239,34 @@ func TestRCScriptSampleConf(t *testing.T) {
 			t.Errorf("a refused config started something: %v", err)
 		}
 	})
+}
+
+// TestRCScriptLogsCause: the rc script says "refused" only when jailimg
+// unpack blames the image (exit 3). A DEVICE that does not exist is this
+// host's failure (exit 1); before, it was exit 3 and logged as "the image
+// was refused".
+func TestRCScriptLogsCause(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	good := trueLayout(t, dir)
+	evil := layoutOf(t, &tar.Header{Name: "../escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	for _, tc := range []struct {
+		name, source, device, want string
+	}{
+		{"missing device", good, "/dev/jailimg-no-such-disk", "unpacking " + good + " failed on this host (exit 1"},
+		{"unsafe image", evil, "", "the image from " + evil + " was refused (exit 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := filepath.Join(t.TempDir(), "bash.conf")
+			body := "JAILIMG=" + jailimgBin + "\nSOURCE=" + tc.source + "\nTARGET=" + filepath.Join(t.TempDir(), "jail") +
+				"\nDEVICE=" + tc.device + "\nPIDFILE=" + filepath.Join(dir, "pid") + "\nLOGFILE=" + filepath.Join(dir, "log") + "\n"
+			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := rcScript(t, conf, "unpack")
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) || tc.device != "" && strings.Contains(r.stderr, "refused") {
+				t.Errorf("unpack: exit %d, want a failure logging %q (and \"refused\" only for an image):\n%s", r.code, tc.want, r.stderr)
+			}
+		})
+	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,7 +117,9 @@ type buildResult struct {
 
 func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.Reader, stdout io.Writer) error {
 	r, err := recipe.Load(recipePath)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return inputError{err} // the recipe to build is missing
+	} else if err != nil {
 		return err
 	}
 	p, err := o.plan(r)

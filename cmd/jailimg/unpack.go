@@ -109,6 +109,14 @@ still mounted in it (e.g. bind-mounted logs) is left whole, with a warning
 naming the mount points (exit 0: the new generation is live), and the first
 unpack after they are unmounted removes it.
 
+Before the first byte is written, the free space of TARGET's file system is
+compared with what the image needs at least (its layers' compressed size),
+and again every 16 MiB written: too little space fails at once (exit 1)
+naming the mount point and the bytes free and needed, as does a write that
+finds the disk full. The new generation is written beside the live one, so
+the file system needs room for both (see docs/boot.md). A failure of the
+host (disk, device, permissions) exits 1, never 3.
+
 When SOURCE cannot be read (e.g. the registry is unreachable at boot) and
 TARGET already holds a live tree, that tree is kept and the error reported
 (exit 4 for a registry error, 1 otherwise).
