@@ -51,7 +51,7 @@ the error is on stderr and in the exit code.
 		newCmdRun(), newCmdCheck(),
 		newCmdPush(), newCmdPull(),
 		newCmdSign(), newCmdVerifySignature(),
-		newCmdUnpack(), newCmdVerify(),
+		newCmdUnpack(), newCmdVerify(), newCmdGC(),
 		newCmdTrace(),
 	)
 	return root

@@ -25,7 +25,8 @@ const (
 // Image returns the image tagged tag in the OCI layout at dir. With an
 // empty tag the layout must hold exactly one image, not counting the
 // images attached to it (signatures, attestations: see AttachedTag) and
-// the artifacts stored beside it (an SBOM: see WithReferrer).
+// the artifacts stored beside it (an SBOM: see WithReferrer), and the
+// previous images SetTagKeepPrevious kept (see PreviousAnnotation).
 //
 // Before it returns, Image checks the manifest blob against the index
 // descriptor (digest and size), the config blob against the manifest's
@@ -96,8 +97,8 @@ func pick(dir string, im v1.IndexManifest, tag string) (v1.Descriptor, error) {
 			continue // an artifact referring to an image (an SBOM), not one to pick
 		}
 		tags = append(tags, t)
-		if tag == "" && AttachedTag(t) {
-			continue // a signature or attestation of an image, not one to pick
+		if tag == "" && (AttachedTag(t) || d.Annotations[PreviousAnnotation] != "") {
+			continue // a signature or attestation of an image, or a previous image: not one to pick
 		}
 		if tag == "" || t == tag {
 			found = append(found, d)
