@@ -80,6 +80,10 @@
 //     a warning naming the mount points; Unpack still succeeds, with the new
 //     generation live, and the first unpack after they are unmounted
 //     removes the tree;
+//   - an old generation that a process still has as its root directory (a
+//     service jailimg run started there, serving while an upgrade unpacks
+//     its successor) is left in place, logged with the pids, and removed by
+//     the first unpack after the process is gone;
 //   - TARGET must be one bundle.Open trusts: owned by root or the effective
 //     uid and writable by neither group nor others (else bundle.ErrUnsafe:
 //     others could swap current once Unpack is done); a TARGET Unpack

@@ -138,7 +138,7 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	// The generation current pointed to, even one bundle.Open refused: its
 	// removal never follows a symlink.
 	if prev != "" && prev != gen {
-		removeTree(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
+		removeGen(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
 	}
 	return res, nil
 }
@@ -249,8 +249,7 @@ func cleanup(tfd int, abs string, o *options) (*bundle.Bundle, string) {
 			}
 		}
 		if stale {
-			o.logger.Info("removing leftover", "path", filepath.Join(abs, n))
-			removeTree(tfd, abs, n, "leftover", "", o)
+			removeLeftover(tfd, abs, n, o)
 		}
 	}
 	return live, prev
