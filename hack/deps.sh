@@ -36,6 +36,7 @@ want ip iproute2
 [ -x /usr/sbin/named ] || need+=(bind9)
 [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/sbin/nsd ] || need+=(nsd)
+[ -x /usr/bin/python3.11 ] || need+=(python3.11) # recipes/python.yaml, with libsqlite3
 want jq jq
 # resolve's host test compares these binaries' closures with ldd's
 want git git
