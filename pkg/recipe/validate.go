@@ -51,7 +51,7 @@ func (r *Recipe) Validate() error {
 	v := &validator{r: r}
 	for _, check := range []func(){
 		v.header, v.binaries, v.libraries, v.files, v.dirs, v.symlinks, v.devices,
-		v.users, v.groups, v.nss, v.timezone, v.config,
+		v.users, v.groups, v.nss, v.timezone, v.config, v.run,
 	} {
 		check()
 	}

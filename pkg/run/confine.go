@@ -58,7 +58,7 @@ func (s *spec) rlimits(pol policy.Policy, o *options) error {
 // seccomp sets the filter when the option, else the policy, turns it on:
 // the option's profile, else defaultProfile.
 func (s *spec) seccomp(pol policy.Policy, o *options) {
-	if on := pol.Seccomp; o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
+	if on := pol.SeccompOn(); o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
 		s.Seccomp = o.profile
 		if s.Seccomp == nil {
 			s.Seccomp = defaultProfile()
@@ -69,7 +69,7 @@ func (s *spec) seccomp(pol policy.Policy, o *options) {
 // landlock sets Landlock and its writable directories: the option's, else
 // the policy's. A writable directory must be an absolute jail path.
 func (s *spec) landlock(pol policy.Policy, o *options) error {
-	s.Landlock = pol.Landlock
+	s.Landlock = pol.LandlockOn()
 	if o.landlock != nil {
 		s.Landlock = *o.landlock
 	}
