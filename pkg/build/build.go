@@ -105,7 +105,7 @@ func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, err
 // returns it with the GOARCH of its binaries.
 func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, string, error) {
 	b := newBuilder(r, o)
-	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
+	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.placeholders, b.dpkg}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, "", err
