@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/layout"
 )
@@ -100,11 +101,7 @@ func TestRCScript(t *testing.T) {
 			if r = rcScript(t, conf, "status"); r.code != 0 || !strings.Contains(r.stdout, "is running") {
 				t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+			pid := servicePid(t, filepath.Join(dir, "bash.service.pid"))
 			wantJailed(t, pid, filepath.Join(dir, "jail"))
 
 			if r = rcScript(t, conf, "stop"); r.code != 0 {
@@ -118,6 +115,22 @@ func TestRCScript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servicePid reads the pid of the jail's init from the pidfile jailimg run
+// wrote, and returns the service's, its child.
+func servicePid(t *testing.T, pidfile string) int {
+	t.Helper()
+	raw, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	pid, err := runtest.Service(initPid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
 // wantJailed checks that pid runs sleep as uid/gid 1000 chrooted in the
@@ -207,11 +220,7 @@ func TestRCScriptSampleConf(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("start with the sample conf: exit %d\n%s", r.code, r.stderr)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(raw)) + "/status")
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(servicePid(t, filepath.Join(dir, "bash.service.pid"))) + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}

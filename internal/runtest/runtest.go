@@ -116,6 +116,21 @@ func Confined(pid int, uid, gid uint32, groups []uint32) error {
 	return nil
 }
 
+// Service returns the host pid of the service a jail's init (the pid
+// `jailimg run --pidfile` writes) runs: its only child. The init itself
+// runs as root, unconfined, and holds nothing of the jail.
+func Service(initPid int) (int, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", initPid, initPid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(raw))
+	if len(f) != 1 {
+		return 0, fmt.Errorf("jail init %d has children %v, want one, the service", initPid, f)
+	}
+	return strconv.Atoi(f[0])
+}
+
 // NeedRoot skips the test unless it runs as root, and fails it instead
 // when CI=true.
 func NeedRoot(t testing.TB, why string) {

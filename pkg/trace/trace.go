@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/jailimg/jailimg/pkg/run"
 )
 
 // ErrUnsupported is returned on platforms the tracer does not support
@@ -23,20 +25,30 @@ type options struct {
 	stdout    *os.File
 	stderr    *os.File
 	logger    *slog.Logger
+	run       []run.Option
 }
 
 // WithRoot traces the command in a jail, target (a bundle, or a jail
 // directory such as an unpacked rootfs), started exactly as `jailimg run`
 // starts a service: through package run's init, which chroots, looks the
 // user up in the jail, sets its groups, rlimits, umask, Landlock and
-// seccomp as the bundle's policy asks, drops every capability, sets
-// no_new_privs, closes inherited descriptors and starts a new session; it
-// then calls PTRACE_TRACEME, so the trace begins at the command's exec. The
+// seccomp as the bundle's policy asks (in the jail's own mount, pid and
+// IPC namespaces, with its runtime and state directories mounted), drops
+// every capability, sets no_new_privs and closes inherited descriptors;
+// the tracer attaches to it (PTRACE_SEIZE) right before it loads seccomp
+// and execs, so the trace begins at the command's exec. The
 // command is argv alone (a bundle's entrypoint is not put before it), its
 // environment the image config's. Paths are recorded as the command sees
 // them. Default: the command runs on the host, without a chroot.
 func WithRoot(target string) Option {
 	return func(o *options) { o.root = target }
+}
+
+// WithRunOptions passes further options to package run for WithRoot (the
+// state directory, an opt-out of a confinement): the command is confined
+// as `jailimg run` with the same flags would confine a service.
+func WithRunOptions(opts ...run.Option) Option {
+	return func(o *options) { o.run = append(o.run, opts...) }
 }
 
 // WithUser runs the command as spec, "NAME|UID[:GROUP|GID]", looked up as

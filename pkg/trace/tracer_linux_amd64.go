@@ -13,9 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
-	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
-
 // tracee is the tracer's state of one traced thread.
 type tracee struct {
 	started   bool    // its initial SIGSTOP was seen (or it is the first process)
@@ -38,10 +35,11 @@ func trace(ctx context.Context, argv []string, o *options) (*Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	pid, prog, err := start(argv, o)
+	pid, prog, release, err := start(argv, o)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	// The directory the kernel chrooted it into, as jailimg sees it.
 	root, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
 	if err != nil {
