@@ -164,7 +164,7 @@ func (r *Relay) handle(msg []byte) {
 		r.mu.Unlock()
 		return
 	}
-	r.reportDrops(true)
+	r.reportDrops(false)
 	pri, body := parse(msg)
 	if !r.send(r.format(pri, body)) {
 		r.mu.Lock()
