@@ -19,9 +19,9 @@ import (
 
 // The jail's init and its service child are jailimg re-executed with
 // initEnv=1 and argv[0] naming the role, the spec on fd specFD and a
-// status pipe on fd statusFD. The init gets the syslog socket (O_PATH) on
-// fd extraFD, the service child the jail's new root; a traced service
-// child waits for a byte on fd goFD.
+// status pipe on fd statusFD. The service child gets the jail's new root
+// on fd extraFD; a traced service child waits for a byte on fd goFD, which
+// the init passes on.
 const (
 	initEnv     = "_JAILIMG_INIT"
 	initArg0    = "jailimg-init"
@@ -80,7 +80,6 @@ func initMain() {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 	unix.CloseOnExec(statusFD)
-	unix.CloseOnExec(extraFD)
 	unix.CloseOnExec(goFD)
 	rep := &reporter{w: os.NewFile(statusFD, "status")}
 	defer func() {
@@ -132,12 +131,8 @@ func runInit(s *spec, raw []byte, rep *reporter, sigs chan os.Signal) int {
 
 // mountPlan is the mounts.Plan of s; its warnings go to rep.
 func mountPlan(s *spec, rep *reporter) mounts.Plan {
-	syslog := -1
-	if s.Syslog {
-		syslog = extraFD
-	}
 	return mounts.Plan{Root: s.Root, RootID: s.RootID, Dirs: s.Mounts, State: s.State, TmpfsSize: s.TmpfsSize,
-		Hostfiles: s.Hostfiles, Syslog: syslog, Warn: rep.warn}
+		Hostfiles: s.Hostfiles, Syslog: s.SyslogSocket, Warn: rep.warn}
 }
 
 // startService starts the service child: jailimg again, in the init's

@@ -47,7 +47,10 @@ type spec struct {
 	TmpfsSize uint64       `json:"tmpfsSize"`
 	Hostfiles []string     `json:"hostfiles,omitempty"`
 	Syslog    bool         `json:"syslog,omitempty"`
-	Strict    bool         `json:"strict,omitempty"`
+	// SyslogSocket is the launcher's relay socket the init binds over
+	// /dev/log, in a directory only root can enter.
+	SyslogSocket string `json:"syslogSocket,omitempty"`
+	Strict       bool   `json:"strict,omitempty"`
 	// TTY makes the service child a session leader with its stdin, a pty
 	// slave, as controlling terminal.
 	TTY bool `json:"tty,omitempty"`

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/jailimg/jailimg/pkg/run/pty"
 	"github.com/jailimg/jailimg/pkg/run/syslog"
 )
@@ -263,40 +261,36 @@ type child struct {
 // and s is not strict, it warns and starts the init on the host network
 // instead.
 func spawn(ctx context.Context, s *spec, o *options, tty *pty.Pty, relay *syslog.Relay, traced bool) (*child, error) {
-	c, err := spawnOnce(ctx, s, o, tty, relay, traced)
+	if relay != nil {
+		s.SyslogSocket = relay.Path()
+	}
+	c, err := spawnOnce(ctx, s, o, tty, traced)
 	if err != nil && s.NetworkNone && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL)) {
 		if s.Strict {
 			return nil, &LaunchError{Code: ExitLaunch, Err: fmt.Errorf("network none: cannot create a network namespace: %w (strict: refusing to run without it)", err)}
 		}
 		o.logger.Warn("network none: cannot create a network namespace; running on the host network", "err", err)
 		s.NetworkNone = false
-		c, err = spawnOnce(ctx, s, o, tty, relay, traced)
+		c, err = spawnOnce(ctx, s, o, tty, traced)
 	}
 	return c, err
 }
 
-// pipes are the descriptors of one spawn: the spec pipe, the status pipe,
-// the syslog socket and, traced, the go pipe.
+// pipes are the descriptors of one spawn: the spec pipe, the status pipe
+// and, traced, the go pipe.
 type pipes struct {
-	specR, specW, statR, statW, sock, goR, goW *os.File
+	specR, specW, statR, statW, goR, goW *os.File
 }
 
 // open makes the pipes; close releases the init's ends (or all of them,
 // when the spawn failed).
-func (p *pipes) open(relay *syslog.Relay, traced bool) error {
+func (p *pipes) open(traced bool) error {
 	var err error
 	if p.specR, p.specW, err = os.Pipe(); err != nil {
 		return err
 	}
 	if p.statR, p.statW, err = os.Pipe(); err != nil {
 		return err
-	}
-	if relay != nil {
-		fd, err := unix.Open(relay.Path(), unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("syslog socket: %w", err)
-		}
-		p.sock = os.NewFile(uintptr(fd), relay.Path())
 	}
 	if traced {
 		if p.goR, p.goW, err = os.Pipe(); err != nil {
@@ -307,7 +301,7 @@ func (p *pipes) open(relay *syslog.Relay, traced bool) error {
 }
 
 func (p *pipes) close(all bool) {
-	for _, f := range []*os.File{p.specR, p.statW, p.sock, p.goR} {
+	for _, f := range []*os.File{p.specR, p.statW, p.goR} {
 		if f != nil {
 			f.Close()
 		}
@@ -321,9 +315,9 @@ func (p *pipes) close(all bool) {
 	}
 }
 
-func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, relay *syslog.Relay, traced bool) (*child, error) {
+func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, traced bool) (*child, error) {
 	var p pipes
-	if err := p.open(relay, traced); err != nil {
+	if err := p.open(traced); err != nil {
 		p.close(true)
 		return nil, err
 	}
@@ -331,7 +325,7 @@ func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, relay *sy
 	cmd.Args = []string{initArg0}
 	cmd.Env = []string{initEnv + "=1"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.stdin, o.stdout, o.stderr
-	cmd.ExtraFiles = []*os.File{p.specR, p.statW, p.sock, p.goR} // fds 3 to 6
+	cmd.ExtraFiles = []*os.File{p.specR, p.statW, nil, p.goR} // fds 3 to 6
 	// A session of its own, without a controlling terminal: neither the
 	// init nor the service (which is no session leader) ever has the
 	// operator's terminal as its own, so the service cannot push input

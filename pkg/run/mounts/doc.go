@@ -8,10 +8,11 @@
 //     rootfs keeps its own writability but grants neither), whether or not
 //     the partition is read-only; the directory bound is the one the
 //     caller checked (device and inode compared), and so is the new root;
-//   - the safe character devices found in the jail's /dev (null, zero,
-//     full, random, urandom, tty, by device number) bound over themselves
-//     without nodev, so that they work while every other device node of
-//     the jail is dead;
+//   - over each safe character device found in the jail's /dev (null,
+//     zero, full, random, urandom, tty, by device number), the host's node
+//     of that device, without nodev: they work whether or not the
+//     partition is nodev, while every other device node of the jail is
+//     dead;
 //   - on each runtime directory a fresh tmpfs, size-capped, with the
 //     owner and mode the directory has in the image; on /tmp with Tmp a
 //     private tmpfs, mode 1777;
@@ -20,8 +21,8 @@
 //     directories root 0755, the leaf with the image directory's owner
 //     and mode) and given that owner and mode again at each start;
 //   - host files (resolv.conf, hosts, localtime) bound read-only over the
-//     placeholders the build writes, and the syslog relay's socket bound
-//     over /dev/log;
+//     placeholders the build writes, and the syslog relay's socket (opened
+//     by its path, in a directory only root can enter) bound over /dev/log;
 //
 // every mount nosuid, nodev and noexec but the devices (nosuid, noexec).
 //

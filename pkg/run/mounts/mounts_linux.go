@@ -68,8 +68,8 @@ func (p Plan) mountAll(root, orig int) error {
 			return fmt.Errorf("run.hostfiles %s: %w", h, err)
 		}
 	}
-	if p.Syslog >= 0 {
-		if err := bindFile(p.Syslog, root, "/dev/log", unix.S_IFSOCK); err != nil {
+	if p.Syslog != "" {
+		if err := bindSocket(p.Syslog, root); err != nil {
 			return fmt.Errorf("run.syslog /dev/log: %w", err)
 		}
 	}
@@ -302,6 +302,18 @@ func (p Plan) hostfile(root int, name string) error {
 	}
 	defer unix.Close(src)
 	return bindFile(src, root, name, unix.S_IFREG)
+}
+
+// bindSocket binds the socket at the host path sock over the jail's
+// /dev/log. It is opened here, in this namespace: open_tree clones only
+// mounts of the caller's own namespace.
+func bindSocket(sock string, root int) error {
+	src, err := unix.Open(sock, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(src)
+	return bindFile(src, root, "/dev/log", unix.S_IFSOCK)
 }
 
 // bindFile binds the file src refers to, which must be of type typ,

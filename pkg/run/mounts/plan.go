@@ -39,9 +39,10 @@ type Plan struct {
 	// Hostfiles are host files bound read-only over the jail's files of
 	// the same path (placeholders the build writes).
 	Hostfiles []string
-	// Syslog is a descriptor (O_PATH will do) of a Unix socket bound over
-	// the jail's /dev/log; negative for none.
-	Syslog int
+	// Syslog is the host path of a Unix socket bound over the jail's
+	// /dev/log (it must lie in a directory only root can enter: it is
+	// opened by its path); empty for none.
+	Syslog string
 	// Warn receives what Setup skips: a host file the host lacks.
 	Warn func(format string, args ...any)
 }
