@@ -84,7 +84,7 @@ func TestRCScript(t *testing.T) {
 			conf := filepath.Join(dir, "bash.conf")
 			body := strings.Join([]string{
 				"JAILIMG=" + jailimgBin, "SOURCE=" + tc.source, "CACHE=" + cache,
-				"TARGET=" + filepath.Join(dir, "jail"), `RUN_FLAGS="--user jail"`,
+				"TARGET=" + filepath.Join(dir, "jail"), "STATE=" + filepath.Join(dir, "state"), `RUN_FLAGS="--user jail"`,
 				`COMMAND="-c 'exec sleep 1000'"`, "PIDFILE=" + filepath.Join(dir, "bash.pid"),
 				"LOGFILE=" + filepath.Join(dir, "bash.log"), ""}, "\n")
 			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -198,17 +198,17 @@ func sampleConf(t *testing.T, set map[string]string) string {
 }
 
 // TestRCScriptSampleConf starts the jail with the shipped sample config
-// (paths filled in for this machine): its RUN_FLAGS reach jailimg run, so
-// the service runs under seccomp. The sample's former unquoted
+// (paths filled in for this machine): the service runs under seccomp, a
+// default the sample relies on. The sample's former unquoted
 // RUN_FLAGS=--seccomp --network host ran "--network" as a command and
-// started the service without seccomp; the script now refuses such a file.
+// started the service without the flags; the script now refuses such a file.
 func TestRCScriptSampleConf(t *testing.T) {
 	needRoot(t)
 	cache := sleepJail(t)
 	dir := t.TempDir()
 	set := map[string]string{
 		"JAILIMG": jailimgBin, "SOURCE": "", "CACHE": cache, "CACHE_REFRESH": "no",
-		"TARGET": filepath.Join(dir, "jail"), "COMMAND": `"-c 'exec sleep 1000'"`,
+		"TARGET": filepath.Join(dir, "jail"), "STATE": filepath.Join(dir, "state"), "COMMAND": `"-c 'exec sleep 1000'"`,
 		"PIDFILE": filepath.Join(dir, "bash.pid"), "LOGFILE": filepath.Join(dir, "bash.log"),
 	}
 	conf := filepath.Join(dir, "bash.conf")
