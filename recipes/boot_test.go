@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -27,32 +26,6 @@ func rcScript(t *testing.T, name, conf, action string) (string, int) {
 		t.Fatal(err)
 	}
 	return string(out), code
-}
-
-// sampleConf returns dist/jailimg.conf.example with the settings of this
-// test machine: each KEY=VALUE of set replaces the sample's line for KEY (or
-// its commented-out "#KEY=" line), every other line is kept as shipped.
-func sampleConf(t *testing.T, set map[string]string) string {
-	t.Helper()
-	raw, err := os.ReadFile("../dist/jailimg.conf.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := map[string]bool{}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
-		if v, want := set[key]; ok && want && !done[key] {
-			line, done[key] = key+"="+v, true
-		}
-		out = append(out, line)
-	}
-	for k, v := range set {
-		if !done[k] {
-			out = append(out, k+"="+v)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // waitPort polls, a bounded number of times, until the port accepts TCP

@@ -1,7 +1,6 @@
 package recipes_test
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,22 +48,4 @@ func unpackDevice(t *testing.T, dev, layoutDir, target string, devices bool) *bu
 		t.Fatalf("%s is mounted %v; want ro, nosuid, and nodev=%v", target, opts, !devices)
 	}
 	return b
-}
-
-// hostMountsUnder lists the mount points of this (the host's) mount
-// namespace below dir: a jail's mounts, had they leaked out of its
-// private namespace, would be there.
-func hostMountsUnder(t *testing.T, dir string) []string {
-	t.Helper()
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			out = append(out, f[4])
-		}
-	}
-	return out
 }

@@ -179,7 +179,7 @@ func firstRun(t *testing.T, c recipeCase, state, target string) string {
 	if code := s.stop(t); code != c.exit {
 		t.Errorf("jailimg run exited %d after SIGTERM, want %d\nstderr: %s", code, c.exit, s.stderr.String())
 	}
-	if m := hostMountsUnder(t, target); len(m) != 0 {
+	if m := runtest.HostMountsUnder(t, target); len(m) != 0 {
 		t.Errorf("after the service stopped, the host has mounts in the jail: %v", m)
 	}
 	if c.log == "" {
@@ -200,10 +200,10 @@ func firstRun(t *testing.T, c recipeCase, state, target string) string {
 // both writable but nosuid, nodev, noexec; in the host's, none of them.
 func checkMounts(t *testing.T, c recipeCase, pid int, target string) {
 	t.Helper()
-	if m := hostMountsUnder(t, target); len(m) != 0 {
+	if m := runtest.HostMountsUnder(t, target); len(m) != 0 {
 		t.Errorf("while the service runs, the host has mounts in the jail: %v", m)
 	}
-	mounts := jailMounts(t, pid)
+	mounts := runtest.Mounts(t, pid)
 	want := map[string]string{"/": "ro,nosuid,nodev", c.runtime: "rw,nosuid,nodev,noexec tmpfs"}
 	if c.log != "" {
 		want[filepath.Dir(c.log)] = "rw,nosuid,nodev,noexec ext4"
@@ -245,7 +245,7 @@ func rcStart(t *testing.T, c recipeCase, layoutDir, dev, state, target string) {
 	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, c.name+".conf")
-	body := sampleConf(t, map[string]string{"JAILIMG": jailimgBin, "SOURCE": "", "CACHE": layoutDir,
+	body := runtest.SampleConf(t, "../dist/jailimg.conf.example", map[string]string{"JAILIMG": jailimgBin, "SOURCE": "", "CACHE": layoutDir,
 		"CACHE_REFRESH": "no", "TARGET": target, "DEVICE": dev, "STATE": state,
 		"PIDFILE": filepath.Join(dir, c.name+".pid"), "LOGFILE": filepath.Join(dir, c.name+".log")})
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {

@@ -167,28 +167,3 @@ func confined(t *testing.T, pid int, uid, gid uint32) {
 	}
 	t.Logf("%d processes confined as %d:%d", len(procs), uid, gid)
 }
-
-// jailMounts reads the service's mount table (of its own namespace): the
-// options of each mount point, as the jail sees its path.
-func jailMounts(t *testing.T, pid int) map[string]string {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 {
-			continue
-		}
-		i := 6
-		for i < len(f) && f[i] != "-" {
-			i++
-		}
-		if i+3 < len(f) {
-			out[f[4]] = f[5] + " " + f[i+1] // per-mount options and the file system type
-		}
-	}
-	return out
-}

@@ -171,32 +171,6 @@ func TestSystemdUnit(t *testing.T) {
 	}
 }
 
-// sampleConf returns dist/jailimg.conf.example with the settings of this
-// test machine: each KEY=VALUE of set replaces the sample's line for KEY (or
-// its commented-out "#KEY=" line), every other line is kept as shipped.
-func sampleConf(t *testing.T, set map[string]string) string {
-	t.Helper()
-	raw, err := os.ReadFile("../../dist/jailimg.conf.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := map[string]bool{}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
-		if v, want := set[key]; ok && want && !done[key] {
-			line, done[key] = key+"="+v, true
-		}
-		out = append(out, line)
-	}
-	for k, v := range set {
-		if !done[k] {
-			out = append(out, k+"="+v)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // TestRCScriptSampleConf starts the jail with the shipped sample config
 // (paths filled in for this machine): the service runs under seccomp, a
 // default the sample relies on. The sample's former unquoted
@@ -212,7 +186,7 @@ func TestRCScriptSampleConf(t *testing.T) {
 		"PIDFILE": filepath.Join(dir, "bash.pid"), "LOGFILE": filepath.Join(dir, "bash.log"),
 	}
 	conf := filepath.Join(dir, "bash.conf")
-	if err := os.WriteFile(conf, []byte(sampleConf(t, set)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(runtest.SampleConf(t, "../../dist/jailimg.conf.example", set)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := rcScript(t, conf, "start")
@@ -234,7 +208,7 @@ func TestRCScriptSampleConf(t *testing.T) {
 	t.Run("unquoted value refused", func(t *testing.T) {
 		set["RUN_FLAGS"] = "--seccomp --network host"
 		bad := filepath.Join(dir, "bad.conf")
-		if err := os.WriteFile(bad, []byte(sampleConf(t, set)), 0o644); err != nil {
+		if err := os.WriteFile(bad, []byte(runtest.SampleConf(t, "../../dist/jailimg.conf.example", set)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, action := range []string{"start", "status", "unpack"} {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -145,29 +146,7 @@ run:
 func TestRunReadOnly(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
-	layout := probeLayout(t, dir, "ro", mountedDirs)
-	dev := loopdev.New(t, "ext4")
-	target := filepath.Join(dir, "jail")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount(dev, target, "ext4", 0, ""); err != nil { // the admin's fstab line
-		t.Fatal(err)
-	}
-	mustJailimg(t, dir, nil, "-q", "unpack", layout, target)
-	rootfs := filepath.Join(target, "current", "rootfs")
-	if err := os.WriteFile(filepath.Join(rootfs, "world-writable"), nil, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"world-writable", "srv/open"} {
-		if err := os.Chmod(filepath.Join(rootfs, p), 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mustJailimg(t, dir, nil, "-q", "unpack", "--read-only", layout, target)
-	if opts := loopdev.Options(target); !slices.Contains(opts, "ro") || !slices.Contains(opts, "nosuid") {
-		t.Fatalf("the partition is mounted %v, want ro and nosuid", opts)
-	}
+	target := readOnlyJail(t, dir)
 
 	state := filepath.Join(dir, "state")
 	writes := map[string]string{
@@ -175,27 +154,10 @@ func TestRunReadOnly(t *testing.T) {
 		"/run/probe/x": "ok", "/var/lib/probe/x": "ok", "/var/lib/probe/nested/x": "ok", "/var/log/probe/x": "ok",
 		"/tmp/x": "ok", "/dev/null": "ok", "/etc/hosts": "EACCES", // root's 0644 file, bound read-only
 	}
-	paths := slices.Sorted(func(yield func(string) bool) {
-		for p := range writes {
-			if !yield(p) {
-				return
-			}
-		}
-	})
-	j := runJail(t, append([]string{"--state", state, target, "write"}, paths...)...)
-	got := map[string]string{}
-	for _, l := range j.until(t, "READY") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "WRITE" {
-			got[f[1]] = f[2]
-		}
-	}
-	for _, p := range paths {
-		if got[p] != writes[p] {
-			t.Errorf("the jail writing %s: %q, want %q", p, got[p], writes[p])
-		}
-	}
+	j := runJail(t, append([]string{"--state", state, target, "write"}, slices.Sorted(maps.Keys(writes))...)...)
+	wantWrites(t, j, writes)
 	pid := j.service(t)
-	if m := hostMountsUnder(t, target); len(m) != 0 {
+	if m := runtest.HostMountsUnder(t, target); len(m) != 0 {
 		t.Errorf("while the jail runs, the host has mounts in it: %v", m)
 	}
 	wantJailMounts(t, pid)
@@ -207,7 +169,7 @@ func TestRunReadOnly(t *testing.T) {
 	if code := j.stop(t); code != 128+int(syscall.SIGTERM) {
 		t.Errorf("jailimg run exited %d, want %d (the probe dies of SIGTERM)\n%s", code, 128+int(syscall.SIGTERM), j.stderr.String())
 	}
-	if m := hostMountsUnder(t, target); len(m) != 0 {
+	if m := runtest.HostMountsUnder(t, target); len(m) != 0 {
 		t.Errorf("after the jail stopped, the host has mounts in it: %v", m)
 	}
 
@@ -250,39 +212,60 @@ func TestRunReadOnly(t *testing.T) {
 	})
 }
 
-// hostMountsUnder lists the mount points of the host's mount namespace
-// below dir: a jail's mounts, had they leaked from its own namespace,
-// would be there.
-func hostMountsUnder(t *testing.T, dir string) []string {
+// readOnlyJail unpacks the probe's jail onto a partition the admin mounted
+// (as fstab would), makes a file and a directory of the rootfs
+// world-writable, and seals the partition read-only with unpack
+// --read-only; it returns the bundle.
+func readOnlyJail(t *testing.T, dir string) string {
 	t.Helper()
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
+	layout := probeLayout(t, dir, "ro", mountedDirs)
+	dev := loopdev.New(t, "ext4")
+	target := filepath.Join(dir, "jail")
+	if err := os.Mkdir(target, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			out = append(out, f[4])
+	if err := unix.Mount(dev, target, "ext4", 0, ""); err != nil { // the admin's fstab line
+		t.Fatal(err)
+	}
+	mustJailimg(t, dir, nil, "-q", "unpack", layout, target)
+	rootfs := filepath.Join(target, "current", "rootfs")
+	if err := os.WriteFile(filepath.Join(rootfs, "world-writable"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"world-writable", "srv/open"} {
+		if err := os.Chmod(filepath.Join(rootfs, p), 0o777); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return out
+	mustJailimg(t, dir, nil, "-q", "unpack", "--read-only", layout, target)
+	if opts := loopdev.Options(target); !slices.Contains(opts, "ro") || !slices.Contains(opts, "nosuid") {
+		t.Fatalf("the partition is mounted %v, want ro and nosuid", opts)
+	}
+	return target
+}
+
+// wantWrites reads the probe's WRITE lines up to READY and checks each
+// path's result against want ("ok" or an errno name).
+func wantWrites(t *testing.T, j *runningJail, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, l := range j.until(t, "READY") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "WRITE" {
+			got[f[1]] = f[2]
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		if got[p] != want[p] {
+			t.Errorf("the jail writing %s: %q, want %q", p, got[p], want[p])
+		}
+	}
 }
 
 // wantJailMounts checks the options of the jail's mounts, read from the
 // service's own mount table (paths as the jail sees them).
 func wantJailMounts(t *testing.T, pid int) {
 	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if i := slices.Index(f, "-"); i > 5 && i+1 < len(f) {
-			got[f[4]] = f[5] + " " + f[i+1]
-		}
-	}
+	got := runtest.Mounts(t, pid)
 	for dir, want := range map[string]string{
 		"/": "ro,nosuid,nodev,", "/run/probe": "rw,nosuid,nodev,noexec, tmpfs", "/tmp": "rw,nosuid,nodev,noexec, tmpfs",
 		"/var/lib/probe": "rw,nosuid,nodev,noexec,", "/var/lib/probe/nested": "rw,nosuid,nodev,noexec,",

@@ -137,3 +137,64 @@ func NeedRoot(t testing.TB, why string) {
 	t.Helper()
 	testutil.NeedRoot(t, why)
 }
+
+// SampleConf returns the boot config at path (dist/jailimg.conf.example)
+// with the settings of this test machine: each KEY=VALUE of set replaces
+// the sample's line for KEY (or its commented-out "#KEY=" line), every
+// other line is kept as shipped.
+func SampleConf(t testing.TB, path string, set map[string]string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if v, want := set[key]; ok && want && !done[key] {
+			line, done[key] = key+"="+v, true
+		}
+		out = append(out, line)
+	}
+	for k, v := range set {
+		if !done[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// HostMountsUnder lists the mount points below dir in the caller's (the
+// host's) mount namespace: a jail's mounts, had they leaked out of its
+// private namespace, would be there.
+func HostMountsUnder(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	for point := range Mounts(t, os.Getpid()) {
+		if strings.HasPrefix(point, dir+"/") {
+			out = append(out, point)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Mounts reads the mount table of pid's mount namespace, as pid sees its
+// paths: each mount point's per-mount options and file system type,
+// "OPTS FSTYPE" (the last mount wins where several stack).
+func Mounts(t testing.TB, pid int) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if i := slices.Index(f, "-"); i > 5 && i+1 < len(f) {
+			out[f[4]] = f[5] + " " + f[i+1]
+		}
+	}
+	return out
+}
