@@ -14,6 +14,7 @@ import (
 	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/passwd"
+	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/jailimg/jailimg/pkg/trace"
 )
 
@@ -24,12 +25,13 @@ type traceOptions struct {
 	root      string
 	user      string
 	allowRoot bool
+	state     string
 }
 
 func newCmdTrace() *cobra.Command {
 	o := &traceOptions{}
 	cmd := &cobra.Command{
-		Use:   "trace [-o FRAGMENT.yaml] [--json] [--root TARGET] [--user NAME] [--allow-root] -- CMD [ARG...]",
+		Use:   "trace [-o FRAGMENT.yaml] [--json] [--root TARGET [--state DIR]] [--user NAME] [--allow-root] -- CMD [ARG...]",
 		Short: "Run a command under ptrace and write the recipe fragment it needs, or diagnose a jail",
 		Long: `Run CMD under ptrace, following every process and thread it starts, and record
 each path it opens, executes, stats, reads as a link, creates as a directory
@@ -44,7 +46,8 @@ relative to the recipe; the recipe's own entry for a path wins):
   symlinks:   symlinks met on the way, that the closure does not carry
   dirs:       directories opened or entered that no entry below implies, and
               every directory the command wrote or created something in
-              (commented "written:": give it an owner and run.writable)
+              (commented "written:": give it an owner, and a run: kind,
+              runtime, state, cache or logs, for jailimg run to mount)
   devices:    safe-table nodes opened under /dev (others listed in a comment)
 
 Filtering rule: /proc, /sys and /dev are dropped (device nodes opened under
@@ -63,7 +66,9 @@ stdout instead of the fragment; with -o the fragment still goes to the file.
 
 --root TARGET diagnoses a jail instead: TARGET is a bundle or a jail directory
 (an unpacked rootfs), and CMD runs in it confined exactly as "jailimg run"
-runs a service, by the same code: chroot, the user from the jail's own
+runs a service, by the same code: its own pid, IPC and mount namespaces
+with the mounts of its run policy (state, cache and logs dirs from --state
+DIR, default /var/lib/jailimg/NAME, as jailimg run), chroot, the user from the jail's own
 /etc/passwd and /etc/group (--user, else the image config's) with its groups,
 the policy's rlimits, umask, Landlock and seccomp, every capability dropped,
 no_new_privs, inherited descriptors closed, a new session, the config's
@@ -95,6 +100,8 @@ only.`,
 	f.StringVar(&o.root, "root", "", "diagnose: run CMD in this jail (bundle or rootfs) as jailimg run would, and print what it missed")
 	f.StringVar(&o.user, "user", "", "run as NAME|UID[:GROUP|GID] (of the jail with --root, else of the host)")
 	f.BoolVar(&o.allowRoot, "allow-root", false, "allow CMD to run as uid 0 in the jail, or as --user root")
+	f.StringVar(&o.state, "state", "", "with --root: host DIR holding the jail's state, cache and logs dirs (default: /var/lib/jailimg/NAME)")
+	cmd.MarkFlagDirname("state")
 	return cmd
 }
 
@@ -107,8 +114,14 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 		return usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
 	}
 	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
+	if o.state != "" && o.root == "" {
+		return usageError{fmt.Errorf("--state names a jail's state directory: give --root too")}
+	}
 	if o.root != "" {
 		opts = append(opts, trace.WithRoot(o.root))
+	}
+	if o.state != "" {
+		opts = append(opts, trace.WithRunOptions(run.WithState(o.state)))
 	}
 	if o.user != "" {
 		// Checked here for a clear error naming the flag; the traced

@@ -115,7 +115,7 @@ func (y *yamlWriter) dirs(dirs []Dir) {
 		}
 		y.p("  - {path: %s}", quote(d.Path))
 		if len(d.Written) > 0 {
-			y.p("  # written: %s (make it writable by the service's user, and list it in run.writable)", comment(strings.Join(d.Written, " ")))
+			y.p("  # written: %s (make it writable by the service's user, and list it in run: as runtime, state, cache or logs)", comment(strings.Join(d.Written, " ")))
 		}
 		y.p("\n")
 	}
