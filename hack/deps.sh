@@ -24,6 +24,8 @@ want losetup mount
 want curl curl
 want dig dnsutils
 want docker-registry docker-registry
+# the package tests build a second Debian 12 machine to build the same jail in
+want mmdebstrap mmdebstrap
 # the plain-HTTP tests put a registry in a network namespace of their own
 want ip iproute2
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)

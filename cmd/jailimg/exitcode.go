@@ -8,12 +8,16 @@ import (
 	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/jailimg/jailimg/pkg/apt"
 	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/bundle"
+	"github.com/jailimg/jailimg/pkg/deb"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/lock"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/jailimg/jailimg/pkg/resolve"
+	"github.com/jailimg/jailimg/pkg/sysroot"
 	"github.com/jailimg/jailimg/pkg/tree"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +39,9 @@ Exit codes:
   2    bad flags or arguments
   3    bad input: a recipe error, a missing file or library, a non-ELF binary,
        an unsafe or duplicate jail path, an invalid image, an unsafe bundle,
-       an image not signed by a --verify-key key
+       an image not signed by a --verify-key key, a lock that no longer
+       matches its recipe or packages no version satisfies, a .deb that
+       differs from its lock, a bad index signature
   4    registry error: unreachable, unauthorized, not found
   130  interrupted
   jailimg run exits with the service's own status, or 125 (the launcher
@@ -61,6 +67,9 @@ func exitCode(err error) int {
 		recipeErr *recipe.Error
 		missing   *resolve.MissingLibError
 		regErr    *registry.Error
+		lockErr   *lock.Error
+		stale     *lock.StaleError
+		sigErr    *apt.SignatureError
 		terr      *transport.Error
 		urlErr    *url.Error
 		netErr    *net.OpError
@@ -81,7 +90,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &input), errors.As(err, &recipeErr), errors.As(err, &missing),
 		errors.Is(err, resolve.ErrNotELF), errors.Is(err, resolve.ErrNotRegular), errors.Is(err, build.ErrBadSource), errors.Is(err, bundle.ErrUnsafe), errors.Is(err, layout.ErrInvalid),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode):
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, tree.ErrDuplicate), errors.Is(err, tree.ErrUnsafeMode),
+		errors.As(err, &lockErr), errors.As(err, &stale), errors.As(err, &sigErr), errors.Is(err, apt.ErrUnsatisfiable),
+		errors.Is(err, sysroot.ErrMismatch), errors.Is(err, deb.ErrInvalid):
 		return exitInput
 	case errors.As(err, &regErr), errors.As(err, &terr), errors.As(err, &urlErr), errors.As(err, &netErr):
 		return exitRegistry // refused, or unreachable

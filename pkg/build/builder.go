@@ -22,15 +22,17 @@ type builder struct {
 	r     *recipe.Recipe
 	o     options
 	t     *tree.Tree
-	host  rootFS // the build root, "/" by default, read with chroot semantics
+	host  rootFS // the Source's root ("/" by default), read with chroot semantics
+	other rootFS // the build host, for files: from: host when the Source is not it
 	local inRoot // the recipe's directory: relative sources cannot leave it
 	arch  string // GOARCH of the binaries
 
-	hostFiles []string // real paths in host of the regular files copied from it
+	fromSource []SourceFile // the regular files copied from host
 }
 
 func newBuilder(r *recipe.Recipe, o options) *builder {
-	return &builder{r: r, o: o, t: tree.New(), host: rootFS(o.root), local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
+	return &builder{r: r, o: o, t: tree.New(), host: rootFS(o.source.Dir()), other: rootFS(o.root),
+		local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
 }
 
 // builtinNSS are NSS sources that glibc 2.34 and later carry inside libc:
@@ -190,7 +192,7 @@ func (b *builder) elfArch(p string) (string, error) {
 
 // hostEntry describes the file name in fsys (following symlinks) as a jail
 // entry at dst, keeping its permission bits and inode identity. A regular
-// file of the build root is noted in hostFiles, for dpkg: true.
+// file of the Source is noted in fromSource, for dpkg: true and the SBOM.
 func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, error) {
 	fi, err := fs.Stat(fsys, name)
 	if err != nil {
@@ -202,7 +204,7 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 		e.Type, e.Size = tree.Reg, fi.Size()
 		if fsys == fs.FS(b.host) {
 			if real, err := b.host.realPath("/" + name); err == nil {
-				b.hostFiles = append(b.hostFiles, real)
+				b.fromSource = append(b.fromSource, SourceFile{Path: dst, Source: real})
 			}
 		}
 		e.Open = func() (io.ReadCloser, error) { return fsys.Open(name) }
@@ -224,11 +226,13 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 // fsys, the build root or the recipe's directory: how the image's
 // provenance names the file.
 func (b *builder) sourceFile(fsys fs.FS, name string) string {
-	if fsys == fs.FS(b.host) {
-		if real, err := b.host.realPath("/" + name); err == nil {
-			name = real
+	for _, root := range []rootFS{b.host, b.other} {
+		if fsys == fs.FS(root) {
+			if real, err := root.realPath("/" + name); err == nil {
+				name = real
+			}
+			return filepath.Join(string(root), name)
 		}
-		return filepath.Join(b.o.root, name)
 	}
 	p := filepath.Join(string(b.local), name)
 	if abs, err := filepath.Abs(p); err == nil {

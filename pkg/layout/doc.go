@@ -16,11 +16,16 @@
 // fetch it from. The same checks refuse such documents from a registry
 // (package registry), with a *DocumentError that also matches ErrInvalid.
 //
-// A layout may also hold images attached to its image in cosign's tag
-// scheme (AttachedTag: sha256-HEX.sig for signatures, .att for
-// attestations), which jailimg sign and build write and push sends with
-// the image. Image with an empty tag does not count them; Artifact reads
-// one, with the digest and size checks but not the jail image's.
+// A layout may also hold what is attached to its image, in two forms:
+// images in cosign's tag scheme (AttachedTag: sha256-HEX.sig for
+// signatures, .att for attestations), which jailimg sign and build write
+// and push sends with the image, read by Artifact; and OCI 1.1 artifacts
+// whose subject is the image (an SBOM: package referrer makes them),
+// listed in index.json by their descriptor with its artifactType and
+// without a tag, as oras stores referrers in a layout, which Write stores
+// with the image (WithReferrer), Referrers lists and Referrer reads.
+// Image with an empty tag counts neither; Artifact and Referrer make the
+// digest and size checks but not the jail image's.
 //
 // Write stores an image in a layout, atomically: the directory is either
 // the old layout or the complete new one. Update changes a layout through

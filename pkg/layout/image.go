@@ -24,7 +24,8 @@ const (
 
 // Image returns the image tagged tag in the OCI layout at dir. With an
 // empty tag the layout must hold exactly one image, not counting the
-// images attached to it (signatures, attestations: see AttachedTag).
+// images attached to it (signatures, attestations: see AttachedTag) and
+// the artifacts stored beside it (an SBOM: see WithReferrer).
 //
 // Before it returns, Image checks the manifest blob against the index
 // descriptor (digest and size), the config blob against the manifest's
@@ -91,6 +92,9 @@ func pick(dir string, im v1.IndexManifest, tag string) (v1.Descriptor, error) {
 	var found []v1.Descriptor
 	for _, d := range im.Manifests {
 		t := d.Annotations[ocispec.AnnotationRefName]
+		if t == "" && isArtifact(d) {
+			continue // an artifact referring to an image (an SBOM), not one to pick
+		}
 		tags = append(tags, t)
 		if tag == "" && AttachedTag(t) {
 			continue // a signature or attestation of an image, not one to pick

@@ -19,6 +19,14 @@ type Recipe struct {
 	// recipe's own (include). `jailimg trace -o` writes such fragments.
 	Include []string `yaml:"include"`
 
+	// Packages names Debian packages, "NAME" or "NAME=VERSION" as apt
+	// writes them, as the source of the binaries, libraries and absolute
+	// file sources instead of the build host (packages). jailimg lock
+	// resolves their closure into the lock file beside the recipe; the
+	// build extracts the locked .deb files into a private root and copies
+	// from there.
+	Packages []string `yaml:"packages"`
+
 	// Binaries are host executables copied with their shared-library closure (binaries).
 	Binaries []Binary `yaml:"binaries"`
 	// Libraries are extra sonames or paths loaded with dlopen, with their closure (libraries).
@@ -40,9 +48,10 @@ type Recipe struct {
 	NSS []string `yaml:"nss"`
 	// Timezone is a zoneinfo name copied to /etc/localtime (timezone).
 	Timezone string `yaml:"timezone"`
-	// DPKG records, for vulnerability scanners, the Debian packages the
-	// jail's files come from: one status paragraph per package under
-	// /var/lib/dpkg/status.d/, and the host's /etc/os-release and
+	// DPKG records, for vulnerability scanners and jailimg outdated, the
+	// Debian packages the jail's files come from: one status paragraph per
+	// package under /var/lib/dpkg/status.d/ (built from packages:, also one
+	// for each package it names), and the source's /etc/os-release and
 	// /etc/debian_version (dpkg).
 	DPKG bool `yaml:"dpkg"`
 
@@ -107,6 +116,16 @@ type File struct {
 	Mode  *Mode  `yaml:"mode"`
 	Owner *Owner `yaml:"owner"`
 	Group *Owner `yaml:"group"`
+	// From says where an absolute Src is read in a recipe with packages:
+	// "packages" (the default there) or "host", the build host. A recipe
+	// without packages reads every absolute Src from the host.
+	From string `yaml:"from"`
+}
+
+// FromHost reports whether an absolute Src is read from the build host
+// rather than from the recipe's packages.
+func (f File) FromHost(r *Recipe) bool {
+	return len(r.Packages) == 0 || f.From == "host"
 }
 
 // Dir is an empty directory (default mode 0755, owner 0:0).

@@ -129,6 +129,12 @@ func TestErrors(t *testing.T) {
 		{"bad ipc mode", "name: a\nrun:\n  ipc: none\n", `r.yaml:3: run.ipc: "none" is not private or host`},
 		{"seccomp not a boolean", "name: a\nrun:\n  seccomp: maybe\n", `r.yaml:3: run.seccomp:`},
 		{"bad tmpfs size", "name: a\nrun:\n  tmpfs_size: 64X\n", `r.yaml:3: run.tmpfs_size: "64X" is not a size`},
+		{"bad package", "name: a\npackages: [Nginx]\n", "r.yaml:2: packages[0]: \"Nginx\" is not a Debian package name"},
+		{"bad package version", "name: a\npackages: [\"nginx=1 2\"]\n", "r.yaml:2: packages[0]: \"nginx=1 2\": \"1 2\" is not a Debian version"},
+		{"package twice", "name: a\npackages: [nginx, nginx=1.0]\n", "r.yaml:2: packages[1]: nginx is named twice"},
+		{"from without packages", "name: a\nfiles:\n  - {src: /etc/hosts, dst: /etc/hosts, from: host}\n", "r.yaml:3: files[0].from: only a recipe with packages: says where"},
+		{"bad from", "name: a\npackages: [nginx]\nfiles:\n  - {src: /etc/hosts, dst: /etc/hosts, from: usb}\n", "r.yaml:4: files[0].from: \"usb\" is not host or packages"},
+		{"from of a relative src", "name: a\npackages: [nginx]\nfiles:\n  - {src: x, dst: /x, from: host}\n", "r.yaml:4: files[0].from: \"x\" is relative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Parse("r.yaml", []byte(tc.yaml))

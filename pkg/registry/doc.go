@@ -25,6 +25,10 @@
 // matching layout.ErrInvalid, that names the document (see package
 // layout); so is an image reached through a nested index.
 //
+// Attach pushes an OCI 1.1 artifact (package referrer) as a referrer of
+// its subject image, with the referrers tag schema for registries that
+// lack the referrers API, as Debian's docker-registry does.
+//
 // Transient faults (connection refused, reset or cut off, 408, 429, 5xx)
 // are retried as WithBackoff and WithRetryStatusCodes say, with their
 // defaults unless given; others fail at once with an *Error naming the
