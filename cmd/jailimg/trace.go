@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +28,7 @@ type traceOptions struct {
 	user      string
 	allowRoot bool
 	state     string
+	duration  time.Duration
 }
 
 func newCmdTrace() *cobra.Command {
@@ -59,7 +62,18 @@ writable dirs: entry); /etc/passwd, group, shadow, gshadow, nsswitch.conf,
 localtime and timezone are written by the build from users:, groups:, nss: and
 timezone:, so they are listed in a comment, not copied. Locale files are kept
 when opened: trace with the environment the jail will have (e.g. LANG=C).
-ENOENT misses, without search-path probing, are listed in a closing comment.
+Files read outside the system directories (/usr but /usr/local, /etc, /bin,
+/sbin, /lib*, /var/lib): the config named on the command line, files under
+/home, /root, /srv, /opt, /tmp or /usr/local, are not copied: a comment lists
+them, for you to map each one (files: {src: HOST-PATH, dst: JAIL-PATH}).
+ENOENT misses, without search-path probing, are listed in a closing comment;
+a shared object found nowhere is named once, with the object that needed it.
+
+A daemon never exits on its own: trace it serving (in the foreground), then
+press Ctrl-C, or give --duration. jailimg stops it as a service manager does,
+SIGTERM to every traced process and SIGKILL to those left 5 s later, and
+still writes the fragment or the diagnosis; it then exits 130 (143 for
+SIGTERM), or 0 when --duration ran out.
 
 --json prints the raw records (accessed, missing, failed, exit status) to
 stdout instead of the fragment; with -o the fragment still goes to the file.
@@ -74,8 +88,11 @@ the policy's rlimits, umask, Landlock and seccomp, every capability dropped,
 no_new_privs, inherited descriptors closed, a new session, the config's
 environment; CMD is the whole command (a bundle's entrypoint is not put
 before it). uid 0 is refused unless --allow-root. Each path CMD tried and did
-not find is printed as "missing: PATH (open by PROGRAM)", then each refused
-one as "denied: ...".
+not find is printed as "missing: PATH (open by PROGRAM)"; each shared object
+the loader or dlopen found nowhere as "missing library: NAME (needed by
+OBJECT, loaded by PROGRAM; searched DIRS)", which names an interpreter's
+extension module that links a library the jail lacks; then each refused
+path as "denied: ...".
 
 Without --root, CMD runs on the host, as jailimg's own user or as --user (a
 user of the host's /etc/passwd, with its groups), in a new session.
@@ -86,6 +103,8 @@ command's status (as strace does); when it cannot be started in the jail, with
 run's 125, 126 or 127. Needs ptrace (root, or ptrace_scope 0); linux/amd64
 only.`,
 		Example: `  jailimg trace -o recipes/nginx/trace.yaml -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf
+  jailimg trace --duration 30s -o serve.yaml -- /usr/sbin/nginx -g 'daemon off;'
+  jailimg trace --root /srv/jails/app --user app -- /usr/bin/python3.11 -c 'import sqlite3' 
   # then in recipes/nginx.yaml:  include: [nginx/trace.yaml]
   jailimg trace --root /srv/jails/httpd --user www-data -- /usr/sbin/httpd -t`,
 		Args:         args(cobra.MinimumNArgs(1)),
@@ -102,6 +121,7 @@ only.`,
 	f.BoolVar(&o.allowRoot, "allow-root", false, "allow CMD to run as uid 0 in the jail, or as --user root")
 	f.StringVar(&o.state, "state", "", "with --root: host DIR holding the jail's state, cache and logs dirs (default: /var/lib/jailimg/NAME)")
 	cmd.MarkFlagDirname("state")
+	f.DurationVar(&o.duration, "duration", 0, "stop CMD after this long (e.g. 30s) and write what it did; for daemons")
 	return cmd
 }
 
@@ -134,14 +154,26 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 	if o.allowRoot {
 		opts = append(opts, trace.WithAllowRoot())
 	}
-	res, err := trace.Run(ctx, args, opts...)
+	tctx := ctx
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	res, err := trace.Run(tctx, args, opts...)
 	if err != nil {
 		return err
 	}
-	if err := writeTrace(ctx, o, res, w); err != nil {
+	// An interrupt stops the command; what it did is written all the same.
+	if err := writeTrace(context.WithoutCancel(ctx), o, res, w); err != nil {
 		return err
 	}
-	if res.Status != 0 {
+	switch {
+	case res.Stopped && ctx.Err() != nil:
+		return fmt.Errorf("stopped the traced command, its record written: %w", ctx.Err())
+	case res.Stopped:
+		return nil // --duration ran out: the expected end of a daemon's trace
+	case res.Status != 0:
 		return tracedStatus(res.Status)
 	}
 	return nil
@@ -169,16 +201,7 @@ func writeTrace(ctx context.Context, o *traceOptions, res *trace.Result, w io.Wr
 		if o.json {
 			return nil
 		}
-		for _, r := range res.Diagnosis() {
-			word := "missing"
-			if r.Errno == "EACCES" || r.Errno == "EPERM" {
-				word = "denied"
-			}
-			if _, err := fmt.Fprintf(w, "%s: %s (%s by %s)\n", word, printable.Quote(r.Path), r.Kind, printable.Quote(r.Exe)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeDiagnosis(ctx, o.root, res, w)
 	}
 	frag, err := trace.NewFragment(ctx, os.DirFS("/"), res)
 	if err != nil {
@@ -191,6 +214,44 @@ func writeTrace(ctx context.Context, o *traceOptions, res *trace.Result, w io.Wr
 		return frag.WriteYAML(w)
 	}
 	return writeAtomic(o.output, frag.WriteYAML)
+}
+
+// writeDiagnosis prints what the command missed in the jail target: one
+// line per missing file or program, per missing shared object (with the
+// object that needed it) and per refusal.
+func writeDiagnosis(ctx context.Context, target string, res *trace.Result, w io.Writer) error {
+	root, err := jailRoot(target)
+	if err != nil {
+		return err
+	}
+	d, err := res.Diagnose(ctx, os.DirFS(root))
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, r := range d.Missing {
+		lines = append(lines, fmt.Sprintf("missing: %s (%s by %s)", printable.Quote(r.Path), r.Kind, printable.Quote(r.Exe)))
+	}
+	for _, l := range d.Libraries {
+		by := "dlopen()ed by " + printable.Quote(l.Exe)
+		if l.NeededBy != "" {
+			by = "needed by " + printable.Quote(l.NeededBy) + ", loaded by " + printable.Quote(l.Exe)
+		}
+		dirs := make([]string, len(l.Searched))
+		for i, d := range l.Searched {
+			dirs[i] = printable.Quote(d)
+		}
+		lines = append(lines, fmt.Sprintf("missing library: %s (%s; searched %s)", printable.Quote(l.Soname), by, strings.Join(dirs, ", ")))
+	}
+	for _, r := range d.Denied {
+		lines = append(lines, fmt.Sprintf("denied: %s (%s by %s)", printable.Quote(r.Path), r.Kind, printable.Quote(r.Exe)))
+	}
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeAtomic writes a file through a temporary file renamed into place.
@@ -214,24 +275,30 @@ func writeAtomic(name string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), name)
 }
 
+// jailRoot is the root directory of TARGET, a bundle or a jail directory;
+// the host's, "/", for "".
+func jailRoot(target string) (string, error) {
+	if target == "" {
+		return "/", nil
+	}
+	b, err := bundle.Open(target)
+	switch {
+	case err == nil:
+		return b.Root()
+	case errors.Is(err, bundle.ErrNotBundle):
+		return target, nil
+	}
+	return "", err
+}
+
 // checkUser resolves NAME|UID[:GROUP|GID] in the /etc/passwd and /etc/group
 // of TARGET (a bundle's rootfs or a jail directory; the host's for ""),
 // found as the jail finds them: the jail's symlinks resolve inside it, as
 // under chroot, and cannot point the read outside.
 func checkUser(target, spec string) error {
-	root := "/"
-	if target != "" {
-		b, err := bundle.Open(target)
-		switch {
-		case err == nil:
-			if root, err = b.Root(); err != nil {
-				return err
-			}
-		case errors.Is(err, bundle.ErrNotBundle):
-			root = target
-		default:
-			return err
-		}
+	root, err := jailRoot(target)
+	if err != nil {
+		return err
 	}
 	r, err := passwd.OpenRoot(root)
 	if err != nil {

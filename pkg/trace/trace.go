@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/jailimg/jailimg/pkg/run"
 )
@@ -77,10 +78,18 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
 
+// StopTimeout is how long Run waits, once its context is done, between the
+// SIGTERM it sends every traced process and the SIGKILL to those left.
+const StopTimeout = 5 * time.Second
+
 // Run starts argv under ptrace, follows every process and thread it
 // creates, and returns what they did once the last of them has exited. A
-// command that fails is not an error: its status is in the Result. When ctx
-// is done every tracee is killed.
+// command that fails is not an error: its status is in the Result.
+//
+// A daemon does not exit on its own: when ctx is done (an interrupt, a
+// deadline), Run stops the command as a service manager would, SIGTERM to
+// every traced process and SIGKILL to those left StopTimeout later, and
+// returns what they did until then, with Result.Stopped set and no error.
 //
 // The command runs in a new session, without a controlling terminal.
 //
