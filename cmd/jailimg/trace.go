@@ -130,29 +130,9 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if o.root != "" && o.output != "" {
-		return usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
-	}
-	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
-	if o.state != "" && o.root == "" {
-		return usageError{fmt.Errorf("--state names a jail's state directory: give --root too")}
-	}
-	if o.root != "" {
-		opts = append(opts, trace.WithRoot(o.root))
-	}
-	if o.state != "" {
-		opts = append(opts, trace.WithRunOptions(run.WithState(o.state)))
-	}
-	if o.user != "" {
-		// Checked here for a clear error naming the flag; the traced
-		// program's own launcher looks the user up again, as run does.
-		if err := checkUser(o.root, o.user); err != nil {
-			return inputError{fmt.Errorf("--user: %w", err)}
-		}
-		opts = append(opts, trace.WithUser(o.user))
-	}
-	if o.allowRoot {
-		opts = append(opts, trace.WithAllowRoot())
+	opts, err := o.traceOpts()
+	if err != nil {
+		return err
 	}
 	tctx := ctx
 	if o.duration > 0 {
@@ -177,6 +157,35 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 		return tracedStatus(res.Status)
 	}
 	return nil
+}
+
+// traceOpts checks the flags and turns them into trace options.
+func (o *traceOptions) traceOpts() ([]trace.Option, error) {
+	if o.root != "" && o.output != "" {
+		return nil, usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
+	}
+	if o.state != "" && o.root == "" {
+		return nil, usageError{fmt.Errorf("--state names a jail's state directory: give --root too")}
+	}
+	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
+	if o.root != "" {
+		opts = append(opts, trace.WithRoot(o.root))
+	}
+	if o.state != "" {
+		opts = append(opts, trace.WithRunOptions(run.WithState(o.state)))
+	}
+	if o.user != "" {
+		// Checked here for a clear error naming the flag; the traced
+		// program's own launcher looks the user up again, as run does.
+		if err := checkUser(o.root, o.user); err != nil {
+			return nil, inputError{fmt.Errorf("--user: %w", err)}
+		}
+		opts = append(opts, trace.WithUser(o.user))
+	}
+	if o.allowRoot {
+		opts = append(opts, trace.WithAllowRoot())
+	}
+	return opts, nil
 }
 
 // tracedStatus is the traced command's non-zero exit status: jailimg trace
