@@ -159,22 +159,17 @@ func secondMachineBuild(t *testing.T, e *pkgEnv) string {
 	return strings.TrimSpace(stdout)
 }
 
-// servePage unpacks the image and has its nginx answer through jailimg run.
+// servePage unpacks the image onto a partition with `jailimg unpack
+// --device`, which leaves it read-only, and has its nginx answer through a
+// plain `jailimg run`, which mounts what the recipe's run: asks.
 func servePage(t *testing.T, layoutDir string) {
-	mnt := loopMount(t)
-	target := filepath.Join(mnt, "nginx-pkg")
-	b := unpackOnto(t, layoutDir, target)
-	remountRO(t, mnt)
-	policy, err := b.Policy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpfsOver(t, b.RootFS(), policy.Writable)
-	s := start(t, target)
+	target := filepath.Join(t.TempDir(), "nginx-pkg")
+	unpackDevice(t, partition(t), layoutDir, target, false)
+	s := start(t, "--state", t.TempDir(), target)
 	if err := s.waitReady(8080); err != nil {
 		t.Fatal(err)
 	}
-	if page := curl(t, 8080); !strings.Contains(page, "<title>") {
+	if page := curl(t, 8080, "pkg"); !strings.Contains(page, "<title>") {
 		t.Errorf("nginx from packages answered %q", page)
 	}
 	if code := s.stop(t); code != 0 {

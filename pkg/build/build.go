@@ -142,7 +142,7 @@ func Build(ctx context.Context, r *recipe.Recipe, opts ...Option) (*Result, erro
 func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*builder, error) {
 	b := newBuilder(r, o)
 	// files before the closure: the ELF objects they copy are resolved with the binaries.
-	steps := []func(context.Context) error{b.files, b.closure, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
+	steps := []func(context.Context) error{b.files, b.closure, b.dirs, b.symlinks, b.devices, b.etc, b.placeholders, b.dpkg}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err

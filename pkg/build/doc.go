@@ -6,7 +6,9 @@
 // executables and shared objects among those copied from the host with
 // their closure too, unless the entry says closure: false), directories,
 // symlinks and devices, and writes the jail's /etc/passwd, /etc/group,
-// /etc/shadow, /etc/nsswitch.conf and /etc/localtime from the recipe alone.
+// /etc/shadow, /etc/nsswitch.conf and /etc/localtime from the recipe alone,
+// and the empty files jailimg run mounts on in the read-only jail (/dev/log
+// for run.syslog, each of run.hostfiles), root's, mode 0444.
 // It then turns that tree into a one-layer image whose bytes depend only on
 // the recipe, the host files it names and the epoch: not on the working
 // directory, the umask, the clock or the machine.

@@ -54,7 +54,7 @@ func (r *Recipe) Validate() error {
 	v := &validator{r: r}
 	for _, check := range []func(){
 		v.header, v.packages, v.binaries, v.libraries, v.files, v.dirs, v.symlinks, v.devices,
-		v.users, v.groups, v.nss, v.timezone, v.config,
+		v.users, v.groups, v.nss, v.timezone, v.config, v.run,
 	} {
 		check()
 	}

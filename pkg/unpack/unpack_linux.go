@@ -120,7 +120,7 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	if err := extract(ctx, staging, refs, b, o); err != nil {
 		return nil, space.explain(err, b)
 	}
-	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Config: *cfg}
+	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Name: imageName(img), Config: *cfg}
 	raw, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return nil, err
@@ -280,3 +280,17 @@ func removeTree(tfd int, abs, name, what, note string, o *options) {
 		o.logger.Warn("removing "+what+note, "dir", filepath.Join(abs, name), "err", err)
 	}
 }
+
+// imageName is the image's org.opencontainers.image.title annotation, ""
+// when it has none (layers already read the manifest: this cannot fail
+// for a want of it).
+func imageName(img v1.Image) string {
+	mf, err := img.Manifest()
+	if err != nil {
+		return ""
+	}
+	return mf.Annotations[titleAnnotation]
+}
+
+// titleAnnotation is the manifest annotation naming the image (ocispec.AnnotationTitle).
+const titleAnnotation = "org.opencontainers.image.title"

@@ -8,11 +8,18 @@
 //	probe creds            report credentials, capabilities, no_new_privs,
 //	                       seccomp, session and terminal
 //	probe sleep            print READY and sleep until a signal ends it
+//	probe write PATH...    try to create (or append to) each path, report
+//	                       "WRITE PATH ok" or "WRITE PATH ERRNO", then sleep
+//	                       as probe sleep does
+//	probe syslog N         send N messages to /dev/log, each with a blocking
+//	                       send, report "SENT N", then sleep as probe sleep does
 package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -34,10 +41,14 @@ func main() {
 	case "creds":
 		creds()
 	case "sleep":
-		fmt.Println("READY")
-		for {
-			time.Sleep(time.Hour)
-		}
+		sleep()
+	case "write":
+		write(os.Args[2:])
+		sleep()
+	case "syslog":
+		n, _ := strconv.Atoi(os.Args[2])
+		flood(n)
+		sleep()
 	default:
 		fmt.Fprintln(os.Stderr, "probe: unknown mode", os.Args[1])
 		os.Exit(2)
@@ -162,4 +173,50 @@ func creds() {
 	env := os.Environ()
 	slices.Sort(env)
 	fmt.Printf("ENV %q\n", env)
+}
+
+// sleep prints READY and sleeps until a signal ends the process.
+func sleep() {
+	fmt.Println("READY")
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// write tries to create or append to each path.
+func write(paths []string) {
+	for _, p := range paths {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err == nil {
+			_, err = f.WriteString("written by probe\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		result := "ok"
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			result = errnoName(errno)
+		} else if err != nil {
+			result = err.Error()
+		}
+		fmt.Printf("WRITE %s %s\n", p, result)
+	}
+}
+
+// flood sends n messages to /dev/log as fast as it takes them.
+func flood(n int) {
+	c, err := net.Dial("unixgram", "/dev/log")
+	if err != nil {
+		fmt.Printf("SYSLOG %v\n", err)
+		return
+	}
+	defer c.Close()
+	for i := 0; i < n; i++ {
+		if _, err := fmt.Fprintf(c, "<14>probe[%d]: message %d of %d", os.Getpid(), i+1, n); err != nil {
+			fmt.Printf("SYSLOG message %d: %v\n", i+1, err)
+			return
+		}
+	}
+	fmt.Printf("SENT %d\n", n)
 }
