@@ -316,7 +316,8 @@ func freePort(t *testing.T) string {
 }
 
 // TestTraceDiagnoseLibrary imports a Python extension module in a jail that
-// has the module but not the library it links: the diagnosis names the
+// has the module but not the library it links (closure: false, as a recipe
+// may say for a file it trusts to need nothing): the diagnosis names the
 // library with the module that needed it, once, not the loader's probes.
 func TestTraceDiagnoseLibrary(t *testing.T) {
 	needRoot(t)
@@ -328,7 +329,7 @@ func TestTraceDiagnoseLibrary(t *testing.T) {
 	rootfs := buildJail(t, dir, "py", "name: py\nbinaries: ["+py+"]\nfiles:\n"+
 		"  - {src: /usr/lib/python3.11/os.py, dst: /usr/lib/python3.11/os.py}\n"+
 		"  - {src: /usr/lib/python3.11/encodings, dst: /usr/lib/python3.11/encodings}\n"+
-		"  - {src: "+module+", dst: "+module+"}\n"+
+		"  - {src: "+module+", dst: "+module+", closure: false}\n"+
 		"users:\n  - {name: app, uid: 1000, gid: 1000}\ngroups:\n  - {name: app, gid: 1000}\n")
 	res := jailimg(t, dir, nil, "-q", "trace", "--root", rootfs, "--user", "app", "--", py, "-S", "-c", "import _sqlite3")
 	want := "missing library: libsqlite3.so.0 (needed by " + module + ", loaded by " + py + "; searched "
