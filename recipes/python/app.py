@@ -6,6 +6,7 @@ libsqlite3.so.0: jailimg copies it with the library closure of the files
 under /usr/lib/python3.11). Any other path is 404.
 """
 
+import signal
 import sqlite3
 import sys
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -36,7 +37,14 @@ class QuietHandler(WSGIRequestHandler):
         return self.client_address[0]
 
 
+def stop(signum, frame):
+    """SIGTERM (jailimg run passes the rc script's or systemd's stop on):
+    a clean exit, status 0, as a daemon ends when asked to."""
+    sys.exit(0)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)
     with make_server(HOST, PORT, app, handler_class=QuietHandler) as server:
         print(f"serving on http://{HOST}:{PORT}/", file=sys.stderr, flush=True)
         server.serve_forever()
