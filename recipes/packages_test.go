@@ -164,7 +164,7 @@ func secondMachineBuild(t *testing.T, e *pkgEnv) string {
 // plain `jailimg run`, which mounts what the recipe's run: asks.
 func servePage(t *testing.T, layoutDir string) {
 	target := filepath.Join(t.TempDir(), "nginx-pkg")
-	unpackDevice(t, partition(t), layoutDir, target, false)
+	unpackDevice(t, partition(t), layoutDir, target)
 	s := start(t, "--state", t.TempDir(), target)
 	if err := s.waitReady(8080); err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestPythonRecipe(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "python")
 	mustJailimg(t, "-q", "build", "-o", out, "python.yaml")
 	target := filepath.Join(t.TempDir(), "python")
-	unpackDevice(t, partition(t), out, target, true)
+	unpackDevice(t, partition(t), out, target)
 
 	want := "interpreter\t/usr/bin/python3.11\tshell, interpreter or compiler (executable)\t(accepted)"
 	if r := jailimg(t, "check", target); r.code != 0 || strings.TrimSpace(r.stdout) != want {

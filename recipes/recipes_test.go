@@ -27,7 +27,6 @@ type recipeCase struct {
 	want     string                                           // in the answer
 	findings []string                                         // `jailimg check` output lines, "" when clean
 	exit     int                                              // jailimg run's status after SIGTERM
-	devices  bool                                             // the image holds device nodes: its partition is not nodev
 	// runtime is a directory that must be empty again at each start; log
 	// a file kept under STATE whose first run's lines must survive a
 	// restart (for a web server, the access log holds the first request).
@@ -59,7 +58,7 @@ var cases = []recipeCase{
 		port: 8081, uid: 33, gid: 33, query: curl, want: "apache2 in a jail", minRatio: 10,
 		runtime: "/run/apache2", log: "/var/log/apache2/access.log"},
 	{name: "lighttpd", owner: "lighttpd", bin: "/usr/sbin/lighttpd", pkgs: []string{"lighttpd"}, closure: "lighttpd",
-		port: 8082, uid: 33, gid: 33, query: curl, want: "lighttpd in a jail", minRatio: 10, devices: true,
+		port: 8082, uid: 33, gid: 33, query: curl, want: "lighttpd in a jail", minRatio: 10,
 		runtime: "/run/lighttpd", log: "/var/log/lighttpd/access.log"},
 	{name: "bind9", owner: "bind9", bin: "/usr/sbin/named", pkgs: []string{"bind9"}, closure: "bind9",
 		port: 5353, uid: 104, gid: 107, query: dig, want: "192.0.2.53",
@@ -72,7 +71,7 @@ var cases = []recipeCase{
 		port: 5355, uid: 105, gid: 108, query: dig, want: "192.0.2.55", minRatio: 10,
 		runtime: "/run/nsd", log: "/var/log/nsd/nsd.log"},
 	{name: "busybox", owner: "busybox-static", bin: "/bin/busybox", pkgs: []string{"busybox-static"}, closure: "busybox-static",
-		port: 8083, uid: 1000, gid: 1000, query: curl, want: "busybox in a jail", devices: true, runtime: "/tmp",
+		port: 8083, uid: 1000, gid: 1000, query: curl, want: "busybox in a jail", runtime: "/tmp",
 		findings: []string{
 			"interpreter\t/usr/bin/busybox\tshell, interpreter or compiler (executable)\t(accepted)",
 			"interpreter\t/usr/bin/sh\tshell, interpreter or compiler (symlink to busybox)\t(accepted)",
@@ -102,7 +101,7 @@ func testRecipe(t *testing.T, c recipeCase) {
 	out := build(t, c.name)
 	dev := partition(t)
 	target := filepath.Join(t.TempDir(), c.name)
-	b := unpackDevice(t, dev, out, target, c.devices)
+	b := unpackDevice(t, dev, out, target)
 	if b.Meta.Name != c.name {
 		t.Errorf("image.json names the image %q, want %q", b.Meta.Name, c.name)
 	}
@@ -116,7 +115,7 @@ func testRecipe(t *testing.T, c recipeCase) {
 	if c.upgrade {
 		changed := build(t, c.name, "SOURCE_DATE_EPOCH=1234567")
 		old := b.Meta.ManifestDigest
-		if b = unpackDevice(t, dev, changed, target, c.devices); b.Meta.ManifestDigest == old {
+		if b = unpackDevice(t, dev, changed, target); b.Meta.ManifestDigest == old {
 			t.Fatal("the changed image has the same digest")
 		}
 		restart(t, c, state, target, firstLog)

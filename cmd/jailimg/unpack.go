@@ -138,7 +138,8 @@ With --device DEV, the ext4 or xfs filesystem on DEV is mounted on TARGET
 is mounted anywhere else), and with --read-only TARGET must already be a
 mount point. Either way TARGET is writable only while a new tree is written
 and is left mounted read-only and nosuid, with nodev unless the live image
-has device nodes, whether the unpack succeeds or fails, and also when
+has a device node other than the safe ones in /dev (jailimg run binds the
+host's over those), whether the unpack succeeds or fails, and also when
 SOURCE cannot be read. Both need root.
 
 Progress (compressed bytes read of the total) is logged on stderr; -q
@@ -156,7 +157,7 @@ silences it. See docs/boot.md for use at boot.`,
 	cmd.Flags().StringVar(&f.device, "device", "", "mount block device DEV (ext4 or xfs) on TARGET, unpack, and leave it ro,nosuid (implies --read-only)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "refuse an image with world-writable files or non-sticky world-writable directories (exit 3) instead of masking o+w off")
 	f.verify.AddVerifyFlags(cmd.Flags(), "verify-key", "refuse an image not signed by one of these public `KEY` files (PEM, comma-separated or repeated)")
-	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid (nodev when the image has no device node)")
+	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid,nodev (no nodev for an image with devices beyond the safe ones in /dev)")
 	return cmd
 }
 
