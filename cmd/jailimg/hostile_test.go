@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,4 +75,47 @@ func TestRunStateSetid(t *testing.T) {
 			t.Errorf("run with a STATE of mode 0755: exit %d, want 125 naming it before the service runs\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestRunSessionKeyring: the admin's login session keyring holds a secret
+// (pam_keyinit gives every login one). An image whose policy turns
+// seccomp off, run with plain `jailimg run`, must not find it: the jail
+// gets a session keyring of its own, as runc gives each container.
+func TestRunSessionKeyring(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "keyring", "run:\n  seccomp: false\n")
+	r := inSessionKeyring(t, "jailimg-test-secret", "TOPSECRET", func() result {
+		return jailimg(t, dir, nil, "run", jail, "keyring", "jailimg-test-secret")
+	})
+	if r.code != 0 || !strings.Contains(r.stdout, "KEY ENOKEY") {
+		t.Errorf("the jail looked for the admin's session key: exit %d, %q, want KEY ENOKEY\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// inSessionKeyring runs f on a thread that joined a new session keyring
+// holding the user key name=value, as a login session's, so that what f
+// starts inherits it. The thread is discarded afterwards.
+func inSessionKeyring(t *testing.T, name, value string, f func() result) result {
+	t.Helper()
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if _, err := unix.KeyctlJoinSessionKeyring("jailimg-test-login"); err != nil {
+			t.Error(err)
+			close(done)
+			return
+		}
+		if _, err := unix.AddKey("user", name, []byte(value), unix.KEY_SPEC_SESSION_KEYRING); err != nil {
+			t.Error(err)
+			close(done)
+			return
+		}
+		done <- f()
+	}()
+	r, ok := <-done
+	if !ok {
+		t.FailNow()
+	}
+	return r
 }
