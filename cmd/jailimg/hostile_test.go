@@ -119,3 +119,35 @@ func inSessionKeyring(t *testing.T, name, value string, f func() result) result 
 	}
 	return r
 }
+
+// TestRunPolicyOptOutWarns: an image whose run policy turns off every
+// default confinement runs, with plain `jailimg run`, only after a warning
+// naming each (the admin did not choose them; jailimg check is not the
+// only place to learn it); the admin's own flags, either way, silence it.
+func TestRunPolicyOptOutWarns(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "optout", "run:\n  seccomp: false\n  landlock: false\n  pid: host\n  ipc: host\n")
+	optOuts := []string{"seccomp: false", "landlock: false", "pid: host", "ipc: host"}
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		warn  bool
+	}{
+		{"plain jailimg run", nil, true},
+		{"the admin's flags keep them", []string{"--seccomp", "--landlock", "--pid", "private", "--ipc", "private"}, false},
+		{"the admin's flags opt out too", []string{"--no-seccomp", "--no-landlock", "--pid", "host", "--ipc", "host"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := jailimg(t, dir, nil, append(append(append([]string{"run"}, tt.flags...), jail), "creds")...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			for _, out := range optOuts {
+				if got := strings.Contains(r.stderr, `run="`+out+`"`); got != tt.warn {
+					t.Errorf("a warning of %q: %v, want %v\n%s", out, got, tt.warn, r.stderr)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,8 @@
 // Package run starts a service in an unpacked jail without a container
 // runtime, closing the gaps chroot(2) leaves open. The confined settings
 // are the defaults; each opt-out is explicit (an option, a flag, a key of
-// the image's run policy that `jailimg check` reports).
+// the image's run policy that `jailimg check` reports and Run warns of,
+// through its logger, unless an option decides instead).
 //
 // # Processes
 //
