@@ -279,13 +279,13 @@ func wantJailMounts(t *testing.T, pid int) {
 	}
 }
 
-// wantOwners checks the state directories: STATE and the directories above
-// each leaf root's, 0755; each leaf with the image directory's owner and
+// wantOwners checks the state directories: STATE root's, 0700; the
+// directories above each leaf root's, 0755; each leaf with the image directory's owner and
 // mode.
 func wantOwners(t *testing.T, state string) {
 	t.Helper()
 	for p, want := range map[string][3]uint32{
-		"": {0, 0, 0o755}, "var": {0, 0, 0o755}, "var/lib": {0, 0, 0o755}, "var/log": {0, 0, 0o755},
+		"": {0, 0, 0o700}, "var": {0, 0, 0o755}, "var/lib": {0, 0, 0o755}, "var/log": {0, 0, 0o755},
 		"var/lib/probe": {1000, 1000, 0o700}, "var/lib/probe/nested": {1000, 2000, 0o750}, "var/log/probe": {1000, 1000, 0o750},
 	} {
 		var st unix.Stat_t

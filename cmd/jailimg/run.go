@@ -76,7 +76,8 @@ image directory's owner and mode; all nosuid, nodev, noexec):
             limited to --syslog-rate messages a second
 
 The confined settings are the defaults; each opt-out is explicit, and
-"jailimg check" reports an image whose policy takes one:
+"jailimg check" reports an image whose policy takes one (jailimg run warns
+of it, unless a flag below decides):
   seccomp   denies the system calls that reshape or leave a jail, reach
             other processes or the kernel's exposed interfaces (mount,
             chroot, ptrace, unshare, bpf, io_uring, module loading, ...) and

@@ -33,7 +33,27 @@ func applyPolicy(s *spec, pol policy.Policy, o *options) error {
 	if err := s.namespaces(pol, o); err != nil {
 		return err
 	}
+	warnOptOuts(pol, o)
 	return s.network(pol, o)
+}
+
+// keepers are the options that keep a default confinement the policy
+// turns off, by policy.OptOuts' entries.
+var keepers = map[string]string{
+	"seccomp: false": "--seccomp", "landlock: false": "--landlock", "pid: host": "--pid private", "ipc: host": "--ipc private",
+}
+
+// warnOptOuts warns of each default confinement the image's run policy
+// turns off and no option decides on: the image, not the admin, chose it,
+// and a plain run must say so, not only jailimg check.
+func warnOptOuts(pol policy.Policy, o *options) {
+	decided := map[string]bool{"seccomp: false": o.seccomp != nil, "landlock: false": o.landlock != nil,
+		"pid: host": o.pid != nil, "ipc: host": o.ipc != nil}
+	for _, out := range pol.OptOuts() {
+		if !decided[out] {
+			o.logger.Warn("the image's run policy turns off a default confinement; running without it", "run", out, "keep", keepers[out])
+		}
+	}
 }
 
 // umask sets the umask: the option's, else the policy's, else 077.

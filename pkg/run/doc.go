@@ -1,7 +1,8 @@
 // Package run starts a service in an unpacked jail without a container
 // runtime, closing the gaps chroot(2) leaves open. The confined settings
 // are the defaults; each opt-out is explicit (an option, a flag, a key of
-// the image's run policy that `jailimg check` reports).
+// the image's run policy that `jailimg check` reports and Run warns of,
+// through its logger, unless an option decides instead).
 //
 // # Processes
 //
@@ -18,8 +19,10 @@
 // not chrooted, holds nothing the jail can reach (no descriptor of it
 // passes to the service; the service cannot trace it, under seccomp, nor
 // signal it, outside its Landlock domain and, unless it runs as uid 0,
-// of another uid; as PID 1 it gets only the signals it forwards): it sets up the mounts (package mounts), starts
-// the service child, forwards the signals to it, reaps every process of
+// of another uid; as PID 1 it gets only the signals it forwards): it sets up the mounts (package mounts), joins
+// a new, empty session keyring (the launcher's is the admin's login
+// session's, whose keys any process holding it may read), starts the
+// service child, forwards the signals to it, reaps every process of
 // the jail with its own wait4(-1) loop, reports how the service ended on
 // its status pipe and exits; the kernel then kills whatever the service
 // left in the pid namespace. The service is not PID 1 itself because PID

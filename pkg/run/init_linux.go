@@ -106,6 +106,10 @@ func runInit(s *spec, raw []byte, rep *reporter, sigs chan os.Signal) int {
 	if err != nil {
 		return rep.fail(err)
 	}
+	if err := newSessionKeyring(); err != nil {
+		unix.Close(root)
+		return rep.fail(err)
+	}
 	if s.PIDHost {
 		// No namespace to die with: orphans come here to be reaped.
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -127,6 +131,20 @@ func runInit(s *spec, raw []byte, rep *reporter, sigs chan os.Signal) int {
 		killChildren()
 	}
 	return 0
+}
+
+// newSessionKeyring gives the calling thread, which starts the service
+// child, a new, empty session keyring, as runc gives each container: the
+// jail would otherwise share the launcher's, the admin's login session
+// keyring, whose keys any process holding it may read, whatever its uid
+// (seccomp denies the keyctl calls, unless the policy or a flag turns it
+// off). A kernel without keys has nothing to share.
+func newSessionKeyring() error {
+	_, _, e := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0) // NULL: an anonymous keyring
+	if e != 0 && e != unix.ENOSYS {
+		return fmt.Errorf("keyctl(KEYCTL_JOIN_SESSION_KEYRING): %w", e)
+	}
+	return nil
 }
 
 // mountPlan is the mounts.Plan of s; its warnings go to rep.

@@ -17,8 +17,8 @@
 //     owner and mode the directory has in the image; on /tmp with Tmp a
 //     private tmpfs, mode 1777;
 //   - on each persistent (state, cache, logs) directory a bind of
-//     STATE/<path in the jail>, created on first start (intermediate
-//     directories root 0755, the leaf with the image directory's owner
+//     STATE/<path in the jail>, created on first start (STATE root 0700,
+//     intermediate directories root 0755, the leaf with the image directory's owner
 //     and mode) and given that owner and mode again at each start;
 //   - host files (resolv.conf, hosts, localtime) bound read-only over the
 //     placeholders the build writes, and the syslog relay's socket (opened
@@ -46,6 +46,9 @@
 //
 // What it does not do: it mounts no /proc, /sys or /dev file system, makes
 // no cgroup, and leaves the admin's own mounts inside the rootfs as they
-// are (but nosuid and nodev). STATE must be owned by root and writable by
-// no one else: Setup refuses it otherwise.
+// are (but nosuid and nodev). STATE must be owned by root, mode 0700:
+// Setup refuses it otherwise. No one else may write it (and swap a jail's
+// directory for another) nor enter it: the jail's ids are the image's, and
+// a host user who could reach a setuid or setgid file the service left in
+// its state would become them on the host.
 package mounts

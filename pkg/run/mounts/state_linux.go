@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -31,8 +32,9 @@ func (p Plan) persistent(d dirInfo) (int, error) {
 	return mnt, nil
 }
 
-// stateLeaf opens STATE/<d.Path>, creating what is missing: STATE and the
-// directories above the leaf root-owned, mode 0755; the leaf with d's
+// stateLeaf opens STATE/<d.Path>, creating what is missing: STATE
+// root-owned, mode 0700, and the directories above the leaf root-owned,
+// mode 0755; the leaf with d's
 // owner and mode, which it is given again every time. Below STATE every
 // step is one name, opened by descriptor without following a symlink: the
 // jail owns its leaves and may have planted symlinks in them.
@@ -75,15 +77,24 @@ func stepDown(dir int, name string, mode uint32) (int, error) {
 	return unix.Openat2(dir, name, how)
 }
 
-// openState creates STATE (and its parents) root 0755 when missing and
-// opens it. It must be owned by root and writable by no one else: whoever
-// could write it could swap a jail's persistent directory for another.
+// openState creates STATE root 0700 (its missing parents root 0755) and
+// opens it. It must be owned by root, and no one else may write it or
+// enter it: whoever could write it could swap a jail's persistent
+// directory for another; whoever could enter it could run a setuid or
+// setgid file the service left in its state, and become the jail's user
+// or group on the host (the image chooses them: uid 1000 is the host's
+// first user, a group may be disk or shadow). systemd keeps the state of
+// a DynamicUser= service below /var/lib/private, mode 0700, for the same
+// reason.
 func openState(state string) (int, error) {
 	if state == "" || !strings.HasPrefix(state, "/") {
 		return -1, fmt.Errorf("state directory %q: want an absolute host path (--state)", state)
 	}
-	if err := os.MkdirAll(state, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(state), 0o755); err != nil {
 		return -1, fmt.Errorf("state directory: %w", err)
+	}
+	if err := unix.Mkdir(state, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, fmt.Errorf("state directory %s: %w", state, err)
 	}
 	fd, err := unix.Open(state, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -94,9 +105,9 @@ func openState(state string) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("state directory %s: %w", state, err)
 	}
-	if st.Uid != 0 || st.Mode&0o022 != 0 {
+	if st.Uid != 0 || st.Mode&0o077 != 0 {
 		unix.Close(fd)
-		return -1, fmt.Errorf("state directory %s: owned by uid %d, mode %04o: want root's, writable by no one else", state, st.Uid, st.Mode&0o7777)
+		return -1, fmt.Errorf("state directory %s: owned by uid %d, mode %04o: want root's, mode 0700 (a host user who could enter it could run a setuid file the jail left there)", state, st.Uid, st.Mode&0o7777)
 	}
 	return fd, nil
 }

@@ -13,6 +13,12 @@
 //	                       as probe sleep does
 //	probe syslog N         send N messages to /dev/log, each with a blocking
 //	                       send, report "SENT N", then sleep as probe sleep does
+//	probe setid PATH       copy itself to PATH, setuid and setgid, and open
+//	                       PATH's directory to everyone, as a compromised
+//	                       service leaving a way in for a host user; report
+//	                       "SETID PATH MODE" or "SETID PATH ERROR"
+//	probe keyring NAME     look for the user key NAME from its session
+//	                       keyring; report "KEY value" or "KEY ERRNO"
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +56,10 @@ func main() {
 		n, _ := strconv.Atoi(os.Args[2])
 		flood(n)
 		sleep()
+	case "setid":
+		setid(os.Args[2])
+	case "keyring":
+		keyring(os.Args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "probe: unknown mode", os.Args[1])
 		os.Exit(2)
@@ -219,4 +230,47 @@ func flood(n int) {
 		}
 	}
 	fmt.Printf("SENT %d\n", n)
+}
+
+// setid plants a setuid and setgid copy of the probe at p, in a directory
+// every user may enter.
+func setid(p string) {
+	self, err := os.ReadFile("/bin/probe")
+	if err == nil {
+		err = os.WriteFile(p, self, 0o755)
+	}
+	if err == nil {
+		err = unix.Chmod(p, 0o6755)
+	}
+	if err == nil {
+		err = unix.Chmod(filepath.Dir(p), 0o755)
+	}
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Stat(p, &st)
+	}
+	if err != nil {
+		fmt.Printf("SETID %s %v\n", p, err)
+		return
+	}
+	fmt.Printf("SETID %s %04o\n", p, st.Mode&0o7777)
+}
+
+// keyring reads the user key name found from the session keyring.
+func keyring(name string) {
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", name, 0)
+	buf := make([]byte, 256)
+	n := 0
+	if err == nil {
+		n, err = unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		fmt.Printf("KEY %s\n", errnoName(errno))
+	case err != nil:
+		fmt.Printf("KEY %v\n", err)
+	default:
+		fmt.Printf("KEY %s\n", buf[:min(n, len(buf))])
+	}
 }
