@@ -13,22 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openDir is a new directory every host user may enter, removed when the
-// test ends (t.TempDir's are root's only, which would hide what STATE
-// lets through).
-func openDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "jailimg-open-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // stateDirs is a policy with one state directory, private to svc.
 const stateDirs = `dirs:
   - {path: /var/lib/probe, mode: 0700, owner: svc, group: svc}

@@ -123,7 +123,7 @@ func TestRCScriptUpgrade(t *testing.T) {
 	writeConf := func(upgrade string) {
 		body := strings.Join([]string{"JAILIMG=" + jailimgBin, "SOURCE=" + ref, "CACHE=" + cache,
 			"TARGET=" + filepath.Join(dir, "jail"), "PIDFILE=" + filepath.Join(dir, "nginx.pid"),
-			"LOGFILE=" + filepath.Join(dir, "nginx.log"), "UPGRADE=" + upgrade, ""}, "\n")
+			"LOGFILE=" + filepath.Join(dir, "nginx.log"), "STATE=" + filepath.Join(dir, "state"), "UPGRADE=" + upgrade, ""}, "\n")
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestRCScriptReload(t *testing.T) {
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "bash.conf")
-	if err := os.WriteFile(conf, []byte("JAILIMG="+jailimgBin+"\nSOURCE="+ref+"\nTARGET="+filepath.Join(dir, "jail")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte("JAILIMG="+jailimgBin+"\nSOURCE="+ref+"\nTARGET="+filepath.Join(dir, "jail")+"\nSTATE="+filepath.Join(dir, "state")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	push("5.2")
