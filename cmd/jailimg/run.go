@@ -13,17 +13,26 @@ import (
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 // runOptions are the flags of `jailimg run`.
 type runOptions struct {
-	user, entrypoint, workdir, network, umask, pidfile, profile string
-	state, pid, ipc, tmpfsSize, syslogSocket                    string
-	allowRoot, seccomp, landlock, noSeccomp, noLandlock         bool
-	strict, tty                                                 bool
-	syslogRate                                                  int
-	env, writable, rlimits, tmpfs                               []string
+	user, entrypoint, workdir, pidfile string
+	allowRoot, tty                     bool
+	env                                []string
+	confineFlags
+}
+
+// confineFlags are the flags that say how a jail is confined and what is
+// mounted in it: `jailimg run`'s, which `jailimg trace --root` shares so
+// that it confines a command exactly as run would.
+type confineFlags struct {
+	network, umask, profile, state, pid, ipc, tmpfsSize, syslogSocket string
+	seccomp, landlock, noSeccomp, noLandlock, strict                  bool
+	syslogRate                                                        int
+	writable, rlimits, tmpfs                                          []string
 }
 
 const runExitHelp = `
@@ -135,6 +144,15 @@ service ends; stdin must be a terminal.
 	f.StringVar(&o.entrypoint, "entrypoint", "", `replace the config's entrypoint (space-separated; "" clears it)`)
 	f.StringArrayVarP(&o.env, "env", "e", nil, "add KEY=VALUE to the service's environment")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "jail directory to start in (default: the config's, else /)")
+	o.confineFlags.bind(cmd)
+	f.StringVar(&o.pidfile, "pidfile", "", "write the pid of the jail's init (which forwards signals to the service) to FILE")
+	f.BoolVarP(&o.tty, "tty", "t", false, "give the service a pseudo-terminal of its own, relayed to this one (stdin must be a terminal)")
+	return cmd
+}
+
+// bind registers the confinement flags on cmd.
+func (o *confineFlags) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.BoolVar(&o.seccomp, "seccomp", true, "deny escape-prone system calls (default: on, unless the policy opts out)")
 	f.BoolVar(&o.noSeccomp, "no-seccomp", false, "opt out of the seccomp filter")
 	f.StringVar(&o.profile, "seccomp-profile", "", "seccomp deny list FILE (implies --seccomp)")
@@ -156,10 +174,21 @@ service ends; stdin must be a terminal.
 	f.StringVar(&o.syslogSocket, "syslog-socket", "", "the host's syslog socket the jail's /dev/log is relayed to (default: /dev/log)")
 	f.StringVar(&o.umask, "umask", "", "octal umask (default: the policy's, else 077)")
 	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit: cpu, nofile, nproc, fsize, as, core, data, stack, memlock")
-	f.StringVar(&o.pidfile, "pidfile", "", "write the pid of the jail's init (which forwards signals to the service) to FILE")
 	f.BoolVar(&o.strict, "strict", false, "fail when the kernel lacks a requested feature instead of warning")
-	f.BoolVarP(&o.tty, "tty", "t", false, "give the service a pseudo-terminal of its own, relayed to this one (stdin must be a terminal)")
-	return cmd
+}
+
+// changedConfinement names a confinement flag given on cmd's command
+// line, "" when none is.
+func changedConfinement(cmd *cobra.Command) string {
+	probe := &cobra.Command{}
+	new(confineFlags).bind(probe) // the names only: o keeps its values
+	name := ""
+	probe.Flags().VisitAll(func(f *pflag.Flag) {
+		if name == "" && cmd.Flags().Changed(f.Name) {
+			name = f.Name
+		}
+	})
+	return name
 }
 
 // options turns the flags into run options; unset flags leave the policy's value.
@@ -194,9 +223,6 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 	if o.pidfile != "" {
 		opts = append(opts, run.WithPidfile(o.pidfile))
 	}
-	if o.strict {
-		opts = append(opts, run.WithStrict())
-	}
 	if o.tty {
 		if !term.IsTerminal(int(os.Stdin.Fd())) {
 			return nil, fmt.Errorf("-t: stdin is not a terminal")
@@ -208,7 +234,7 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 
 // confinement turns the confinement flags into run options; unset flags
 // leave the policy's value.
-func (o *runOptions) confinement(cmd *cobra.Command) ([]run.Option, error) {
+func (o *confineFlags) confinement(cmd *cobra.Command) ([]run.Option, error) {
 	changed := cmd.Flags().Changed
 	opts, err := o.filters(changed)
 	if err != nil {
@@ -231,12 +257,15 @@ func (o *runOptions) confinement(cmd *cobra.Command) ([]run.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.strict {
+		opts = append(opts, run.WithStrict())
+	}
 	return append(opts, limits...), nil
 }
 
 // filters turns --seccomp, --no-seccomp, --seccomp-profile, --landlock and
 // --no-landlock into run options; unset, they leave the policy's value.
-func (o *runOptions) filters(changed func(string) bool) ([]run.Option, error) {
+func (o *confineFlags) filters(changed func(string) bool) ([]run.Option, error) {
 	var opts []run.Option
 	for _, f := range []struct {
 		on, off string
@@ -267,7 +296,7 @@ func (o *runOptions) filters(changed func(string) bool) ([]run.Option, error) {
 }
 
 // namespaces turns --network, --pid and --ipc into run options.
-func (o *runOptions) namespaces(changed func(string) bool) ([]run.Option, error) {
+func (o *confineFlags) namespaces(changed func(string) bool) ([]run.Option, error) {
 	var opts []run.Option
 	if changed("network") {
 		if o.network != "host" && o.network != "none" {
@@ -292,7 +321,7 @@ func (o *runOptions) namespaces(changed func(string) bool) ([]run.Option, error)
 
 // mounts turns --state, --tmpfs, --tmpfs-size, --syslog-rate and
 // --syslog-socket into run options.
-func (o *runOptions) mounts() ([]run.Option, error) {
+func (o *confineFlags) mounts() ([]run.Option, error) {
 	var opts []run.Option
 	if o.state != "" {
 		opts = append(opts, run.WithState(o.state))
@@ -320,7 +349,7 @@ func (o *runOptions) mounts() ([]run.Option, error) {
 }
 
 // limits turns --umask and --rlimit into run options.
-func (o *runOptions) limits() ([]run.Option, error) {
+func (o *confineFlags) limits() ([]run.Option, error) {
 	var opts []run.Option
 	if o.umask != "" {
 		v, err := strconv.ParseUint(strings.TrimPrefix(o.umask, "0o"), 8, 32)

@@ -16,7 +16,6 @@ import (
 	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/passwd"
-	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/jailimg/jailimg/pkg/trace"
 )
 
@@ -27,8 +26,8 @@ type traceOptions struct {
 	root      string
 	user      string
 	allowRoot bool
-	state     string
 	duration  time.Duration
+	confineFlags
 }
 
 func newCmdTrace() *cobra.Command {
@@ -80,9 +79,11 @@ stdout instead of the fragment; with -o the fragment still goes to the file.
 
 --root TARGET diagnoses a jail instead: TARGET is a bundle or a jail directory
 (an unpacked rootfs), and CMD runs in it confined exactly as "jailimg run"
-runs a service, by the same code: its own pid, IPC and mount namespaces
+runs a service, by the same code and with the same flags (--state,
+--no-seccomp, --no-landlock, --pid, --ipc, --network, --tmpfs, --rlimit ...;
+without --root they are an error): its own pid, IPC and mount namespaces
 with the mounts of its run policy (state, cache and logs dirs from --state
-DIR, default /var/lib/jailimg/NAME, as jailimg run), chroot, the user from the jail's own
+DIR, default /var/lib/jailimg/NAME), chroot, the user from the jail's own
 /etc/passwd and /etc/group (--user, else the image config's) with its groups,
 the policy's rlimits, umask, Landlock and seccomp, every capability dropped,
 no_new_privs, inherited descriptors closed, a new session, the config's
@@ -110,7 +111,11 @@ only.`,
 		Args:         args(cobra.MinimumNArgs(1)),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return runTrace(cmd.Context(), o, a, cmd.OutOrStdout())
+			opts, err := o.traceOpts(cmd)
+			if err != nil {
+				return err
+			}
+			return runTrace(cmd.Context(), o, opts, a, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -119,20 +124,15 @@ only.`,
 	f.StringVar(&o.root, "root", "", "diagnose: run CMD in this jail (bundle or rootfs) as jailimg run would, and print what it missed")
 	f.StringVar(&o.user, "user", "", "run as NAME|UID[:GROUP|GID] (of the jail with --root, else of the host)")
 	f.BoolVar(&o.allowRoot, "allow-root", false, "allow CMD to run as uid 0 in the jail, or as --user root")
-	f.StringVar(&o.state, "state", "", "with --root: host DIR holding the jail's state, cache and logs dirs (default: /var/lib/jailimg/NAME)")
-	cmd.MarkFlagDirname("state")
+	o.confineFlags.bind(cmd) // with --root: confined as jailimg run with the same flags
 	f.DurationVar(&o.duration, "duration", 0, "stop CMD after this long (e.g. 30s) and write what it did; for daemons")
 	return cmd
 }
 
 // runTrace traces args and writes the fragment, the records or the diagnosis.
-func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) error {
+func runTrace(ctx context.Context, o *traceOptions, opts []trace.Option, args []string, w io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
-	}
-	opts, err := o.traceOpts()
-	if err != nil {
-		return err
 	}
 	tctx := ctx
 	if o.duration > 0 {
@@ -160,19 +160,19 @@ func runTrace(ctx context.Context, o *traceOptions, args []string, w io.Writer) 
 }
 
 // traceOpts checks the flags and turns them into trace options.
-func (o *traceOptions) traceOpts() ([]trace.Option, error) {
+func (o *traceOptions) traceOpts(cmd *cobra.Command) ([]trace.Option, error) {
 	if o.root != "" && o.output != "" {
 		return nil, usageError{fmt.Errorf("-o makes a fragment from a host run; --root diagnoses a jail")}
 	}
-	if o.state != "" && o.root == "" {
-		return nil, usageError{fmt.Errorf("--state names a jail's state directory: give --root too")}
-	}
 	opts := []trace.Option{trace.WithStdio(os.Stdin, os.Stderr, os.Stderr), trace.WithLogger(logger())}
 	if o.root != "" {
-		opts = append(opts, trace.WithRoot(o.root))
-	}
-	if o.state != "" {
-		opts = append(opts, trace.WithRunOptions(run.WithState(o.state)))
+		conf, err := o.confinement(cmd)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		opts = append(opts, trace.WithRoot(o.root), trace.WithRunOptions(conf...))
+	} else if name := changedConfinement(cmd); name != "" {
+		return nil, usageError{fmt.Errorf("--%s confines a jail: give --root too", name)}
 	}
 	if o.user != "" {
 		// Checked here for a clear error naming the flag; the traced

@@ -214,6 +214,19 @@ func TestTraceConfines(t *testing.T) {
 			}
 		}
 	})
+	t.Run("run's flags: --no-seccomp --pid host", func(t *testing.T) {
+		con := testutil.NewConsole(t)
+		flags := []string{"--no-seccomp", "--pid", "host"}
+		ran := onConsole(t, con, append(append([]string{"-q", "run"}, flags...), jail)...)
+		traced := onConsole(t, con, append(append([]string{"-q", "trace", "--root", jail}, flags...), "--", "/bin/probe", "creds")...)
+		if ran.code != 0 || traced.code != 0 || ran.stdout != traced.stderr || !strings.Contains(traced.stderr, "SECCOMP 0\n") {
+			t.Errorf("trace --root with run's opt-outs: exit %d, report:\n%s\nwant exit 0, SECCOMP 0 and the report of run with them:\n%s", traced.code, traced.stderr, ran.stdout)
+		}
+		res := jailimg(t, dir, nil, "trace", "--no-seccomp", "--", "/bin/true")
+		if res.code != 2 || !strings.Contains(res.stderr, "--no-seccomp confines a jail: give --root too") {
+			t.Errorf("trace --no-seccomp without --root: exit %d, stderr %q; want 2 and a usage error", res.code, res.stderr)
+		}
+	})
 	t.Run("uid 0 refused", func(t *testing.T) {
 		res := jailimg(t, dir, nil, "trace", "--root", jail, "--user", "0", "--", "/bin/probe", "creds")
 		if res.code != 125 || !strings.Contains(res.stderr, "--allow-root") || strings.Contains(res.stderr, "UID") {
