@@ -34,9 +34,10 @@ type Relay struct {
 	bucket bucket
 
 	mu       sync.Mutex
-	dropped  int       // messages dropped since the last report
-	lastDrop time.Time // when the last report was sent
-	warned   bool      // the fallback was announced
+	dropped  int           // messages dropped since the last report
+	lastDrop time.Time     // when the last report was sent
+	warned   bool          // the fallback was announced
+	serving  chan struct{} // closed when Serve returns; nil before Serve
 }
 
 // Option configures Listen.
@@ -123,11 +124,19 @@ func (r *Relay) Unlink() error {
 	return err
 }
 
-// Close stops Serve and closes the sockets.
+// Close stops Serve, waits for its last report of dropped messages to go
+// out, and closes the sockets.
 func (r *Relay) Close() error {
 	err := r.conn.Close()
+	r.mu.Lock()
+	serving := r.serving
+	r.mu.Unlock()
+	if serving != nil {
+		<-serving // the socket to the host is Serve's until then
+	}
 	if r.out >= 0 {
 		unix.Close(r.out)
+		r.out = -1
 	}
 	if uerr := r.Unlink(); err == nil {
 		err = uerr
@@ -137,6 +146,11 @@ func (r *Relay) Close() error {
 
 // Serve forwards messages until Close; it returns nil then.
 func (r *Relay) Serve() error {
+	done := make(chan struct{})
+	defer close(done)
+	r.mu.Lock()
+	r.serving = done
+	r.mu.Unlock()
 	buf := make([]byte, 64<<10)
 	for {
 		_ = r.conn.SetReadDeadline(time.Now().Add(time.Second))
