@@ -35,6 +35,8 @@ want ip iproute2
 [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/sbin/nsd ] || need+=(nsd)
 want jq jq
+# the terminal recording of pull's progress bars (cmd/jailimg/progress_test.go)
+want tmux tmux
 # resolve's host test compares these binaries' closures with ldd's
 want git git
 want ssh openssh-client

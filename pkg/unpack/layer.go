@@ -70,6 +70,7 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 		return wrap(err)
 	}
 	defer rc.Close()
+	b.progress.startLayer(ref.index)
 	s, err := newLayerStream(ctx, rc, ref.desc.Size, open, b)
 	if err != nil {
 		return wrap(err)
