@@ -49,6 +49,8 @@ func (t *Tracker) Index(d v1.Hash) int {
 	if t == nil {
 		return -1
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return slices.IndexFunc(t.u.Layers, func(b Blob) bool { return b.Digest == d })
 }
 
