@@ -68,7 +68,9 @@ func TestPullProgressBars(t *testing.T) {
 func recordTerminal(t *testing.T, tmux, dir, line string) string {
 	t.Helper()
 	sock := filepath.Join(dir, "tmux.sock")
-	tm := func(args ...string) *exec.Cmd { return exec.Command(tmux, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...) }
+	tm := func(args ...string) *exec.Cmd {
+		return exec.Command(tmux, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...)
+	}
 	script := fmt.Sprintf("%s; echo EXIT=$?; %s -S %s wait-for -S done; exec cat", line, tmux, sock)
 	if out, err := tm("new-session", "-d", "-x", "120", "-y", "16", "-s", "rec", "sh", "-c", script).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
