@@ -21,7 +21,7 @@
 //	BENCH_RUNS        runs of each tool on the large data (default 5)
 //	BENCH_RUNS_SMALL  runs of each tool on small data and fast cases (default 15)
 //	BENCH_DIR         work directory (default /dev/shm/jailimg-bench), emptied first
-//	BENCH_SECTIONS    comma-separated subset of resolve,build,unpack,registry,boot
+//	BENCH_SECTIONS    comma-separated subset of resolve,build,unpack,registry,boot,packages
 //	BENCH_OUT         the report to write (default docs/benchmarks.md; the .png and .json beside it)
 //	BENCH_BEFORE      an earlier jailimg binary: the unpack tables get a row for it, and the
 //	                  breakdown of the small image its total (before and after a change)

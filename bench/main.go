@@ -79,7 +79,7 @@ func configure() (*bench, error) {
 		bin: bin, repo: repo, self: self, before: os.Getenv("BENCH_BEFORE"),
 		work:       envOr("BENCH_DIR", "/dev/shm/jailimg-bench"),
 		out:        envOr("BENCH_OUT", "docs/benchmarks.md"),
-		sections:   strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot"), ","),
+		sections:   strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot,packages"), ","),
 		layouts:    map[string]string{},
 		tags:       map[string]string{},
 		trees:      map[string]string{},
@@ -105,7 +105,7 @@ func configure() (*bench, error) {
 		}
 	}
 	for _, s := range b.sections {
-		if !slices.Contains([]string{"resolve", "build", "unpack", "registry", "boot"}, s) {
+		if !slices.Contains([]string{"resolve", "build", "unpack", "registry", "boot", "packages"}, s) {
 			return nil, fmt.Errorf("BENCH_SECTIONS: unknown section %q", s)
 		}
 	}
@@ -149,7 +149,7 @@ func (b *bench) run() error {
 	for _, s := range []struct {
 		name string
 		fn   func() error
-	}{{"build", b.build}, {"unpack", b.unpack}, {"registry", b.registry}, {"boot", b.boot}} {
+	}{{"build", b.build}, {"unpack", b.unpack}, {"registry", b.registry}, {"boot", b.boot}, {"packages", b.packages}} {
 		if b.want(s.name) {
 			if err := s.fn(); err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)

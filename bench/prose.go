@@ -25,6 +25,10 @@ func (b *bench) intro(section string) string {
 		return "jailimg push/pull against `crane push`/`crane pull --format oci` and `skopeo copy` (oci: layout to docker://, and back), each against Debian's docker-registry on 127.0.0.1 over plain HTTP, storage on the tmpfs. " +
 			"*First push*: the registry is restarted with empty storage before every run (untimed), so every tool uploads every blob. *Repeat push*: the image is already in the repository; a tool should only ask (HEAD) and put the manifest. *Pull*: into a directory that does not exist yet. " +
 			"skopeo's blob info cache (/var/lib/containers/cache) is left as it is: it is shared with other users of this machine, and after a wipe the blobs it remembers are gone, so it uploads them like the others."
+	case "packages":
+		return "`jailimg build --offline` of `recipes/nginx-pkg.yaml` (nginx-light and base-files from the packages its lock pins) from a warm package cache, against `jailimg build` of `recipes/nginx.yaml` (the same nginx from the host's files). " +
+			"The package build checks every locked .deb (33 for nginx) against the lock's SHA256 and size, then builds from the root it extracted once, kept in the cache; it also writes the SPDX SBOM (every file hashed again with SHA1 and SHA256) into the layout. " +
+			"The cache, on the tmpfs with the rest, was filled by one untimed online build first; the host-file build reads the host's files from its disk, page-cached after the first run."
 	case "boot":
 		return "`jailimg unpack` of the image the bundle already holds, as an rc script runs it at every boot: it reads the layout's index and manifest, finds that the live generation already holds that manifest, and changes nothing. No peer has this operation (umoci and tar would unpack again); the target is absolute."
 	}

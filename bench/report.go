@@ -17,6 +17,7 @@ var sectionTitles = []struct{ key, title string }{
 	{"unpack", "Unpack"},
 	{"registry", "Push and pull: docker-registry on loopback"},
 	{"boot", "Boot: re-unpack of a current jail"},
+	{"packages", "Build from pinned packages"},
 }
 
 func pngPath(md string) string { return strings.TrimSuffix(md, filepath.Ext(md)) + ".png" }

@@ -24,8 +24,10 @@ echo
 echo "== jailimg check (setuid files, shells, devices, writable paths...)"
 "$bin" check "$work/jail" && echo "no findings"
 echo
-echo "== jailimg run (chroot, www-data, no capabilities, seccomp, Landlock)"
-"$bin" run --pidfile "$work/nginx.pid" "$work/jail" &
+echo "== jailimg run (chroot, www-data, no capabilities, seccomp, Landlock, own pid and IPC namespaces)"
+# Logs and state go to --state (default /var/lib/jailimg/nginx); the
+# error log to this host's syslog through the jail's /dev/log.
+"$bin" run --pidfile "$work/nginx.pid" --state "$work/state" "$work/jail" &
 pid=$!
 for _ in $(seq 100); do
   curl -sf -o /dev/null http://127.0.0.1:8080/ && break
@@ -37,7 +39,9 @@ echo "== curl http://127.0.0.1:8080/"
 curl -sS -i http://127.0.0.1:8080/
 echo
 echo "== the service, as the kernel sees it"
-grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):' "/proc/$(cat "$work/nginx.pid")/status"
+init=$(cat "$work/nginx.pid")   # the jail's init, PID 1 of its pid namespace; nginx is its child
+svc=$(cut -d' ' -f1 "/proc/$init/task/$init/children")
+grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp|NSpid):' "/proc/$svc/status"
 echo
 echo "== the jail's contents"
 (cd "$work/jail/current/rootfs" && find . -mindepth 1 -printf '%M %-17u %8s %P' \

@@ -24,6 +24,8 @@ want losetup mount
 want curl curl
 want dig dnsutils
 want docker-registry docker-registry
+# the package tests build a second Debian 12 machine to build the same jail in
+want mmdebstrap mmdebstrap
 # the plain-HTTP tests put a registry in a network namespace of their own
 want ip iproute2
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
@@ -34,6 +36,7 @@ want ip iproute2
 [ -x /usr/sbin/named ] || need+=(bind9)
 [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/sbin/nsd ] || need+=(nsd)
+[ -x /usr/bin/python3.11 ] || need+=(python3.11) # recipes/python.yaml, with libsqlite3
 want jq jq
 # the terminal recording of pull's progress bars (cmd/jailimg/progress_test.go)
 want tmux tmux

@@ -6,7 +6,8 @@ set -euo pipefail
 go=${GO:-go}
 fuzztime=${1:-30s}
 targets=(pkg/recipe:FuzzParse pkg/recipe:FuzzInclude pkg/resolve:FuzzResolve pkg/unpack:FuzzUnpack pkg/dpkg:FuzzParagraphs
-  pkg/sign:FuzzParsePayload pkg/sign:FuzzOpenEnvelope pkg/sign:FuzzParseKey)
+  pkg/sign:FuzzParsePayload pkg/sign:FuzzOpenEnvelope pkg/sign:FuzzParseKey
+  pkg/deb:FuzzOpen pkg/apt:FuzzParseDeps pkg/lock:FuzzParse)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 summary=()

@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # recipe → the Debian package the jail stands in for
-recipes=(nginx:nginx-light apache2:apache2 lighttpd:lighttpd bind9:bind9 unbound:unbound nsd:nsd busybox:busybox-static)
+recipes=(nginx:nginx-light apache2:apache2 lighttpd:lighttpd bind9:bind9 unbound:unbound nsd:nsd busybox:busybox-static python:python3.11)
 
 # closure PKG: the installed packages of PKG's recursive Depends/Pre-Depends
 # closure (what apt-get install --no-install-recommends PKG installs), one a line.

@@ -7,6 +7,7 @@
 package recipes_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -36,7 +37,16 @@ func jailimg(t *testing.T, args ...string) result {
 // mustJailimg is jailimg that fails the test on a non-zero exit.
 func mustJailimg(t *testing.T, args ...string) string {
 	t.Helper()
-	r := jailimg(t, args...)
+	return mustJailimgEnv(t, nil, args...)
+}
+
+// mustJailimgEnv is mustJailimg with env added to jailimg's environment.
+func mustJailimgEnv(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(jailimgBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var r result
+	r.stdout, r.stderr, r.code = testutil.Output(t, cmd)
 	if r.code != 0 {
 		t.Fatalf("jailimg %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
 	}

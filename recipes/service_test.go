@@ -21,17 +21,15 @@ import (
 type service struct {
 	cmd            *exec.Cmd
 	stdout, stderr bytes.Buffer
-	pidfile        string
 	done           chan struct{}
 	err            error // cmd.Wait's, once done is closed
 }
 
-// start runs `jailimg run --pidfile P target` with the bundle's own config
-// and policy. Cleanup kills whatever is left of it.
-func start(t *testing.T, target string) *service {
+// start runs `jailimg run ARGS...`. Cleanup kills whatever is left of it.
+func start(t *testing.T, args ...string) *service {
 	t.Helper()
-	s := &service{pidfile: filepath.Join(t.TempDir(), "pid"), done: make(chan struct{})}
-	s.cmd = exec.Command(jailimgBin, "run", "--pidfile", s.pidfile, target)
+	s := &service{done: make(chan struct{})}
+	s.cmd = exec.Command(jailimgBin, append([]string{"run"}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -39,10 +37,7 @@ func start(t *testing.T, target string) *service {
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		if !s.exited() {
-			if pid, err := s.pid(); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			s.cmd.Process.Kill()
+			s.cmd.Process.Kill() // the init dies with it (parent-death signal), and the jail with the init
 			<-s.done
 		}
 	})
@@ -58,20 +53,38 @@ func (s *service) exited() bool {
 	}
 }
 
-// pid reads the service's pid from the pidfile.
+// pid returns the service's host pid: the child of the jail's init, which
+// is the child of jailimg run.
 func (s *service) pid() (int, error) {
-	b, err := os.ReadFile(s.pidfile)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
+	for _, task := range tasks {
+		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", s.cmd.Process.Pid, task.Name()))
+		if f := strings.Fields(string(raw)); len(f) > 0 {
+			initPid, _ := strconv.Atoi(f[0])
+			return runtest.Service(initPid)
+		}
+	}
+	return 0, errors.New("jailimg run has no child yet")
+}
+
+// root is the service's root, its view of the jail, as a host path.
+func (s *service) root(t *testing.T) string {
+	t.Helper()
+	pid, err := s.pid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("/proc/%d/root", pid)
 }
 
 // errExited says the service ended while we waited for it.
 var errExited = errors.New("service exited")
 
-// waitReady polls, a bounded number of times, until the pidfile names a pid
-// and the port accepts TCP connections.
+// waitReady polls, a bounded number of times, until the service runs and
+// the port accepts TCP connections.
 func (s *service) waitReady(port int) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for try := 0; try < 300; try++ {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"errors"
 	"io"
 	"log"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/layout"
 )
@@ -83,7 +85,7 @@ func TestRCScript(t *testing.T) {
 			conf := filepath.Join(dir, "bash.conf")
 			body := strings.Join([]string{
 				"JAILIMG=" + jailimgBin, "SOURCE=" + tc.source, "CACHE=" + cache,
-				"TARGET=" + filepath.Join(dir, "jail"), `RUN_FLAGS="--user jail"`,
+				"TARGET=" + filepath.Join(dir, "jail"), "STATE=" + filepath.Join(dir, "state"), `RUN_FLAGS="--user jail"`,
 				`COMMAND="-c 'exec sleep 1000'"`, "PIDFILE=" + filepath.Join(dir, "bash.pid"),
 				"LOGFILE=" + filepath.Join(dir, "bash.log"), ""}, "\n")
 			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -100,11 +102,7 @@ func TestRCScript(t *testing.T) {
 			if r = rcScript(t, conf, "status"); r.code != 0 || !strings.Contains(r.stdout, "is running") {
 				t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+			pid := servicePid(t, filepath.Join(dir, "bash.service.pid"))
 			wantJailed(t, pid, filepath.Join(dir, "jail"))
 
 			if r = rcScript(t, conf, "stop"); r.code != 0 {
@@ -118,6 +116,22 @@ func TestRCScript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servicePid reads the pid of the jail's init from the pidfile jailimg run
+// wrote, and returns the service's, its child.
+func servicePid(t *testing.T, pidfile string) int {
+	t.Helper()
+	raw, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	pid, err := runtest.Service(initPid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
 // wantJailed checks that pid runs sleep as uid/gid 1000 chrooted in the
@@ -158,48 +172,22 @@ func TestSystemdUnit(t *testing.T) {
 	}
 }
 
-// sampleConf returns dist/jailimg.conf.example with the settings of this
-// test machine: each KEY=VALUE of set replaces the sample's line for KEY (or
-// its commented-out "#KEY=" line), every other line is kept as shipped.
-func sampleConf(t *testing.T, set map[string]string) string {
-	t.Helper()
-	raw, err := os.ReadFile("../../dist/jailimg.conf.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := map[string]bool{}
-	var out []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
-		if v, want := set[key]; ok && want && !done[key] {
-			line, done[key] = key+"="+v, true
-		}
-		out = append(out, line)
-	}
-	for k, v := range set {
-		if !done[k] {
-			out = append(out, k+"="+v)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // TestRCScriptSampleConf starts the jail with the shipped sample config
-// (paths filled in for this machine): its RUN_FLAGS reach jailimg run, so
-// the service runs under seccomp. The sample's former unquoted
+// (paths filled in for this machine): the service runs under seccomp, a
+// default the sample relies on. The sample's former unquoted
 // RUN_FLAGS=--seccomp --network host ran "--network" as a command and
-// started the service without seccomp; the script now refuses such a file.
+// started the service without the flags; the script now refuses such a file.
 func TestRCScriptSampleConf(t *testing.T) {
 	needRoot(t)
 	cache := sleepJail(t)
 	dir := t.TempDir()
 	set := map[string]string{
 		"JAILIMG": jailimgBin, "SOURCE": "", "CACHE": cache, "CACHE_REFRESH": "no",
-		"TARGET": filepath.Join(dir, "jail"), "COMMAND": `"-c 'exec sleep 1000'"`,
+		"TARGET": filepath.Join(dir, "jail"), "STATE": filepath.Join(dir, "state"), "COMMAND": `"-c 'exec sleep 1000'"`,
 		"PIDFILE": filepath.Join(dir, "bash.pid"), "LOGFILE": filepath.Join(dir, "bash.log"),
 	}
 	conf := filepath.Join(dir, "bash.conf")
-	if err := os.WriteFile(conf, []byte(sampleConf(t, set)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(runtest.SampleConf(t, "../../dist/jailimg.conf.example", set)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := rcScript(t, conf, "start")
@@ -207,11 +195,7 @@ func TestRCScriptSampleConf(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("start with the sample conf: exit %d\n%s", r.code, r.stderr)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "bash.service.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(raw)) + "/status")
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(servicePid(t, filepath.Join(dir, "bash.service.pid"))) + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +209,7 @@ func TestRCScriptSampleConf(t *testing.T) {
 	t.Run("unquoted value refused", func(t *testing.T) {
 		set["RUN_FLAGS"] = "--seccomp --network host"
 		bad := filepath.Join(dir, "bad.conf")
-		if err := os.WriteFile(bad, []byte(sampleConf(t, set)), 0o644); err != nil {
+		if err := os.WriteFile(bad, []byte(runtest.SampleConf(t, "../../dist/jailimg.conf.example", set)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, action := range []string{"start", "status", "unpack"} {
@@ -238,4 +222,34 @@ func TestRCScriptSampleConf(t *testing.T) {
 			t.Errorf("a refused config started something: %v", err)
 		}
 	})
+}
+
+// TestRCScriptLogsCause: the rc script says "refused" only when jailimg
+// unpack blames the image (exit 3). A DEVICE that does not exist is this
+// host's failure (exit 1); before, it was exit 3 and logged as "the image
+// was refused".
+func TestRCScriptLogsCause(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	good := trueLayout(t, dir)
+	evil := layoutOf(t, &tar.Header{Name: "../escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	for _, tc := range []struct {
+		name, source, device, want string
+	}{
+		{"missing device", good, "/dev/jailimg-no-such-disk", "unpacking " + good + " failed on this host (exit 1"},
+		{"unsafe image", evil, "", "the image from " + evil + " was refused (exit 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := filepath.Join(t.TempDir(), "bash.conf")
+			body := "JAILIMG=" + jailimgBin + "\nSOURCE=" + tc.source + "\nTARGET=" + filepath.Join(t.TempDir(), "jail") +
+				"\nDEVICE=" + tc.device + "\nPIDFILE=" + filepath.Join(dir, "pid") + "\nLOGFILE=" + filepath.Join(dir, "log") + "\n"
+			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := rcScript(t, conf, "unpack")
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) || tc.device != "" && strings.Contains(r.stderr, "refused") {
+				t.Errorf("unpack: exit %d, want a failure logging %q (and \"refused\" only for an image):\n%s", r.code, tc.want, r.stderr)
+			}
+		})
+	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/jailimg/jailimg/pkg/build"
 	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/recipe"
+	"github.com/jailimg/jailimg/pkg/sysroot"
 	"github.com/spf13/cobra"
 )
 
@@ -31,6 +34,8 @@ type buildOptions struct {
 	registry    registryFlags
 	attest      bool
 	key         keyFlags
+	cache       string
+	offline     bool
 }
 
 func newCmdBuild() *cobra.Command {
@@ -53,6 +58,16 @@ recipe's epoch, else 0.
 The layout is written beside --output and renamed into place at the end: a
 failed build leaves the previous output as it was. The manifest digest is
 printed on stdout.
+
+A recipe with packages: is built from the Debian packages its lock file
+(RECIPE.lock.json, written by jailimg lock) pins: the .deb files are fetched
+into --cache through apt (with --offline, only the cache is used and nothing
+outside jailimg runs), each checked against the lock's SHA256 on every build,
+and extracted once into a private root, without running maintainer scripts,
+that binaries, libraries and absolute file sources are copied from. Such a
+build also writes an SPDX 2.3 SBOM of the jail (every file, the package it
+came from, every locked package with its version) into the layout beside the
+image, as an OCI 1.1 artifact referring to it, and --push attaches it.
 
 With --push REF the image is then uploaded to a registry as ` + "`jailimg push`" + ` does,
 with the same registry flags; --annotation adds manifest annotations such as
@@ -82,6 +97,8 @@ verify-attestation --type slsaprovenance1 checks it. See docs/signing.md.`,
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	f.StringArrayVar(&o.annotations, "annotation", nil, "add a manifest annotation `KEY=VALUE` (repeatable)")
 	f.StringVar(&o.push, "push", "", "push the image to this registry `REF` after writing the layout")
+	f.StringVar(&o.cache, "cache", sysroot.DefaultDir, "package cache `DIR` of a recipe with packages: (.deb files and their extracted roots)")
+	f.BoolVar(&o.offline, "offline", false, "build a recipe with packages: from the cache only: no apt, no network")
 	o.registry.AddRegistryFlags(f)
 	o.key.AddKeyFlags(f, "sign-key", "sign the image (and its provenance) with this private `KEY` file (cosign's, or PEM ECDSA P-256 or Ed25519)")
 	f.BoolVar(&o.attest, "attest", false, "attach the image's SLSA provenance (in-toto statement), signed with --sign-key's key when given")
@@ -100,7 +117,9 @@ type buildResult struct {
 
 func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.Reader, stdout io.Writer) error {
 	r, err := recipe.Load(recipePath)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return inputError{err} // the recipe to build is missing
+	} else if err != nil {
 		return err
 	}
 	p, err := o.plan(r)
@@ -115,20 +134,29 @@ func runBuild(ctx context.Context, o *buildOptions, recipePath string, stdin io.
 	if o.attest {
 		p.opts = append(p.opts, build.WithInputs(func(in []build.Input) { inputs = in }))
 	}
-	img, err := build.Image(ctx, r, p.opts...)
+	pkgs, err := o.packages(ctx, r, p)
 	if err != nil {
 		return err
 	}
-	res, err := writeBuild(ctx, img, r.Name, p)
+	built, err := build.Build(ctx, r, p.opts...)
 	if err != nil {
 		return err
 	}
-	a, err := attachBuild(ctx, o, r, p, img, key, inputs)
+	sbomArt, err := pkgs.sbom(ctx, r, built, p.tag)
 	if err != nil {
 		return err
 	}
+	res, err := writeBuild(ctx, built.Image, r.Name, p, sbomArt)
+	if err != nil {
+		return err
+	}
+	a, err := attachBuild(ctx, o, r, p, built.Image, key, inputs)
+	if err != nil {
+		return err
+	}
+	a.referrers = artifacts(sbomArt)
 	if p.push != nil {
-		return pushImage(ctx, &o.registry, img, p.push, a, o.json, stdin, stdout)
+		return pushImage(ctx, &o.registry, built.Image, p.push, a, o.json, stdin, stdout)
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
@@ -243,9 +271,14 @@ func (o *buildOptions) outputDir(r *recipe.Recipe) (string, error) {
 	return out, nil
 }
 
-// writeBuild writes img into the plan's layout and describes the result.
-func writeBuild(ctx context.Context, img v1.Image, name string, p *buildPlan) (*buildResult, error) {
-	if err := layout.Write(ctx, p.output, img, p.tag); err != nil {
+// writeBuild writes img, and its SBOM if not nil, into the plan's layout
+// and describes the result.
+func writeBuild(ctx context.Context, img v1.Image, name string, p *buildPlan, sbomArt v1.Image) (*buildResult, error) {
+	var wopts []layout.WriteOption
+	if sbomArt != nil {
+		wopts = append(wopts, layout.WithReferrer(sbomArt))
+	}
+	if err := layout.Write(ctx, p.output, img, p.tag, wopts...); err != nil {
 		return nil, err
 	}
 	digest, err := img.Digest()

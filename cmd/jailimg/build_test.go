@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/jailimg/jailimg/internal/testutil"
 )
 
 // TestBuildReproducible builds each sample recipe twice from copies in two
@@ -91,13 +93,28 @@ func TestBuildFailureKeepsOutput(t *testing.T) {
 }
 
 // TestBuildErrorsAreOneLine runs bad recipes through the CLI: one line on
-// stderr naming the cause, and exit code 3 for bad input.
+// stderr naming the cause (with -q: no progress lines), and exit code 3
+// for bad input, which a missing library is too (it was 1).
 func TestBuildErrorsAreOneLine(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Symlink("/etc/hostname", filepath.Join(dir, "esc")); err != nil { // leads out of the recipe's directory
 		t.Fatal(err)
 	}
+	suid := filepath.Join(dir, "suid-true")
+	testutil.CopyFile(t, "/usr/bin/true", suid, 0o755)
+	if err := os.Chmod(suid, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, recipe, want string }{
+		{"missing library", "name: x\nbinaries: [/usr/bin/true]\nlibraries: [libnope.so.3]\n",
+			"r.yaml:3: libraries[0]: resolving libnope.so.3 for /usr/bin/true: not found in "},
+		{"missing library's suggestion", "name: x\nbinaries: [/usr/bin/true]\nlibraries: [libnope.so.3]\n",
+			"/usr/lib/ (a library elsewhere on the build host goes under libraries: by its absolute path)"},
+		{"setuid binary", "name: x\nbinaries: [" + suid + "]\n",
+			"r.yaml:2: binaries[0]: " + suid + " is setuid or setgid (mode 04755); give it mode: 0755 in the recipe"},
+		{"missing source, no statat", "name: x\nfiles: [{src: nothere, dst: /x}]\n", "r.yaml:2: files[0]: nothere: stat nothere: no such file"},
+		{"entrypoint not in the jail", "name: x\nbinaries: [/usr/bin/true]\nentrypoint: [/usr/bin/false]\n",
+			"r.yaml:3: entrypoint[0]: /usr/bin/false is not in the jail"},
 		{"unknown key", "name: x\nbinarys: [/usr/bin/true]\n", "r.yaml:2: binarys: unknown key"},
 		{"missing binary", "name: x\nbinaries: [/usr/bin/no-such-daemon]\n", "/usr/bin/no-such-daemon"},
 		{"escape", "name: x\nfiles: [{src: ../../etc/shadow, dst: /etc/shadow}]\n", "escapes the recipe directory"},
@@ -109,7 +126,7 @@ func TestBuildErrorsAreOneLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, "r.yaml")
 			os.WriteFile(p, []byte(tc.recipe), 0o644)
-			res := jailimg(t, dir, nil, "build", "-o", filepath.Join(dir, "out"), p)
+			res := jailimg(t, dir, nil, "-q", "build", "-o", filepath.Join(dir, "out"), p) // -q: no progress, only the error
 			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
 			if res.code != exitInput || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d and one line naming %q", res.code, res.stderr, exitInput, tc.want)

@@ -27,17 +27,19 @@ func newCmdCheck() *cobra.Command {
 	o := &checkOptions{}
 	cmd := &cobra.Command{
 		Use:   "check [--json] [--user U] [--writable DIR]... [--accept KIND]... TARGET",
-		Short: "Audit a jail: setuid files, capabilities, writable paths, devices, shells, accounts",
+		Short: "Audit a jail: setuid files, capabilities, writable paths, devices, shells, accounts, policy opt-outs",
 		Long: `Audit TARGET, a bundle or a plain jail directory, and print one finding per
 line as "KIND<TAB>PATH<TAB>DETAIL" (or a JSON array with --json). Kinds:
 setuid, setgid, capability, world-writable, device (outside null, zero,
 full, random, urandom, tty), interpreter (shells, interpreters, compilers),
 user-writable (by the service user, outside the writable dirs), passwd
 (login shells and passwords in /etc/passwd and /etc/shadow), hardlink (shared
-with a file outside the jail), mount. For a bundle the user, the writable
-dirs and the accepted kinds come from its image config and policy (a
-recipe's run.accept, e.g. [interpreter] for a debug jail with a shell); the
-flags add to them. The image being audited may accept only interpreter and
+with a file outside the jail), mount, opt-out (the image's run policy turns
+off a confinement jailimg run applies by default: seccomp, Landlock, the
+private pid or IPC namespace). For a bundle the user, the writable dirs
+(those jailimg run mounts for it, and run.writable) and the accepted kinds
+come from its image config and policy (a recipe's run.accept, e.g.
+[interpreter] for a debug jail with a shell); the flags add to them. The image being audited may accept only interpreter and
 user-writable findings (any other kind in its policy is an error); --accept
 is the auditor's own decision. Accepted findings are still printed, marked
 "(accepted)". Exits 1 when there is any finding not accepted.`,

@@ -35,3 +35,39 @@ func TestCheckBrokenBundle(t *testing.T) {
 		t.Errorf("check of an empty plain directory: exit %d, stderr %q", res.code, res.stderr)
 	}
 }
+
+// TestCheckOptOut: `jailimg check` fails an image whose run policy turns
+// seccomp or Landlock off, one opt-out finding each, which the image's
+// own run.accept cannot waive and the auditor's --accept can; the same
+// image with the defaults passes.
+func TestCheckOptOut(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, run string
+		want      []string
+	}{
+		{"defaults", "", nil},
+		{"seccomp and landlock off", "run:\n  seccomp: false\n  landlock: false\n", []string{"landlock: false", "seccomp: false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jail := probeJail(t, dir, strings.ReplaceAll(tc.name, " ", "-"), tc.run)
+			res := jailimg(t, "", nil, "check", jail)
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+				if f := strings.Split(line, "\t"); len(f) > 2 && f[0] == "opt-out" {
+					opt, _, _ := strings.Cut(strings.TrimPrefix(f[2], "run policy "), ": jailimg run")
+					got = append(got, opt)
+				}
+			}
+			if wantCode := map[bool]int{true: 0, false: 1}[tc.want == nil]; res.code != wantCode || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("check: exit %d, opt-outs %q; want exit %d, %q\n%s%s", res.code, got, wantCode, tc.want, res.stdout, res.stderr)
+			}
+			if tc.want != nil {
+				if res := jailimg(t, "", nil, "check", "--accept", "opt-out", jail); res.code != 0 {
+					t.Errorf("check --accept opt-out: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+				}
+			}
+		})
+	}
+}

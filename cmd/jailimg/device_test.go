@@ -25,7 +25,7 @@ func TestUnpackDeviceCLI(t *testing.T) {
 	one, two := filepath.Join(work, "one"), filepath.Join(work, "two")
 	mustJailimg(t, "", nil, "build", "-q", "-o", one, recipe)
 	mustJailimg(t, "", []string{"SOURCE_DATE_EPOCH=1234567"}, "build", "-q", "-o", two, recipe)
-	target := filepath.Join(work, "jail")
+	target, state := filepath.Join(work, "jail"), filepath.Join(work, "state")
 
 	r := jailimg(t, "", nil, "unpack", "--device", dev, one, target)
 	if r.code != 0 || !strings.Contains(r.stderr, "msg=unpacking") || !strings.Contains(r.stderr, "percent=100") {
@@ -36,7 +36,7 @@ func TestUnpackDeviceCLI(t *testing.T) {
 	if out, err := exec.Command("chroot", filepath.Join(target, "current/rootfs"), "/usr/bin/bash", "-c", "echo ok").CombinedOutput(); err != nil || string(out) != "ok\n" {
 		t.Fatalf("chroot into the read-only jail: %v, %q", err, out)
 	}
-	if out := mustJailimg(t, "", nil, "run", "--user", "jail", target, "--", "-c", "echo ok $UID"); out != "ok 1000\n" {
+	if out := mustJailimg(t, "", nil, "run", "--state", state, "--user", "jail", target, "--", "-c", "echo ok $UID"); out != "ok 1000\n" {
 		t.Fatalf("jailimg run from the read-only jail: %q", out)
 	}
 
@@ -48,7 +48,7 @@ func TestUnpackDeviceCLI(t *testing.T) {
 		t.Fatalf("the second image has the same digest %s", digest2)
 	}
 	wantReadOnly(t, target)
-	if out := mustJailimg(t, "", nil, "run", "--user", "jail", target, "--", "-c", "echo ok"); out != "ok\n" {
+	if out := mustJailimg(t, "", nil, "run", "--state", state, "--user", "jail", target, "--", "-c", "echo ok"); out != "ok\n" {
 		t.Fatalf("jailimg run after the switch: %q", out)
 	}
 

@@ -136,11 +136,13 @@ func verifySource(ctx context.Context, r *registryFlags, src source.Source, img 
 }
 
 // attached is what goes to a registry with an image: the images attached
-// to it where it comes from (its layout's signatures and attestations),
-// and a new signature.
+// to it where it comes from (its layout's signatures and attestations, in
+// cosign's tag scheme), a new signature, and the OCI 1.1 artifacts that
+// refer to it (an SBOM, from its layout).
 type attached struct {
-	from attach.Store     // nil: none
-	key  *sign.PrivateKey // nil: no new signature
+	from      attach.Store     // nil: none
+	key       *sign.PrivateKey // nil: no new signature
+	referrers []v1.Image       // OCI 1.1 artifacts (an SBOM), pushed after the image
 }
 
 // push sends a to ref's repository for the image with digest d: what

@@ -3,21 +3,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/jailimg/jailimg/pkg/run"
 )
 
 func main() {
 	run.Main() // the jail's setup process: never returns when it is one
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	err := newRoot().ExecuteContext(ctx)
 	stop()
+	err = interruptedBy(ctx, err)
 	var exit *run.ExitError
 	if err != nil && !errors.As(err, &exit) { // a service's own status is not jailimg's error
 		fmt.Fprintln(os.Stderr, "jailimg:", err)

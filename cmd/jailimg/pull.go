@@ -19,9 +19,10 @@ import (
 
 // pullOptions are the flags of `jailimg pull`.
 type pullOptions struct {
-	registry registryFlags
-	verify   verifyFlags
-	json     bool
+	registry     registryFlags
+	verify       verifyFlags
+	json         bool
+	keepPrevious bool
 }
 
 func newCmdPull() *cobra.Command {
@@ -49,7 +50,13 @@ before any blob of the image is fetched: else nothing is written and
 jailimg exits 3, naming the digest and why. Its signatures and attestations
 are then stored beside it in LAYOUT, so that unpack --verify-key LAYOUT
 checks them again offline, and the image is pulled by the digest that was
-verified, whatever REF's tag names by then.`,
+verified, whatever REF's tag names by then.
+
+With --keep-previous, the image TAG named before (when it is another) stays
+in LAYOUT as TAG.previous, one generation deep: a boot cache then holds the
+live image and the one before it, for a rollback (jailimg unpack
+LAYOUT:TAG.previous TARGET). jailimg gc LAYOUT removes the blobs of the
+images that left the index.`,
 		Example: `  jailimg pull registry.example.com/jails/bash:5.2 /var/lib/jails/bash
   jailimg pull 127.0.0.1:5000/nginx@sha256:... out/nginx:stable
   jailimg pull --verify-key /etc/jailimg/keys/release.pub registry.example.com/jails/nginx:1.22 /var/lib/jailimg/cache/nginx`,
@@ -61,6 +68,7 @@ verified, whatever REF's tag names by then.`,
 	o.registry.AddRegistryFlags(cmd.Flags())
 	o.verify.AddVerifyFlags(cmd.Flags(), "verify-key", "refuse an image not signed by one of these public `KEY` files (PEM, comma-separated or repeated)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&o.keepPrevious, "keep-previous", false, "keep the image TAG named before as TAG.previous (see jailimg gc)")
 	return cmd
 }
 
@@ -99,6 +107,9 @@ func runPull(ctx context.Context, o *pullOptions, source, target string, stdin i
 	opts, done, err := o.registry.imageOptions(stdin, "pulling")
 	if err != nil {
 		return err
+	}
+	if o.keepPrevious {
+		opts = append(opts, registry.WithKeepPrevious())
 	}
 	digest, err := registry.Pull(ctx, ref, dir, tag, opts...)
 	done()

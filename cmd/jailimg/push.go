@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/jailimg/jailimg/pkg/layout"
 	"github.com/jailimg/jailimg/pkg/registry"
+	"github.com/jailimg/jailimg/pkg/source"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +48,12 @@ build --attest: the sha256-HEX.sig and .att images beside it) are sent
 too, merged with those REF's repository already has; --sign-key KEY adds a
 signature by KEY, as jailimg sign does. They are sent before the image, so
 that a host verifying signatures never finds REF naming an image whose
-signatures are not there yet. See docs/signing.md.`,
+signatures are not there yet. See docs/signing.md.
+
+The OCI 1.1 artifacts stored beside the image in SOURCE's layout (the SPDX
+SBOM of a jailimg build from packages:) are attached after the image as
+referrers of its digest: through the registry's referrers API, or where it
+has none, in the index its referrers tag (sha256-HEX) names.`,
 		Example: `  jailimg push out/bash registry.example.com/jails/bash:5.2
   jailimg push out/bash:5.2 127.0.0.1:5000/bash:5.2
   COSIGN_PASSWORD=... jailimg push --sign-key cosign.key out/nginx registry.example.com/jails/nginx:1.22
@@ -89,12 +96,17 @@ func runPush(ctx context.Context, o *pushOptions, source, target string, stdin i
 	if err != nil {
 		return err
 	}
-	return pushImage(ctx, &o.registry, img, ref, attached{from: from, key: key}, o.json, stdin, stdout)
+	arts, err := layoutReferrers(src, img)
+	if err != nil {
+		return inputError{err}
+	}
+	return pushImage(ctx, &o.registry, img, ref, attached{from: from, key: key, referrers: arts}, o.json, stdin, stdout)
 }
 
-// pushImage pushes what a attaches to img, then img, to ref, and reports
-// it: the digest on stdout (or JSON), the bytes uploaded on stderr. build
-// --push shares it.
+// pushImage pushes what a attaches to img in cosign's tag scheme, then
+// img, to ref, then a's OCI 1.1 referrers (its SBOM), and reports it: the
+// digest on stdout (or JSON), the bytes uploaded on stderr. build --push
+// shares it.
 func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Reference, a attached, asJSON bool, stdin io.Reader, stdout io.Writer) error {
 	digest, err := img.Digest()
 	if err != nil {
@@ -113,6 +125,14 @@ func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Ref
 		return err
 	}
 	logger().Info(fmt.Sprintf("uploaded %s of layers", humanBytes(res.UploadedBytes)), "ref", ref.String(), "digest", res.Digest.String())
+	for _, art := range a.referrers {
+		d, err := registry.Attach(ctx, ref.Context(), art, opts...)
+		if err != nil {
+			return err
+		}
+		m, _ := art.Manifest()
+		logger().Info("attached", "artifactType", m.ArtifactType, "digest", d.String(), "subject", res.Digest.String())
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -120,4 +140,40 @@ func pushImage(ctx context.Context, r *registryFlags, img v1.Image, ref name.Ref
 	}
 	_, err = fmt.Fprintln(stdout, res.Digest)
 	return err
+}
+
+// layoutReferrers returns the artifacts stored beside img when src is an
+// OCI layout (an SBOM jailimg build wrote), for push to attach.
+func layoutReferrers(src source.Source, img v1.Image) ([]v1.Image, error) {
+	if src.Layout == "" {
+		return nil, nil
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	descs, err := layout.Referrers(src.Layout, digest)
+	if err != nil {
+		return nil, err
+	}
+	var arts []v1.Image
+	for _, d := range descs {
+		art, err := layout.Referrer(src.Layout, d)
+		if err != nil {
+			return nil, err
+		}
+		arts = append(arts, art)
+	}
+	return arts, nil
+}
+
+// artifacts lists the non-nil images among arts.
+func artifacts(arts ...v1.Image) []v1.Image {
+	var out []v1.Image
+	for _, a := range arts {
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }

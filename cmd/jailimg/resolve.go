@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,9 @@ func runResolve(ctx context.Context, o *resolveOptions, args []string, w io.Writ
 		return err
 	}
 	cl, rerr := r.Resolve(ctx, resolve.Request{Binaries: bins, Libraries: o.libs})
+	if errors.Is(rerr, fs.ErrNotExist) {
+		rerr = inputError{rerr} // a binary to resolve is missing
+	}
 	if cl != nil {
 		if err := printClosure(w, cl, o); err != nil {
 			return err

@@ -45,13 +45,13 @@ the error is on stderr and in the exit code.
 	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "log nothing but errors")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
-		newCmdBuild(),
+		newCmdBuild(), newCmdLock(), newCmdOutdated(),
 		newCmdInspect(),
 		newCmdResolve(),
 		newCmdRun(), newCmdCheck(),
 		newCmdPush(), newCmdPull(),
 		newCmdSign(), newCmdVerifySignature(),
-		newCmdUnpack(), newCmdVerify(),
+		newCmdUnpack(), newCmdVerify(), newCmdGC(),
 		newCmdTrace(),
 	)
 	return root

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/run"
 	"github.com/spf13/cobra"
@@ -18,8 +19,11 @@ import (
 // runOptions are the flags of `jailimg run`.
 type runOptions struct {
 	user, entrypoint, workdir, network, umask, pidfile, profile string
-	allowRoot, seccomp, landlock, strict, tty                   bool
-	env, writable, rlimits                                      []string
+	state, pid, ipc, tmpfsSize, syslogSocket                    string
+	allowRoot, seccomp, landlock, noSeccomp, noLandlock         bool
+	strict, tty                                                 bool
+	syslogRate                                                  int
+	env, writable, rlimits, tmpfs                               []string
 }
 
 const runExitHelp = `
@@ -34,42 +38,76 @@ func newCmdRun() *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
 		Use:   "run [flags] TARGET [--] [CMD ARGS...]",
-		Short: "Run a service in an unpacked jail: chroot, privilege drop, optional seccomp, Landlock, no network",
+		Short: "Run a service in an unpacked jail: private namespaces, read-only root, seccomp, Landlock, privilege drop",
 		Long: `Run the service of TARGET, a bundle written by jailimg pull/unpack or a plain
 jail directory, without a container runtime. Defaults come from the image
 config (entrypoint, cmd, user, workdir, env) and its run policy; flags
 override them. CMD ARGS replace the config's cmd (required for a plain
 directory). Flags go before TARGET.
 
-jailimg chroots into the jail before reading anything of it, looks the user
-up in the jail's own /etc/passwd and /etc/group, sets groups, gid and uid,
-empties every capability set, sets no_new_privs, closes inherited file
-descriptors, starts the service with the config's environment only, umask
-077 unless told otherwise, and forwards TERM, INT, HUP, USR1 and USR2.
-It refuses uid 0 unless --allow-root: root escapes a chroot.
+jailimg re-executes itself as the jail's init, PID 1 of new pid and IPC
+namespaces and of a private mount namespace, in a session of its own. The
+init binds the jail's root over itself read-only, nosuid and nodev (whether
+or not the partition is read-only; the safe devices null, zero, full,
+random, urandom and tty keep working), mounts what the run policy asks
+for, and starts the service child, which chroots, looks the user up in the
+jail's own /etc/passwd and /etc/group, sets groups, gid and uid, empties
+every capability set, sets no_new_privs, closes inherited file
+descriptors, applies Landlock and seccomp, and execs the service with the
+config's environment only, umask 077 unless told otherwise. The init stays:
+it forwards TERM, INT, HUP, USR1, USR2, QUIT and WINCH to the service,
+reaps every process of the jail, and when the service ends jailimg exits
+with its status; whatever is left in the jail is killed with the pid
+namespace. None of the jail's mounts appears in the host's mount table,
+and none is left when it stops. It refuses uid 0 unless --allow-root: root
+escapes a chroot.
 
-The service runs in a session of its own and never gets the operator's
-terminal as its controlling terminal: it cannot push keystrokes into the
-operator's shell (TIOCSTI), and Ctrl-C at the terminal reaches it through
-jailimg's forwarding. A terminal on stdin, stdout or stderr is still passed
-as is, for the service to read and write. -t (--tty), like "docker run -t",
-gives the service a pseudo-terminal of its own instead, as sudo's use_pty
-does: jailimg puts its terminal in raw mode, relays both ways and the window
-size, and restores the terminal when the service ends; stdin must be a
-terminal.
+What the run policy mounts (each on a directory of the image, with the
+image directory's owner and mode; all nosuid, nodev, noexec):
+  runtime   a fresh tmpfs at each start (--tmpfs-size, default 64M)
+  state, cache, logs
+            a bind of STATE/<path in the jail>, created on first start and
+            kept across restarts and upgrades; STATE is --state, default
+            /var/lib/jailimg/NAME (NAME: the image's name)
+  tmp       a private tmpfs on /tmp
+  hostfiles /etc/resolv.conf, /etc/hosts, /etc/localtime of the host, read-only
+  syslog    /dev/log: a socket jailimg relays to the host's syslog
+            (--syslog-socket, default /dev/log), tagged jailimg/NAME and
+            limited to --syslog-rate messages a second
 
---seccomp denies the system calls that reshape or leave a jail (mount,
-chroot, ptrace, unshare, bpf, module loading, block-device mknod, ...) and
-ioctl TIOCSTI and TIOCLINUX (matched on the 32 bits the kernel reads, so
-high bits set in the command do not get past it); --seccomp-profile FILE
-replaces the list but not those two ioctls (format: see "go doc
-github.com/jailimg/jailimg/pkg/run Profile"). --landlock makes the jail
-read-only but the --writable directories, and the outside unreachable.
+The confined settings are the defaults; each opt-out is explicit, and
+"jailimg check" reports an image whose policy takes one (jailimg run warns
+of it, unless a flag below decides):
+  seccomp   denies the system calls that reshape or leave a jail, reach
+            other processes or the kernel's exposed interfaces (mount,
+            chroot, ptrace, unshare, bpf, io_uring, module loading, ...) and
+            ioctl TIOCSTI and TIOCLINUX (matched on the 32 bits the kernel
+            reads); --seccomp-profile FILE replaces the list but not those
+            two ioctls (format: "go doc github.com/jailimg/jailimg/pkg/run
+            Profile"); --no-seccomp turns it off
+  Landlock  makes the jail read-only but the directories above and
+            --writable, the outside unreachable, and scopes signals and
+            abstract unix sockets to the jail; --no-landlock turns it off
+  --pid host, --ipc host
+            keep the host's pid or IPC namespace: the service then sees
+            every host process, and the host's System V IPC
 --network none gives the service a network namespace with loopback only.
 A feature the kernel lacks is skipped with a warning, or refused with --strict.
+
+The service never gets the operator's terminal as its controlling
+terminal (it is no session leader, and cannot acquire one): it cannot push
+keystrokes into the operator's shell (TIOCSTI), and Ctrl-C at the terminal
+reaches it through jailimg's forwarding. A terminal on stdin, stdout or
+stderr is still passed as is, for the service to read and write. -t
+(--tty), like "docker run -t", gives the service a pseudo-terminal of its
+own instead, as sudo's use_pty does: jailimg puts its terminal in raw mode,
+relays both ways and the window size, and restores the terminal when the
+service ends; stdin must be a terminal.
+
+--pidfile FILE holds the init's pid (signal it to signal the service).
 ` + runExitHelp,
 		Example: `  jailimg run --pidfile /run/nginx-jail.pid /srv/jails/nginx
-  jailimg run --seccomp --landlock --network none /srv/jails/unbound
+  jailimg run --state /var/lib/jails/web --network none /srv/jails/unbound
   jailimg run -u jail --entrypoint "" /srv/jails/bash -- /usr/bin/ls -la /
   jailimg run -t -u jail --entrypoint "" /srv/jails/bash -- /bin/bash -i`,
 		Args:         args(cobra.MinimumNArgs(1)),
@@ -97,15 +135,28 @@ A feature the kernel lacks is skipped with a warning, or refused with --strict.
 	f.StringVar(&o.entrypoint, "entrypoint", "", `replace the config's entrypoint (space-separated; "" clears it)`)
 	f.StringArrayVarP(&o.env, "env", "e", nil, "add KEY=VALUE to the service's environment")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "jail directory to start in (default: the config's, else /)")
-	f.BoolVar(&o.seccomp, "seccomp", false, "deny escape-prone system calls (default: the policy's)")
+	f.BoolVar(&o.seccomp, "seccomp", true, "deny escape-prone system calls (default: on, unless the policy opts out)")
+	f.BoolVar(&o.noSeccomp, "no-seccomp", false, "opt out of the seccomp filter")
 	f.StringVar(&o.profile, "seccomp-profile", "", "seccomp deny list FILE (implies --seccomp)")
-	f.BoolVar(&o.landlock, "landlock", false, "read-only jail but --writable dirs, nothing outside (default: the policy's)")
-	f.StringArrayVar(&o.writable, "writable", nil, "jail DIR the service may write under --landlock (replaces the policy's)")
+	f.BoolVar(&o.landlock, "landlock", true, "read-only jail but the mounted and --writable dirs, nothing outside (default: on, unless the policy opts out)")
+	f.BoolVar(&o.noLandlock, "no-landlock", false, "opt out of Landlock")
+	f.StringArrayVar(&o.writable, "writable", nil, "further jail DIR the service may write under Landlock (replaces the policy's)")
 	f.StringVar(&o.network, "network", "", `"host" or "none" (default: the policy's, else host)`)
 	cmd.RegisterFlagCompletionFunc("network", cobra.FixedCompletions([]string{"host", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVar(&o.pid, "pid", "", `"private" or "host" pid namespace (default: the policy's, else private)`)
+	f.StringVar(&o.ipc, "ipc", "", `"private" or "host" IPC namespace (default: the policy's, else private)`)
+	for _, name := range []string{"pid", "ipc"} {
+		cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions([]string{"private", "host"}, cobra.ShellCompDirectiveNoFileComp))
+	}
+	f.StringVar(&o.state, "state", "", "host DIR holding the jail's state, cache and logs dirs (default: /var/lib/jailimg/NAME)")
+	cmd.MarkFlagDirname("state")
+	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "jail DIR to mount a fresh tmpfs on, with its owner and mode (adds to the policy's runtime dirs)")
+	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "cap of each tmpfs: bytes, or a number with K, M or G (default: the policy's, else 64M)")
+	f.IntVar(&o.syslogRate, "syslog-rate", 0, "messages per second relayed from the jail's /dev/log (default: 200, bursts of 5 seconds' worth)")
+	f.StringVar(&o.syslogSocket, "syslog-socket", "", "the host's syslog socket the jail's /dev/log is relayed to (default: /dev/log)")
 	f.StringVar(&o.umask, "umask", "", "octal umask (default: the policy's, else 077)")
 	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit: cpu, nofile, nproc, fsize, as, core, data, stack, memlock")
-	f.StringVar(&o.pidfile, "pidfile", "", "write the service's pid to FILE")
+	f.StringVar(&o.pidfile, "pidfile", "", "write the pid of the jail's init (which forwards signals to the service) to FILE")
 	f.BoolVar(&o.strict, "strict", false, "fail when the kernel lacks a requested feature instead of warning")
 	f.BoolVarP(&o.tty, "tty", "t", false, "give the service a pseudo-terminal of its own, relayed to this one (stdin must be a terminal)")
 	return cmd
@@ -159,29 +210,118 @@ func (o *runOptions) options(cmd *cobra.Command) ([]run.Option, error) {
 // leave the policy's value.
 func (o *runOptions) confinement(cmd *cobra.Command) ([]run.Option, error) {
 	changed := cmd.Flags().Changed
+	opts, err := o.filters(changed)
+	if err != nil {
+		return nil, err
+	}
+	if changed("writable") {
+		opts = append(opts, run.WithWritable(o.writable...))
+	}
+	ns, err := o.namespaces(changed)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, ns...)
+	mounts, err := o.mounts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, mounts...)
+	limits, err := o.limits()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, limits...), nil
+}
+
+// filters turns --seccomp, --no-seccomp, --seccomp-profile, --landlock and
+// --no-landlock into run options; unset, they leave the policy's value.
+func (o *runOptions) filters(changed func(string) bool) ([]run.Option, error) {
 	var opts []run.Option
-	if changed("seccomp") {
-		opts = append(opts, run.WithSeccomp(o.seccomp))
+	for _, f := range []struct {
+		on, off string
+		value   bool
+		with    func(bool) run.Option
+	}{
+		{"seccomp", "no-seccomp", o.seccomp && !o.noSeccomp, run.WithSeccomp},
+		{"landlock", "no-landlock", o.landlock && !o.noLandlock, run.WithLandlock},
+	} {
+		if changed(f.on) && changed(f.off) {
+			return nil, fmt.Errorf("--%s and --%s: give one", f.on, f.off)
+		}
+		if changed(f.on) || changed(f.off) {
+			opts = append(opts, f.with(f.value))
+		}
 	}
 	if o.profile != "" {
+		if o.noSeccomp {
+			return nil, fmt.Errorf("--seccomp-profile and --no-seccomp: give one")
+		}
 		p, err := run.LoadProfile(o.profile)
 		if err != nil {
 			return nil, fmt.Errorf("--seccomp-profile: %w", err)
 		}
 		opts = append(opts, run.WithSeccompProfile(p))
 	}
-	if changed("landlock") {
-		opts = append(opts, run.WithLandlock(o.landlock))
-	}
-	if changed("writable") {
-		opts = append(opts, run.WithWritable(o.writable...))
-	}
+	return opts, nil
+}
+
+// namespaces turns --network, --pid and --ipc into run options.
+func (o *runOptions) namespaces(changed func(string) bool) ([]run.Option, error) {
+	var opts []run.Option
 	if changed("network") {
 		if o.network != "host" && o.network != "none" {
 			return nil, fmt.Errorf("--network %q: want host or none", o.network)
 		}
 		opts = append(opts, run.WithNetwork(o.network))
 	}
+	for _, ns := range []struct {
+		name, value string
+		with        func(string) run.Option
+	}{{"pid", o.pid, run.WithPID}, {"ipc", o.ipc, run.WithIPC}} {
+		if !changed(ns.name) {
+			continue
+		}
+		if ns.value != "private" && ns.value != "host" {
+			return nil, fmt.Errorf("--%s %q: want private or host", ns.name, ns.value)
+		}
+		opts = append(opts, ns.with(ns.value))
+	}
+	return opts, nil
+}
+
+// mounts turns --state, --tmpfs, --tmpfs-size, --syslog-rate and
+// --syslog-socket into run options.
+func (o *runOptions) mounts() ([]run.Option, error) {
+	var opts []run.Option
+	if o.state != "" {
+		opts = append(opts, run.WithState(o.state))
+	}
+	if len(o.tmpfs) > 0 {
+		opts = append(opts, run.WithTmpfs(o.tmpfs...))
+	}
+	if o.tmpfsSize != "" {
+		size, err := policy.ParseSize(o.tmpfsSize)
+		if err != nil || size == 0 {
+			return nil, fmt.Errorf("--tmpfs-size %q: want a size above 0 such as 16M", o.tmpfsSize)
+		}
+		opts = append(opts, run.WithTmpfsSize(uint64(size)))
+	}
+	if o.syslogRate < 0 {
+		return nil, fmt.Errorf("--syslog-rate %d: want messages per second, at least 1", o.syslogRate)
+	}
+	if o.syslogRate > 0 {
+		opts = append(opts, run.WithSyslogRate(o.syslogRate))
+	}
+	if o.syslogSocket != "" {
+		opts = append(opts, run.WithSyslogSocket(o.syslogSocket))
+	}
+	return opts, nil
+}
+
+// limits turns --umask and --rlimit into run options.
+func (o *runOptions) limits() ([]run.Option, error) {
+	var opts []run.Option
 	if o.umask != "" {
 		v, err := strconv.ParseUint(strings.TrimPrefix(o.umask, "0o"), 8, 32)
 		if err != nil || v > 0o777 {

@@ -320,8 +320,8 @@ func TestRCScriptVerifyKey(t *testing.T) {
 	conf := filepath.Join(dir, "bash.conf")
 	body := strings.Join([]string{
 		"JAILIMG=" + jailimgBin, "SOURCE=" + reg.Ref("jails/bash:5.2"), "CACHE=" + cache, "CACHE_REFRESH=yes",
-		"VERIFY_KEY=" + release.pub, "TARGET=" + filepath.Join(dir, "jail"), `RUN_FLAGS="--user jail"`,
-		`COMMAND="-c 'exec sleep 1000'"`, "PIDFILE=" + filepath.Join(dir, "bash.pid"),
+		"VERIFY_KEY=" + release.pub, "TARGET=" + filepath.Join(dir, "jail"), "STATE=" + filepath.Join(dir, "state"),
+		`RUN_FLAGS="--user jail"`, `COMMAND="-c 'exec sleep 1000'"`, "PIDFILE=" + filepath.Join(dir, "bash.pid"),
 		"LOGFILE=" + filepath.Join(dir, "bash.log"), ""}, "\n")
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jailimg/jailimg/internal/testutil"
 )
@@ -49,7 +52,6 @@ func TestTraceFragment(t *testing.T) {
 	tests := []struct {
 		name, bin, conf string
 		args            func(conf string) []string
-		bareConf        bool // the recipe without the fragment copies the config too
 	}{
 		{"nginx", "/usr/sbin/nginx", `user www-data;
 pid PIDFILE;
@@ -60,14 +62,14 @@ http {
     access_log /var/log/nginx/access.log;
     server { listen 127.0.0.1:8089; root /var/www/html; }
 }
-`, func(conf string) []string { return []string{"-t", "-c", conf} }, true},
+`, func(conf string) []string { return []string{"-t", "-c", conf} }},
 		{"lighttpd", "/usr/sbin/lighttpd", `server.document-root = "/var/www/html"
 server.port = 8093
 server.bind = "127.0.0.1"
 server.username = "www-data"
 server.groupname = "www-data"
 mimetype.assign = (".html" => "text/html")
-`, func(conf string) []string { return []string{"-tt", "-f", conf} }, false},
+`, func(conf string) []string { return []string{"-tt", "-f", conf} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,20 +86,25 @@ mimetype.assign = (".html" => "text/html")
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"binaries:\n  - " + tt.bin + "\n", "{src: " + conf + ", dst: " + conf + "}"} {
+			for _, want := range []string{"binaries:\n  - " + tt.bin + "\n", "#   " + conf + "\n"} {
 				if !strings.Contains(string(frag), want) {
 					t.Errorf("fragment lacks %q:\n%s", want, frag)
 				}
 			}
-			// The fragment is used as written, through include:.
-			with := "name: " + tt.name + "-traced\n" + wwwData + "include: [frag.yaml]\n"
+			// The config named on the command line is in the test's
+			// directory, a host-specific path: listed for the user to map,
+			// not copied to its host path.
+			if strings.Contains(string(frag), "{src: "+conf) {
+				t.Errorf("fragment copies the host-specific %s:\n%s", conf, frag)
+			}
+			// The fragment is used as written, through include:, with the
+			// user's mapping of the config.
+			with := "name: " + tt.name + "-traced\n" + wwwData + "include: [frag.yaml]\nfiles: [{src: " + conf + ", dst: " + conf + "}]\n"
 			if out, err := inJail(buildJail(t, dir, "with", with), argv...); err != nil {
 				t.Errorf("%s in the jail with the fragment: %v\n%s\nfragment:\n%s", tt.name, err, out, frag)
 			}
-			without := "name: " + tt.name + "-bare\n" + wwwData + "binaries: [" + tt.bin + "]\n"
-			if tt.bareConf {
-				without += "files: [{src: " + conf + ", dst: " + conf + "}]\n"
-			}
+			without := "name: " + tt.name + "-bare\n" + wwwData + "binaries: [" + tt.bin + "]\n" +
+				"files: [{src: " + conf + ", dst: " + conf + "}]\n"
 			if out, err := inJail(buildJail(t, dir, "without", without), argv...); err == nil {
 				t.Errorf("%s in the jail without the fragment succeeded:\n%s", tt.name, out)
 			}
@@ -177,7 +184,7 @@ func TestTraceConfines(t *testing.T) {
 		{"--allow-root", []string{"--user", "0:0", "--allow-root"}, []string{"UID 0 0 0", "GID 0 0 0", "GROUPS []"}},
 	}
 	confined := []string{"CAPEFF 0000000000000000", "CAPPRM 0000000000000000", "CAPINH 0000000000000000",
-		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER true", "FD0 ISATTY true CTTY false",
+		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER false", "FD0 ISATTY true CTTY false",
 		"UMASK 077", "NOFILE 64 64"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,4 +220,123 @@ func TestTraceConfines(t *testing.T) {
 			t.Errorf("trace as uid 0 without --allow-root: exit %d, want 125 and a refusal; stderr %q", res.code, res.stderr)
 		}
 	})
+}
+
+// TestTraceDaemon traces nginx serving in the foreground, as a daemon is
+// traced to learn what it needs: it never exits on its own, so the trace is
+// ended by Ctrl-C (SIGINT to jailimg: exit 130) or by --duration (exit 0),
+// and both still write the fragment, with what nginx opened while serving.
+func TestTraceDaemon(t *testing.T) {
+	needRoot(t)
+	needTool(t, "nginx")
+	tests := []struct {
+		name  string
+		flags []string
+		stop  bool // send SIGINT once nginx serves
+		code  int
+	}{
+		{"SIGINT", nil, true, 130},
+		{"--duration", []string{"--duration", "3s"}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePort(t)
+			conf := filepath.Join(dir, "nginx.conf")
+			text := "daemon off;\npid " + filepath.Join(dir, "pid") + ";\nerror_log " + filepath.Join(dir, "error.log") + ";\n" +
+				"events { worker_connections 16; }\nhttp {\n  include /etc/nginx/mime.types;\n  access_log off;\n" +
+				"  server { listen 127.0.0.1:" + port + "; root " + dir + "; }\n}\n"
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			frag := filepath.Join(dir, "frag.yaml")
+			cmd := exec.Command(jailimgBin, append(append([]string{"-q", "trace", "-o", frag}, tt.flags...), "--", "/usr/sbin/nginx", "-c", conf)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ended := make(chan error, 1)
+			go func() { ended <- cmd.Wait() }()
+			var err error
+			if tt.stop {
+				if !serves(t, "http://127.0.0.1:"+port+"/", ended) {
+					t.Fatalf("jailimg trace ended before nginx served:\n%s", stderr.String())
+				}
+				if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = <-ended
+			if code := cmd.ProcessState.ExitCode(); code != tt.code {
+				t.Errorf("jailimg trace of a daemon: exit %d (%v), want %d\n%s", code, err, tt.code, stderr.String())
+			}
+			got, rerr := os.ReadFile(frag)
+			if rerr != nil {
+				t.Fatalf("no fragment written: %v\n%s", rerr, stderr.String())
+			}
+			for _, want := range []string{"binaries:\n  - /usr/sbin/nginx\n", "  - {src: /etc/nginx/mime.types, dst: /etc/nginx/mime.types}\n", "#   " + conf + "\n"} {
+				if !strings.Contains(string(got), want) {
+					t.Errorf("fragment lacks %q:\n%s", want, got)
+				}
+			}
+		})
+	}
+}
+
+// serves polls url until it answers (true) or ended reports the server's
+// supervisor gone (false, the error put back for the caller).
+func serves(t *testing.T, url string, ended chan error) bool {
+	t.Helper()
+	for {
+		select {
+		case err := <-ended:
+			ended <- err
+			return false
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// TestTraceDiagnoseLibrary imports a Python extension module in a jail that
+// has the module but not the library it links (closure: false, as a recipe
+// may say for a file it trusts to need nothing): the diagnosis names the
+// library with the module that needed it, once, not the loader's probes.
+func TestTraceDiagnoseLibrary(t *testing.T) {
+	needRoot(t)
+	// By its real path: python3.11 on a developer's PATH may be a shim.
+	py := "/usr/bin/python3.11"
+	testutil.NeedFile(t, py, "python3.11")
+	dir := t.TempDir()
+	module := "/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so"
+	rootfs := buildJail(t, dir, "py", "name: py\nbinaries: ["+py+"]\nfiles:\n"+
+		"  - {src: /usr/lib/python3.11/os.py, dst: /usr/lib/python3.11/os.py}\n"+
+		"  - {src: /usr/lib/python3.11/encodings, dst: /usr/lib/python3.11/encodings}\n"+
+		"  - {src: "+module+", dst: "+module+", closure: false}\n"+
+		"users:\n  - {name: app, uid: 1000, gid: 1000}\ngroups:\n  - {name: app, gid: 1000}\n")
+	res := jailimg(t, dir, nil, "-q", "trace", "--root", rootfs, "--user", "app", "--", py, "-S", "-c", "import _sqlite3")
+	want := "missing library: libsqlite3.so.0 (needed by " + module + ", loaded by " + py + "; searched "
+	if res.code != 1 || !strings.Contains(res.stdout, want) {
+		t.Errorf("diagnosis of a module's missing library: exit %d, want 1 (python's), and a line %q:\n%s\n%s", res.code, want, res.stdout, res.stderr)
+	}
+	if strings.Contains(res.stdout, "missing: /usr/lib/x86_64-linux-gnu/libsqlite3.so.0") {
+		t.Errorf("the loader's probes are listed one by one:\n%s", res.stdout)
+	}
 }

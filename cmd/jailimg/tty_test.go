@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +24,15 @@ func probeBinary(t *testing.T) string { return testutil.StaticProgram(t, "./test
 // recipe "run:" section, or ""); it returns the bundle.
 func probeJail(t *testing.T, dir, name, runText string) string {
 	t.Helper()
+	mustJailimg(t, dir, nil, "-q", "unpack", probeLayout(t, dir, name, runText), name+".jail")
+	return filepath.Join(dir, name+".jail")
+}
+
+// probeLayout builds the probe's jail as probeJail does, into the OCI
+// layout it returns, DIR/NAME.oci; extra is YAML added to the recipe
+// (dirs:, a run: section).
+func probeLayout(t *testing.T, dir, name, extra string) string {
+	t.Helper()
 	testutil.CopyFile(t, probeBinary(t), filepath.Join(dir, name+"-probe"), 0o755)
 	recipe := "name: " + name + `
 files:
@@ -37,9 +47,13 @@ groups:
 entrypoint: [/bin/probe]
 cmd: [creds]
 user: svc
-` + runText
-	buildJail(t, dir, name, recipe)
-	return filepath.Join(dir, name+".jail")
+` + extra
+	path := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustJailimg(t, dir, nil, "-q", "build", "-o", name+".oci", path)
+	return filepath.Join(dir, name+".oci")
 }
 
 // operatorShell starts an interactive sh on a new console, as an operator's

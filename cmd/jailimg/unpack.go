@@ -109,6 +109,14 @@ still mounted in it (e.g. bind-mounted logs) is left whole, with a warning
 naming the mount points (exit 0: the new generation is live), and the first
 unpack after they are unmounted removes it.
 
+Before the first byte is written, the free space of TARGET's file system is
+compared with what the image needs at least (its layers' compressed size),
+and again every 16 MiB written: too little space fails at once (exit 1)
+naming the mount point and the bytes free and needed, as does a write that
+finds the disk full. The new generation is written beside the live one, so
+the file system needs room for both (see docs/boot.md). A failure of the
+host (disk, device, permissions) exits 1, never 3.
+
 When SOURCE cannot be read (e.g. the registry is unreachable at boot) and
 TARGET already holds a live tree, that tree is kept and the error reported
 (exit 4 for a registry error, 1 otherwise).
@@ -130,7 +138,8 @@ With --device DEV, the ext4 or xfs filesystem on DEV is mounted on TARGET
 is mounted anywhere else), and with --read-only TARGET must already be a
 mount point. Either way TARGET is writable only while a new tree is written
 and is left mounted read-only and nosuid, with nodev unless the live image
-has device nodes, whether the unpack succeeds or fails, and also when
+has a device node other than the safe ones in /dev (jailimg run binds the
+host's over those), whether the unpack succeeds or fails, and also when
 SOURCE cannot be read. Both need root.
 
 Progress (compressed bytes read of the total) is shown on stderr: on a
@@ -150,7 +159,7 @@ docs/boot.md for use at boot.`,
 	cmd.Flags().StringVar(&f.device, "device", "", "mount block device DEV (ext4 or xfs) on TARGET, unpack, and leave it ro,nosuid (implies --read-only)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "refuse an image with world-writable files or non-sticky world-writable directories (exit 3) instead of masking o+w off")
 	f.verify.AddVerifyFlags(cmd.Flags(), "verify-key", "refuse an image not signed by one of these public `KEY` files (PEM, comma-separated or repeated)")
-	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid (nodev when the image has no device node)")
+	cmd.Flags().BoolVar(&f.readOnly, "read-only", false, "TARGET is a mount point: remount it read-write for the unpack only, then ro,nosuid,nodev (no nodev for an image with devices beyond the safe ones in /dev)")
 	return cmd
 }
 

@@ -27,6 +27,12 @@ func TestUsageErrors(t *testing.T) {
 		{"empty binary", []string{"resolve", ""}, `binary ""`},
 		{"network", []string{"run", "--network", "bogus", dir}, `--network "bogus"`},
 		{"rlimit name", []string{"run", "--rlimit", "bogus=1", dir}, `--rlimit "bogus=1"`},
+		{"pid namespace", []string{"run", "--pid", "bogus", dir}, `--pid "bogus"`},
+		{"ipc namespace", []string{"run", "--ipc", "bogus", dir}, `--ipc "bogus"`},
+		{"tmpfs size", []string{"run", "--tmpfs-size", "0", dir}, `--tmpfs-size "0"`},
+		{"syslog rate", []string{"run", "--syslog-rate", "-1", dir}, `--syslog-rate -1`},
+		{"profile without seccomp", []string{"run", "--no-seccomp", "--seccomp-profile", recipe, dir}, `--no-seccomp`},
+		{"trace state without a jail", []string{"trace", "--state", dir, "--", "/usr/bin/true"}, `--state`},
 		{"size suffix", []string{"unpack", "--max-bytes", "1P", dir, filepath.Join(dir, "t")}, `"1P"`},
 		{"reference without a host", []string{"pull", "jails/nginx:1", filepath.Join(dir, "l")}, `"jails/nginx:1" names no registry host`},
 	} {

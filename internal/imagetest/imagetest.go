@@ -88,6 +88,21 @@ func BlobName(h v1.Hash) string {
 	return filepath.Join("blobs", h.Algorithm, h.Hex)
 }
 
+// BlobFiles lists the names of the files under a layout's blobs/sha256,
+// sorted.
+func BlobFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
 // Snapshot is what a layout directory holds: every file's path and bytes
 // (by hash) and mode, and the entries of its parent directory.
 func Snapshot(t testing.TB, dir string) string {

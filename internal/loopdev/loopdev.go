@@ -24,6 +24,13 @@ var sizes = map[string]string{"ext4": "64M", "xfs": "320M"}
 // missing formatter fails t (hack/deps.sh installs it). The caller must be root.
 func New(t testing.TB, fstype string) string {
 	t.Helper()
+	return NewSize(t, fstype, sizes[fstype])
+}
+
+// NewSize is New with a file system of size bytes (as truncate -s reads
+// it, e.g. "256M"): room for two generations of a large jail.
+func NewSize(t testing.TB, fstype, size string) string {
+	t.Helper()
 	tool, ok := mkfs[fstype]
 	if !ok {
 		t.Fatalf("loopdev: unknown filesystem %q", fstype)
@@ -32,7 +39,7 @@ func New(t testing.TB, fstype string) string {
 		t.Fatalf("loopdev: %s is missing; `make test` (hack/deps.sh) installs %s", tool[0], tool[1])
 	}
 	img := filepath.Join(t.TempDir(), fstype+".img")
-	run(t, "truncate", "-s", sizes[fstype], img)
+	run(t, "truncate", "-s", size, img)
 	args := []string{"-q", "-F", img}
 	if fstype == "xfs" {
 		args = []string{"-q", "-f", img}

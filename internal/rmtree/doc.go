@@ -17,7 +17,11 @@
 //     point;
 //   - the removal walk checks every directory again before descending into
 //     it, so a mount made between the two walks stops the removal there
-//     (with a *MountError) instead of being crossed.
+//     (with a *MountError) instead of being crossed;
+//   - a caller other than root empties a directory it owns but may not
+//     write, list or search (a jail's read-only directory): the directory
+//     is made rwx for its owner first, through a descriptor opened without
+//     following a symlink. Nothing else's mode or owner is changed.
 //
 // Mounts in another mount namespace are not visible to the walk and need
 // not be: the walk then sees, and removes, the directory under the mount,

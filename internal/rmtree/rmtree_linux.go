@@ -196,6 +196,9 @@ func (w *walker) scan(dfd int, name, rel string, mounts *[]string) error {
 // its entries.
 func (w *walker) each(dfd int, name, rel string, fn func(fd int, name, rel string) error) error {
 	f, err := w.openDir(dfd, name, rel)
+	if errors.Is(err, unix.EACCES) && ownerRWX(dfd, name) {
+		f, err = w.openDir(dfd, name, rel)
+	}
 	if err != nil {
 		return err
 	}
@@ -224,6 +227,7 @@ func (w *walker) remove(dfd int, name, rel string) error {
 	case err != unix.EISDIR && err != unix.EPERM:
 		return fmt.Errorf("removing %s: %w", rel, err)
 	}
+	ownerRWX(dfd, name) // its entries are unlinked next
 	if err := w.each(dfd, name, rel, w.remove); err != nil {
 		return err
 	}
@@ -235,4 +239,29 @@ func (w *walker) remove(dfd int, name, rel string) error {
 		return &MountError{Name: rel, Mounts: []string{rel}}
 	}
 	return fmt.Errorf("removing %s: %w", rel, err)
+}
+
+// ownerRWX gives the directory dfd/name read, write and search permission
+// for its owner when the caller is that owner (not root, whom permissions
+// do not stop) and it lacks one of them: a jail may hold a read-only
+// directory, which its unprivileged owner could not empty otherwise. It
+// reports whether it changed the mode. The directory is opened without
+// following a symlink, and its mode changed through that descriptor.
+func ownerRWX(dfd int, name string) bool {
+	euid := os.Geteuid()
+	if euid == 0 {
+		return false
+	}
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolve}
+	fd, err := unix.Openat2(dfd, name, how)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Uid != uint32(euid) || st.Mode&0o700 == 0o700 {
+		return false
+	}
+	// chmod(2) of an O_PATH descriptor goes through its /proc magic link.
+	return unix.Fchmodat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), st.Mode&0o7777|0o700, 0) == nil
 }

@@ -116,9 +116,85 @@ func Confined(pid int, uid, gid uint32, groups []uint32) error {
 	return nil
 }
 
+// Service returns the host pid of the service a jail's init (the pid
+// `jailimg run --pidfile` writes) runs: its only child. The init itself
+// runs as root, unconfined, and holds nothing of the jail.
+func Service(initPid int) (int, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", initPid, initPid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(raw))
+	if len(f) != 1 {
+		return 0, fmt.Errorf("jail init %d has children %v, want one, the service", initPid, f)
+	}
+	return strconv.Atoi(f[0])
+}
+
 // NeedRoot skips the test unless it runs as root, and fails it instead
 // when CI=true.
 func NeedRoot(t testing.TB, why string) {
 	t.Helper()
 	testutil.NeedRoot(t, why)
+}
+
+// SampleConf returns the boot config at path (dist/jailimg.conf.example)
+// with the settings of this test machine: each KEY=VALUE of set replaces
+// the sample's line for KEY (or its commented-out "#KEY=" line), every
+// other line is kept as shipped.
+func SampleConf(t testing.TB, path string, set map[string]string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		key, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if v, want := set[key]; ok && want && !done[key] {
+			line, done[key] = key+"="+v, true
+		}
+		out = append(out, line)
+	}
+	for k, v := range set {
+		if !done[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// HostMountsUnder lists the mount points below dir in the caller's (the
+// host's) mount namespace: a jail's mounts, had they leaked out of its
+// private namespace, would be there.
+func HostMountsUnder(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	for point := range Mounts(t, os.Getpid()) {
+		if strings.HasPrefix(point, dir+"/") {
+			out = append(out, point)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Mounts reads the mount table of pid's mount namespace, as pid sees its
+// paths: each mount point's per-mount options and file system type,
+// "OPTS FSTYPE" (the last mount wins where several stack).
+func Mounts(t testing.TB, pid int) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if i := slices.Index(f, "-"); i > 5 && i+1 < len(f) {
+			out[f[4]] = f[5] + " " + f[i+1]
+		}
+	}
+	return out
 }

@@ -19,6 +19,7 @@ type Option func(*options)
 
 type options struct {
 	root        string
+	source      Source
 	epoch       *int64
 	compression compression.Compression
 	tempDir     string
@@ -29,7 +30,14 @@ type options struct {
 
 // WithRoot reads binaries, libraries and absolute file sources from the
 // file system rooted at dir instead of "/" (a sysroot, an unpacked image).
+// With WithSource, dir is the host that files: entries marked from: host
+// are read from.
 func WithRoot(dir string) Option { return func(o *options) { o.root = dir } }
+
+// WithSource reads binaries, libraries and absolute file sources from s,
+// such as the root of a recipe's locked packages (default: Host of the
+// WithRoot directory).
+func WithSource(s Source) Option { return func(o *options) { o.source = s } }
 
 // WithEpoch sets the mtime of every entry and the image's created time, in
 // Unix seconds, over the recipe's epoch (default: the recipe's, else 0).
@@ -54,6 +62,9 @@ func makeOptions(r *recipe.Recipe, opts []Option) options {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.source == nil {
+		o.source = Host(o.root)
+	}
 	if o.epoch == nil {
 		var zero int64
 		o.epoch = &zero
@@ -73,14 +84,34 @@ func makeOptions(r *recipe.Recipe, opts []Option) options {
 // Image builds the recipe's jail image: the jail tree, then one
 // reproducible layer, then the image config and manifest.
 func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, error) {
+	res, err := Build(ctx, r, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return res.Image, nil
+}
+
+// Result is what Build made.
+type Result struct {
+	// Image is the jail image.
+	Image v1.Image
+	// Files lists the jail's regular files copied from the Source, in the
+	// order they were added: the SBOM's file to package map.
+	Files []SourceFile
+}
+
+// Build builds the recipe's jail image as Image does, and says which of
+// its files came from where in the Source.
+func Build(ctx context.Context, r *recipe.Recipe, opts ...Option) (*Result, error) {
 	o := makeOptions(r, opts)
 	if o.inputs != nil {
 		o.collected = &inputs{got: map[string]Input{}}
 	}
-	t, arch, err := buildTree(ctx, r, o)
+	b, err := buildTree(ctx, r, o)
 	if err != nil {
 		return nil, err
 	}
+	t, arch := b.t, b.arch
 	epoch := time.Unix(*o.epoch, 0).UTC()
 	o.logger.Info("writing layer", "entries", t.Len(), "compression", o.compression)
 	lopts := []layer.Option{layer.WithCompression(o.compression), layer.WithModTime(epoch)}
@@ -98,27 +129,36 @@ func Image(ctx context.Context, r *recipe.Recipe, opts ...Option) (v1.Image, err
 	if err != nil {
 		return nil, err
 	}
-	return image.New(cfg, l)
+	img, err := image.New(cfg, l)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Image: img, Files: b.fromSource}, nil
 }
 
-// buildTree builds the recipe's jail tree, checked for unsafe modes, and
-// returns it with the GOARCH of its binaries.
-func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*tree.Tree, string, error) {
+// buildTree builds the recipe's jail tree, checked for unsafe modes; the
+// builder holds it, the GOARCH of its binaries and what came from the
+// Source.
+func buildTree(ctx context.Context, r *recipe.Recipe, o options) (*builder, error) {
 	b := newBuilder(r, o)
-	steps := []func(context.Context) error{b.closure, b.files, b.dirs, b.symlinks, b.devices, b.etc, b.dpkg}
+	// files before the closure: the ELF objects they copy are resolved with the binaries.
+	steps := []func(context.Context) error{b.files, b.closure, b.dirs, b.symlinks, b.devices, b.etc, b.placeholders, b.dpkg}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	if err := b.t.Check(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if w := r.Workdir; w != "" && w != "/" {
 		// jailimg run would fail at start; say so at build time.
 		if e, ok := b.t.Get(w); !ok || e.Type != tree.Dir {
-			return nil, "", r.Errorf("workdir", "%s is not a directory of the jail (add it under dirs:)", w)
+			return nil, r.Errorf("workdir", "%s is not a directory of the jail (add it under dirs:)", w)
 		}
 	}
-	return b.t, b.arch, nil
+	if err := b.checkCommand(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

@@ -212,6 +212,32 @@ func TestDirectorySourceKeepsSymlinksAndOwners(t *testing.T) {
 	}
 }
 
+// TestPlaceholders: run.syslog and run.hostfiles put empty root-owned
+// files in the image for jailimg run to mount on; one that collides with
+// a recipe entry is an error naming both.
+func TestPlaceholders(t *testing.T) {
+	r, err := load(t, "name: x\nrun:\n  syslog: true\n  hostfiles: [/etc/resolv.conf, /etc/hosts]\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Tree(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/dev/log", "/etc/resolv.conf", "/etc/hosts"} {
+		if e, ok := tr.Get(p); !ok || e.Type != tree.Reg || e.Size != 0 || e.Mode != 0o444 || e.UID != 0 || e.GID != 0 {
+			t.Errorf("%s: %+v, want an empty root-owned 0444 file", p, e)
+		}
+	}
+	r, err = load(t, "name: x\ntimezone: UTC\nrun:\n  hostfiles: [/etc/localtime]\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Tree(context.Background(), r); !errors.Is(err, tree.ErrDuplicate) || !strings.Contains(err.Error(), "r.yaml:4: run.hostfiles[0]") || !strings.Contains(err.Error(), "timezone") {
+		t.Errorf("hostfile /etc/localtime with timezone: %v, want a duplicate naming run.hostfiles[0] and timezone", err)
+	}
+}
+
 func TestNSSwitch(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"files dns", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"},

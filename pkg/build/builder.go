@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -22,15 +23,19 @@ type builder struct {
 	r     *recipe.Recipe
 	o     options
 	t     *tree.Tree
-	host  rootFS // the build root, "/" by default, read with chroot semantics
+	host  rootFS // the Source's root ("/" by default), read with chroot semantics
+	other rootFS // the build host, for files: from: host when the Source is not it
 	local inRoot // the recipe's directory: relative sources cannot leave it
 	arch  string // GOARCH of the binaries
 
-	hostFiles []string // real paths in host of the regular files copied from it
+	fromSource []SourceFile // the regular files copied from host
+	elf        elfFiles     // ELF objects files: copies, for the closure
+	elfClass   elfClass     // of the first binary (or ELF file): what the others must match
 }
 
 func newBuilder(r *recipe.Recipe, o options) *builder {
-	return &builder{r: r, o: o, t: tree.New(), host: rootFS(o.root), local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
+	return &builder{r: r, o: o, t: tree.New(), host: rootFS(o.source.Dir()), other: rootFS(o.root),
+		local: inRoot(filepath.Dir(r.Path)), arch: runtime.GOARCH}
 }
 
 // builtinNSS are NSS sources that glibc 2.34 and later carry inside libc:
@@ -53,7 +58,7 @@ func (b *builder) closure(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.closureFiles(c.Files); err != nil {
+	if err := b.closureFiles(slices.DeleteFunc(c.Files, b.copied)); err != nil {
 		return err
 	}
 	for _, l := range c.Links {
@@ -64,21 +69,32 @@ func (b *builder) closure(ctx context.Context) error {
 	return b.ldCache(c.Cache)
 }
 
+// copied reports whether the host file real is an ELF object a files:
+// entry put in the jail already, where that entry says.
+func (b *builder) copied(real string) bool {
+	_, ok := b.elf.keys[real]
+	return ok
+}
+
 // request lists what to resolve: the recipe's binaries, each checked to
-// exist, its libraries and the NSS modules of its nss: sources.
+// exist, its libraries and the NSS modules of its nss: sources, and the ELF
+// executables and shared objects its files: copied (the latter as dlopen()ed
+// by the first binary).
 func (b *builder) request() (resolve.Request, error) {
 	req := resolve.Request{Libraries: b.r.Libraries}
 	for i, bin := range b.r.Binaries {
 		// A missing binary is named by its recipe entry, which may be in an
 		// included fragment; the resolver would only name the path.
 		if _, err := fs.Stat(b.host, strings.TrimPrefix(bin.Path, "/")); err != nil {
-			return req, fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
+			return req, fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), badSource{err})
 		}
 		req.Binaries = append(req.Binaries, bin.Path)
 	}
 	for _, src := range b.r.NSS {
 		req.Libraries = append(req.Libraries, "libnss_"+src+".so.2")
 	}
+	req.Binaries = append(req.Binaries, b.elf.execs...)
+	req.Libraries = append(req.Libraries, b.elf.libs...)
 	return req, nil
 }
 
@@ -100,24 +116,47 @@ func (b *builder) resolve(ctx context.Context, req resolve.Request) (*resolve.Cl
 		if m.NeededBy == "request" && builtinNSS[m.Soname] {
 			continue
 		}
-		return nil, fmt.Errorf("%s: resolving %s for %s: not found", b.r.Path, m.Soname, m.NeededBy)
+		return nil, fmt.Errorf("%s: %w (a library elsewhere on the build host goes under libraries: by its absolute path)",
+			b.missingWhere(m.Soname, m.NeededBy), &resolve.MissingLibError{Soname: m.Soname, NeededBy: m.NeededBy, Searched: m.Searched})
 	}
 	return c, nil
 }
 
+// missingWhere names the recipe entry that asked for the missing library
+// soname, needed by the file neededBy: its libraries: line, the files:
+// entry that copied neededBy, else the recipe (a binary's dependency).
+func (b *builder) missingWhere(soname, neededBy string) string {
+	for i, l := range b.r.Libraries {
+		if l == soname {
+			return b.r.Where(fmt.Sprintf("libraries[%d]", i))
+		}
+	}
+	if key, ok := b.elf.keys[neededBy]; ok {
+		return key
+	}
+	return b.r.Path
+}
+
 // closureFiles adds the closure's files, with the mode and owners the
-// recipe gives a binary among them.
+// recipe gives a binary among them; a binary's entry is named by its recipe
+// line, for the errors about it (a setuid bit).
 func (b *builder) closureFiles(files []string) error {
-	explicit, err := b.explicitModes()
+	bins, err := b.binaryIndex()
 	if err != nil {
 		return err
 	}
 	for _, p := range files {
-		e, err := b.hostEntry(b.host, strings.TrimPrefix(p, "/"), p, "closure: "+p)
+		source := "closure: " + p
+		i, isBin := bins[p]
+		if isBin {
+			source = b.r.Where(fmt.Sprintf("binaries[%d]", i))
+		}
+		e, err := b.hostEntry(b.host, strings.TrimPrefix(p, "/"), p, source)
 		if err != nil {
 			return err
 		}
-		if bin, ok := explicit[p]; ok {
+		if isBin {
+			bin := b.r.Binaries[i]
 			b.own(&e, bin.Mode, bin.Owner, bin.Group)
 		}
 		if err := b.t.Add(e); err != nil {
@@ -141,19 +180,19 @@ func (b *builder) ldCache(entries []resolve.CacheEntry) error {
 	return b.t.Add(generated("/etc/ld.so.cache", 0o644, string(cache), b.r.Path+": closure (libraries outside the system directories)"))
 }
 
-// explicitModes maps the real path of each binary given a mode or owner in
-// the recipe to its recipe entry.
-func (b *builder) explicitModes() (map[string]recipe.Binary, error) {
-	out := map[string]recipe.Binary{}
+// binaryIndex maps the real path of each of the recipe's binaries to its
+// index in binaries.
+func (b *builder) binaryIndex() (map[string]int, error) {
+	out := map[string]int{}
 	for i, bin := range b.r.Binaries {
-		if bin.Mode == nil && bin.Owner == nil && bin.Group == nil {
-			continue
-		}
 		real, err := b.host.realPath(bin.Path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.r.Where(fmt.Sprintf("binaries[%d]", i)), err)
 		}
-		out[real] = bin
+		// Of two entries for one file, the one giving a mode or owner wins.
+		if _, seen := out[real]; !seen || bin.Mode != nil || bin.Owner != nil || bin.Group != nil {
+			out[real] = i
+		}
 	}
 	return out, nil
 }
@@ -190,7 +229,7 @@ func (b *builder) elfArch(p string) (string, error) {
 
 // hostEntry describes the file name in fsys (following symlinks) as a jail
 // entry at dst, keeping its permission bits and inode identity. A regular
-// file of the build root is noted in hostFiles, for dpkg: true.
+// file of the Source is noted in fromSource, for dpkg: true and the SBOM.
 func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, error) {
 	fi, err := fs.Stat(fsys, name)
 	if err != nil {
@@ -202,7 +241,7 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 		e.Type, e.Size = tree.Reg, fi.Size()
 		if fsys == fs.FS(b.host) {
 			if real, err := b.host.realPath("/" + name); err == nil {
-				b.hostFiles = append(b.hostFiles, real)
+				b.fromSource = append(b.fromSource, SourceFile{Path: dst, Source: real})
 			}
 		}
 		e.Open = func() (io.ReadCloser, error) { return fsys.Open(name) }
@@ -224,11 +263,13 @@ func (b *builder) hostEntry(fsys fs.FS, name, dst, source string) (tree.Entry, e
 // fsys, the build root or the recipe's directory: how the image's
 // provenance names the file.
 func (b *builder) sourceFile(fsys fs.FS, name string) string {
-	if fsys == fs.FS(b.host) {
-		if real, err := b.host.realPath("/" + name); err == nil {
-			name = real
+	for _, root := range []rootFS{b.host, b.other} {
+		if fsys == fs.FS(root) {
+			if real, err := root.realPath("/" + name); err == nil {
+				name = real
+			}
+			return filepath.Join(string(root), name)
 		}
-		return filepath.Join(b.o.root, name)
 	}
 	p := filepath.Join(string(b.local), name)
 	if abs, err := filepath.Abs(p); err == nil {

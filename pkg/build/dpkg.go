@@ -13,26 +13,31 @@ import (
 
 // dpkg writes, when the recipe asks, what vulnerability scanners read to
 // know a jail's packages, as distroless images carry it: a status paragraph
-// for each Debian package that owns a file copied from the host, and the
-// host's OS release files.
+// for each Debian package that owns a file copied from the Source, and the
+// Source's OS release files.
 func (b *builder) dpkg(ctx context.Context) error {
 	if !b.r.DPKG {
 		return nil
 	}
-	canon := func(dir string) string {
-		if real, err := b.host.realPath(dir); err == nil {
-			return real
-		}
-		return dir
+	var reals []string
+	for _, f := range b.fromSource {
+		reals = append(reals, f.Source)
 	}
-	db, err := dpkg.Open(b.host, canon)
+	owners, err := b.o.source.Owners(reals)
 	if err != nil {
 		return b.r.Errorf("dpkg", "reading the build root's package database: %v", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pkgs := db.Owners(b.hostFiles)
+	declared, err := b.o.source.Declared()
+	if err != nil {
+		return b.r.Errorf("dpkg", "%v", err)
+	}
+	for _, p := range declared {
+		owners["declared: "+p.Name] = p
+	}
+	pkgs := dpkg.Unique(owners)
 	files := dpkg.StatusD(pkgs)
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		if err := b.t.Add(generated(p, 0o644, files[p], b.r.Where("dpkg")+": "+path.Base(p))); err != nil {

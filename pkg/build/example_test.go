@@ -10,7 +10,8 @@ import (
 
 // A recipe that copies nothing from the host builds to the same digest on
 // every machine: this output pins the whole encoding (tar, gzip, config,
-// manifest).
+// manifest). It has no entrypoint: the build refuses one that is not an
+// executable of the jail, and this jail holds no program.
 func ExampleImage() {
 	r, err := recipe.Parse("skeleton.yaml", []byte(`
 name: skeleton
@@ -24,7 +25,6 @@ devices: [null, zero, urandom]
 users: [{name: svc, uid: 100, gid: 100}]
 groups: [{name: svc, gid: 100}]
 nss: [files]
-entrypoint: [/bin/svc]
 user: svc
 env: {LANG: C}
 run: {writable: [/var/log/svc], rlimits: {nofile: 64}}
@@ -42,5 +42,5 @@ run: {writable: [/var/log/svc], rlimits: {nofile: 64}}
 	digest, _ := img.Digest()
 	fmt.Println(digest)
 	// Output:
-	// sha256:c238c6c8ee47d879c213f9fa0c0e4fef4b74ec176a32636cf8b3ab8539062eee
+	// sha256:725ff1ceb236631d059a4ac38ee1931bb6d01074ae56130d609c3881cf28f238
 }

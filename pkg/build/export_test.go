@@ -10,6 +10,9 @@ import (
 // Tree is Image's first step, the recipe's jail tree checked for unsafe
 // modes, for the tests to look into.
 func Tree(ctx context.Context, r *recipe.Recipe, opts ...Option) (*tree.Tree, error) {
-	t, _, err := buildTree(ctx, r, makeOptions(r, opts))
-	return t, err
+	b, err := buildTree(ctx, r, makeOptions(r, opts))
+	if err != nil {
+		return nil, err
+	}
+	return b.t, nil
 }

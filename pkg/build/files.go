@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jailimg/jailimg/pkg/recipe"
 	"github.com/jailimg/jailimg/pkg/tree"
 )
 
@@ -15,7 +16,7 @@ import (
 func (b *builder) files(ctx context.Context) error {
 	for i, f := range b.r.Files {
 		key := b.r.Where(fmt.Sprintf("files[%d]", i))
-		fsys, name := b.source(f.Src)
+		fsys, name := b.source(f)
 		top, err := b.hostEntry(fsys, name, f.Dst, key+": "+f.Src)
 		if err != nil {
 			return err
@@ -24,7 +25,13 @@ func (b *builder) files(ctx context.Context) error {
 		if err := b.t.Add(top); err != nil {
 			return err
 		}
+		closure := f.WantsClosure() && fsys == fs.FS(b.host)
 		if top.Type != tree.Dir {
+			if closure && top.Type == tree.Reg {
+				if err := b.noteELF(name, key); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		err = fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
@@ -40,7 +47,10 @@ func (b *builder) files(ctx context.Context) error {
 				return err
 			}
 			b.own(&e, nil, f.Owner, f.Group)
-			return b.t.Add(e)
+			if err := b.t.Add(e); err != nil || !closure || e.Type != tree.Reg {
+				return err
+			}
+			return b.noteELF(p, key)
 		})
 		if err != nil {
 			return err
@@ -50,13 +60,18 @@ func (b *builder) files(ctx context.Context) error {
 }
 
 // source returns the file system a files[].src lives in and its name there:
-// the build root for an absolute path, the recipe's directory (which a
-// relative path, symlinks included, cannot leave) otherwise.
-func (b *builder) source(src string) (fs.FS, string) {
-	if filepath.IsAbs(src) {
-		return b.host, strings.TrimPrefix(filepath.ToSlash(src), "/")
+// for an absolute path the Source's root, or the build host's for from:
+// host; the recipe's directory (which a relative path, symlinks included,
+// cannot leave) otherwise.
+func (b *builder) source(f recipe.File) (fs.FS, string) {
+	src := f.Src
+	switch {
+	case !filepath.IsAbs(src):
+		return b.local, filepath.ToSlash(filepath.Clean(src))
+	case f.From == "host":
+		return b.other, strings.TrimPrefix(filepath.ToSlash(src), "/")
 	}
-	return b.local, filepath.ToSlash(filepath.Clean(src))
+	return b.host, strings.TrimPrefix(filepath.ToSlash(src), "/")
 }
 
 // treeEntry describes one entry met while copying a directory: symlinks are

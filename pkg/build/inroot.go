@@ -1,6 +1,7 @@
 package build
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"slices"
@@ -27,7 +28,20 @@ func (d inRoot) with(name string, op string, f func(*os.Root) error) error {
 		return err
 	}
 	defer r.Close()
-	return f(r)
+	return plainOp(f(r))
+}
+
+// plainOp names the operation of an os.Root error as the user knows it:
+// "stat", not os.Root's "statat".
+func plainOp(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		switch pe.Op {
+		case "statat", "openat", "readlinkat", "lstatat", "mkdirat", "chmodat", "removeat":
+			pe.Op = strings.TrimSuffix(pe.Op, "at")
+		}
+	}
+	return err
 }
 
 // Open implements fs.FS.

@@ -45,6 +45,11 @@ type Meta struct {
 	ManifestDigest string `json:"manifestDigest"`
 	// Source is the reference or layout the image came from, for humans.
 	Source string `json:"source,omitempty"`
+	// Name is the image's name, its org.opencontainers.image.title
+	// annotation (a recipe's name: jailimg run's default state directory
+	// is /var/lib/jailimg/NAME); empty when the image has none. It is what
+	// the image says: not checked here.
+	Name string `json:"name,omitempty"`
 	// Config is the image's OCI config: entrypoint, cmd, user, env, labels.
 	Config v1.ConfigFile `json:"config"`
 }

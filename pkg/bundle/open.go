@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,6 +50,11 @@ func Open(dir string) (*Bundle, error) {
 	}
 	b := &Bundle{Dir: dir, Gen: abs}
 	gfd, err := openNoFollow(dfd, target, unix.O_RDONLY|unix.O_DIRECTORY, abs)
+	if errors.Is(err, unix.ENOENT) {
+		// A broken bundle, not a missing file of the host's: exit 3, and
+		// never a plain directory to run without its policy.
+		return nil, fmt.Errorf("%s: %w: %s points to %s, which is missing", dir, ErrUnsafe, Current, target)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -77,3 +77,55 @@ func TestImageCannotWaive(t *testing.T) {
 		}
 	}
 }
+
+// TestOptOuts: an image whose policy turns off a default confinement is
+// reported, one finding each, and its own run.accept cannot waive them;
+// the auditor can.
+func TestOptOuts(t *testing.T) {
+	off := false
+	for _, tc := range []struct {
+		name string
+		pol  policy.Policy
+		want []string
+	}{
+		{"defaults", policy.Policy{}, nil},
+		{"seccomp off", policy.Policy{Seccomp: &off}, []string{"seccomp: false"}},
+		{"all off", policy.Policy{Seccomp: &off, Landlock: &off, PID: "host", IPC: "host"},
+			[]string{"ipc: host", "landlock: false", "pid: host", "seccomp: false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := json.Marshal(tc.pol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &bundle.Bundle{Meta: bundle.Meta{Config: v1.ConfigFile{Config: v1.Config{Labels: map[string]string{policy.Label: string(raw)}}}}}
+			opts, err := check.ForBundle(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings, err := check.Run(context.Background(), t.TempDir(), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range check.Failing(findings) {
+				if f.Kind != check.KindOptOut || f.Path != "/" {
+					t.Errorf("unexpected finding %v", f)
+				}
+				opt, _, _ := strings.Cut(strings.TrimPrefix(f.Detail, "run policy "), ": jailimg run")
+				got = append(got, opt)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("opt-out findings %q, want %q", got, tc.want)
+			}
+			accepted, err := check.Run(context.Background(), t.TempDir(), append(opts, check.WithAccept(check.KindOptOut))...)
+			if err != nil || len(check.Failing(accepted)) != 0 {
+				t.Errorf("with the auditor's --accept opt-out: %v, %v", check.Failing(accepted), err)
+			}
+		})
+	}
+	b := &bundle.Bundle{Meta: bundle.Meta{Config: v1.ConfigFile{Config: v1.Config{Labels: map[string]string{policy.Label: `{"accept":["opt-out"]}`}}}}}
+	if _, err := check.ForBundle(b); err == nil || !strings.Contains(err.Error(), `"opt-out"`) {
+		t.Errorf("an image accepting its own opt-outs: %v, want an error", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/jailimg/jailimg/internal/printable"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/passwd"
+	"github.com/jailimg/jailimg/pkg/policy"
 )
 
 // Kind names a class of finding.
@@ -31,6 +32,10 @@ const (
 	KindPasswd        Kind = "passwd"
 	KindHardlink      Kind = "hardlink"
 	KindMount         Kind = "mount"
+	// KindOptOut is an image whose run policy turns off a confinement
+	// jailimg run applies by default: seccomp, Landlock, the private pid
+	// or IPC namespace.
+	KindOptOut Kind = "opt-out"
 )
 
 // ErrFindings is returned by callers (the CLI) that turn findings into a failure.
@@ -61,7 +66,7 @@ func (f Finding) String() string {
 var imageAcceptable = []Kind{KindInterpreter, KindUserWritable}
 
 // Kinds lists every kind of finding Run reports.
-var Kinds = []Kind{KindSetuid, KindSetgid, KindCapability, KindWorldWritable, KindDevice, KindInterpreter, KindUserWritable, KindPasswd, KindHardlink, KindMount}
+var Kinds = []Kind{KindSetuid, KindSetgid, KindCapability, KindWorldWritable, KindDevice, KindInterpreter, KindUserWritable, KindPasswd, KindHardlink, KindMount, KindOptOut}
 
 // Failing returns the findings that are not accepted.
 func Failing(findings []Finding) []Finding {
@@ -81,6 +86,7 @@ type options struct {
 	user     string
 	writable []string
 	accept   []Kind
+	optOuts  []string
 }
 
 // WithAccept marks findings of the given kinds as accepted: the jail has
@@ -100,9 +106,17 @@ func WithWritable(dirs ...string) Option {
 	return func(o *options) { o.writable = append(o.writable, dirs...) }
 }
 
+// WithPolicy audits a run policy too: each confinement it turns off
+// (seccomp, Landlock, the private pid or IPC namespace) is a finding of
+// kind KindOptOut on the jail's root. Default: none.
+func WithPolicy(p policy.Policy) Option {
+	return func(o *options) { o.optOuts = append(o.optOuts, p.OptOuts()...) }
+}
+
 // ForBundle returns the options a bundle's image config and Policy imply:
-// its user, its writable directories and the kinds its policy accepts. An
-// image may accept only interpreter and user-writable findings, design
+// its user, its writable directories (those jailimg run mounts for it and
+// run.writable), the kinds its policy accepts, and its policy's opt-outs.
+// An image may accept only interpreter and user-writable findings, design
 // choices such as a debug jail's shell: it is what is being audited, so a
 // policy accepting any other kind is an error.
 func ForBundle(b *bundle.Bundle) ([]Option, error) {
@@ -110,7 +124,7 @@ func ForBundle(b *bundle.Bundle) ([]Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []Option{WithWritable(pol.Writable...)}
+	opts := []Option{WithWritable(append(pol.Mounted(), pol.Writable...)...), WithPolicy(pol)}
 	for _, k := range pol.Accept {
 		if !slices.Contains(imageAcceptable, Kind(k)) {
 			return nil, fmt.Errorf("image policy accepts %q findings; an image may accept only %v (the auditor can pass --accept)", k, imageAcceptable)
@@ -171,6 +185,10 @@ func Run(ctx context.Context, root string, opts ...Option) ([]Finding, error) {
 	}
 	a.hardlinks()
 	a.passwd(open)
+	for _, opt := range o.optOuts {
+		a.out = append(a.out, Finding{Kind: KindOptOut, Path: "/",
+			Detail: "run policy " + opt + ": jailimg run turns this confinement off (it is on by default)"})
+	}
 	for i := range a.out {
 		a.out[i].Accepted = slices.Contains(o.accept, a.out[i].Kind)
 	}

@@ -4,9 +4,12 @@
 // nodes outside a small safe table, shells, interpreters and compilers,
 // files the service user may write outside the declared writable
 // directories, /etc/passwd and /etc/shadow entries with a login shell or a
-// password, hard links shared with files outside the tree, and mount points.
-// ForBundle turns a bundle's image config and policy into the audit's
-// options (service user, writable directories, accepted kinds).
+// password, hard links shared with files outside the tree, and mount points;
+// with WithPolicy, each confinement the jail's run policy turns off
+// (seccomp, Landlock, the private pid or IPC namespace). ForBundle turns a
+// bundle's image config and policy into the audit's options (service user,
+// writable directories, accepted kinds, the policy's opt-outs); an image
+// cannot accept its own opt-outs, only the auditor can (WithAccept).
 //
 // The tree is only read: nothing is followed out of it (the walk uses
 // lstat; /etc files are opened through package passwd, as the jail would

@@ -6,7 +6,10 @@
 // A jail keeps the packages' files and drops their database. Vulnerability
 // scanners (trivy, grype, syft) find a distroless image's packages in one
 // status paragraph per package under var/lib/dpkg/status.d/; StatusD writes
-// those for the packages a jail uses.
+// those for the packages a jail uses. FromControl makes such a package from
+// the control file of a .deb, for jails built from Debian packages rather
+// than from a root's installed ones; Paragraphs reads any file in dpkg's
+// control format (apt's indexes and Release files among them).
 //
 // Every file is read with a size limit, and a malformed database is an error
 // that names the file and line.
@@ -71,16 +74,16 @@ func Open(fsys fs.FS, canon func(dir string) string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	paras, err := paragraphs(StatusFile, status)
+	paras, err := Paragraphs(StatusFile, status)
 	if err != nil {
 		return nil, err
 	}
 	byName := map[string][]*Package{}
 	for _, p := range paras {
-		if !strings.HasSuffix(p.fields["Status"], " installed") {
+		if !strings.HasSuffix(p.Fields["Status"], " installed") {
 			continue
 		}
-		pkg := &Package{Name: p.fields["Package"], Architecture: p.fields["Architecture"], Version: p.fields["Version"], Paragraph: p.text}
+		pkg := &Package{Name: p.Fields["Package"], Architecture: p.Fields["Architecture"], Version: p.Fields["Version"], Paragraph: p.Text}
 		byName[pkg.Name] = append(byName[pkg.Name], pkg)
 	}
 	lists, err := fs.Glob(fsys, InfoDir+"/*.list")
@@ -132,6 +135,12 @@ func find(pkgs []*Package, arch string) *Package {
 // root), sorted by .list name, each once. Only listed paths whose base
 // name is wanted have their directory resolved.
 func (db *DB) Owners(paths []string) []*Package {
+	return Unique(db.OwnerOf(paths))
+}
+
+// OwnerOf returns the package owning each of paths (real paths inside the
+// root) that a package lists.
+func (db *DB) OwnerOf(paths []string) map[string]*Package {
 	want := map[string]bool{}
 	bases := map[string]bool{}
 	for _, p := range paths {
@@ -139,10 +148,9 @@ func (db *DB) Owners(paths []string) []*Package {
 		bases[path.Base(p)] = true
 	}
 	canonDir := map[string]string{}
-	seen := map[string]bool{}
-	var out []*Package
+	out := map[string]*Package{}
 	for _, f := range db.files {
-		if !bases[f.base] || seen[f.key] {
+		if !bases[f.base] {
 			continue
 		}
 		c, ok := canonDir[f.dir]
@@ -150,9 +158,22 @@ func (db *DB) Owners(paths []string) []*Package {
 			c = db.canon(f.dir)
 			canonDir[f.dir] = c
 		}
-		if want[path.Join(c, f.base)] {
-			seen[f.key] = true
-			out = append(out, db.pkgs[f.key])
+		if p := path.Join(c, f.base); want[p] && out[p] == nil {
+			out[p] = db.pkgs[f.key]
+		}
+	}
+	return out
+}
+
+// Unique returns the packages of an owner map, sorted by the name of their
+// .list file (status.d's name for them), each once.
+func Unique(owners map[string]*Package) []*Package {
+	seen := map[string]bool{}
+	var out []*Package
+	for _, p := range owners {
+		if !seen[p.key] {
+			seen[p.key] = true
+			out = append(out, p)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
@@ -182,54 +203,127 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// paragraph is one stanza of a deb822 file: its fields, and its text
-// without the Conffiles field.
-type paragraph struct {
-	fields map[string]string
-	text   string
+// Paragraph is one stanza of a deb822 file (dpkg's control format: the
+// status file, a package's control file, apt's Packages and Release).
+type Paragraph struct {
+	// Fields maps each field name to its value: the first line without
+	// surrounding space, then each continuation line, less its leading
+	// space, after a newline ("SHA256:\n HASH SIZE NAME" gives
+	// "\nHASH SIZE NAME").
+	Fields map[string]string
+	// Text is the paragraph as written, ending in a newline, without its
+	// Conffiles field (the host's configuration checksums).
+	Text string
+	// Line is the 1-based line of its first field.
+	Line int
 }
 
-// paragraphs splits a deb822 file into paragraphs. name is for errors.
-func paragraphs(name string, data []byte) ([]paragraph, error) {
-	var out []paragraph
-	cur := paragraph{fields: map[string]string{}}
-	var text strings.Builder
-	field, skip := "", false
-	flush := func() {
-		if len(cur.fields) > 0 {
-			cur.text = text.String()
-			out = append(out, cur)
-		}
-		cur, field, skip = paragraph{fields: map[string]string{}}, "", false
-		text.Reset()
-	}
+// Paragraphs splits a deb822 file into paragraphs: blank lines separate
+// them, a line starting with a space or tab continues the field before it,
+// a line starting with "#" is a comment (apt's sources files use them).
+// name is for errors, which give the line: a continuation line outside a
+// field, a line that is not "Field: value", a line over 1 MiB.
+func Paragraphs(name string, data []byte) ([]Paragraph, error) {
+	p := paraParser{name: name}
+	p.reset()
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case strings.TrimSpace(line) == "":
-			flush()
-			continue
-		case line[0] == ' ' || line[0] == '\t':
-			if field == "" {
-				return nil, fmt.Errorf("/%s:%d: continuation line outside a field", name, n)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || k == "" {
-				return nil, fmt.Errorf("/%s:%d: not a \"Field: value\" line", name, n)
-			}
-			field, skip = k, k == "Conffiles"
-			cur.fields[k] = strings.TrimSpace(v)
-		}
-		if !skip {
-			text.WriteString(line + "\n")
+		if err := p.line(n, sc.Text()); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("/%s: %w", name, err)
 	}
-	flush()
-	return out, nil
+	p.flush()
+	return p.out, nil
+}
+
+// paraParser is the state of Paragraphs.
+type paraParser struct {
+	name  string
+	out   []Paragraph
+	cur   Paragraph
+	text  strings.Builder
+	field string
+	skip  bool // in the Conffiles field, left out of Text
+}
+
+func (p *paraParser) reset() {
+	p.cur, p.field, p.skip = Paragraph{Fields: map[string]string{}}, "", false
+	p.text.Reset()
+}
+
+func (p *paraParser) flush() {
+	if len(p.cur.Fields) > 0 {
+		p.cur.Text = p.text.String()
+		p.out = append(p.out, p.cur)
+	}
+	p.reset()
+}
+
+// line reads line n.
+func (p *paraParser) line(n int, line string) error {
+	switch {
+	case strings.TrimSpace(line) == "":
+		p.flush()
+		return nil
+	case line[0] == '#':
+		return nil
+	case line[0] == ' ' || line[0] == '\t':
+		if p.field == "" {
+			return fmt.Errorf("/%s:%d: continuation line outside a field", p.name, n)
+		}
+		p.cur.Fields[p.field] += "\n" + line[1:]
+	default:
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k == "" {
+			return fmt.Errorf("/%s:%d: not a \"Field: value\" line", p.name, n)
+		}
+		if len(p.cur.Fields) == 0 {
+			p.cur.Line = n
+		}
+		p.field, p.skip = k, k == "Conffiles"
+		p.cur.Fields[k] = strings.TrimSpace(v)
+	}
+	if !p.skip {
+		p.text.WriteString(line + "\n")
+	}
+	return nil
+}
+
+// FromControl returns the package the control file of a .deb describes
+// (name is for errors), as dpkg records it once installed: its paragraph
+// with "Status: install ok installed" after the Package field, named in
+// StatusD after NAME, or NAME:ARCH for a Multi-Arch: same package, as its
+// .list file would be. The control file must hold one paragraph with
+// Package, Version and Architecture fields.
+func FromControl(name string, control []byte) (*Package, error) {
+	paras, err := Paragraphs(name, control)
+	if err != nil {
+		return nil, err
+	}
+	if len(paras) != 1 {
+		return nil, fmt.Errorf("/%s: %d paragraphs, want 1", name, len(paras))
+	}
+	f := paras[0].Fields
+	for _, k := range []string{"Package", "Version", "Architecture"} {
+		if f[k] == "" || strings.ContainsAny(f[k], "\n/") {
+			return nil, fmt.Errorf("/%s: field %s is %q", name, k, f[k])
+		}
+	}
+	pkg := &Package{Name: f["Package"], Architecture: f["Architecture"], Version: f["Version"], key: f["Package"]}
+	if f["Multi-Arch"] == "same" {
+		pkg.key += ":" + pkg.Architecture
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(paras[0].Text, "\n") {
+		b.WriteString(line)
+		if strings.HasPrefix(line, "Package:") {
+			b.WriteString("Status: install ok installed\n")
+		}
+	}
+	pkg.Paragraph = b.String()
+	return pkg, nil
 }

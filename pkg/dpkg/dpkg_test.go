@@ -129,6 +129,53 @@ func FuzzParagraphs(f *testing.F) {
 	f.Add([]byte("Package: a\nStatus: install ok installed\nDescription: x\n y\n\n"))
 	f.Add([]byte(" \n:\n\n\nA:"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = paragraphs("status", data)
+		_, _ = Paragraphs("status", data)
 	})
+}
+
+// TestParagraphs: continuation lines are kept in the field's value, a
+// comment line is skipped, and the first field's line is recorded.
+func TestParagraphs(t *testing.T) {
+	data := "# a comment\nOrigin: Debian\nSHA256:\n abc 12 main/Packages\n def 34 main/Packages.xz\n\n\nPackage: x\n"
+	paras, err := Paragraphs("Release", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paras) != 2 || paras[0].Fields["SHA256"] != "\nabc 12 main/Packages\ndef 34 main/Packages.xz" || paras[0].Line != 2 || paras[1].Line != 8 {
+		t.Errorf("got %+v", paras)
+	}
+}
+
+// TestFromControl: a .deb's control file becomes the status paragraph dpkg
+// would write, named as its .list file would be.
+func TestFromControl(t *testing.T) {
+	cases := []struct {
+		name, control, key, want string
+	}{
+		{"foreign", "Package: nginx\nVersion: 1.22.1-9\nArchitecture: amd64\nDepends: libc6\n", "nginx",
+			"Package: nginx\nStatus: install ok installed\nVersion: 1.22.1-9\nArchitecture: amd64\nDepends: libc6\n"},
+		{"same", "Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\nMulti-Arch: same\n", "libc6:amd64",
+			"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: amd64\nMulti-Arch: same\n"},
+		{"no version", "Package: x\nArchitecture: all\n", "", "field Version"},
+		{"two", "Package: x\nVersion: 1\nArchitecture: all\n\nPackage: y\n", "", "2 paragraphs"},
+		{"slash", "Package: ../x\nVersion: 1\nArchitecture: all\n", "", "field Package"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := FromControl("control", []byte(tc.control))
+			if tc.key == "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := StatusD([]*Package{p})
+			if got := files["/"+StatusDir+"/"+tc.key]; got != tc.want {
+				t.Errorf("status.d/%s = %q, want %q (all: %v)", tc.key, got, tc.want, files)
+			}
+		})
+	}
 }

@@ -37,13 +37,9 @@ func AttachedTag(tag string) bool {
 // checks them; layer contents are for their reader to hash. No image
 // tagged tag, or no layout at dir, is an error matching fs.ErrNotExist.
 func Artifact(dir, tag string) (v1.Image, error) {
-	raw, err := readFile(dir, "index.json", maxIndexSize)
+	im, err := readIndex(dir)
 	if err != nil {
 		return nil, err
-	}
-	var im v1.IndexManifest
-	if err := json.Unmarshal(raw, &im); err != nil {
-		return nil, invalid(dir, "index.json", err)
 	}
 	var desc *v1.Descriptor
 	for i, d := range im.Manifests {
@@ -54,8 +50,17 @@ func Artifact(dir, tag string) (v1.Image, error) {
 	if desc == nil {
 		return nil, fmt.Errorf("OCI layout %s has no image tagged %q: %w", dir, tag, fs.ErrNotExist)
 	}
-	li := &layoutImage{dir: dir, desc: *desc}
-	if li.manifest, err = readBlob(dir, "manifest", *desc, maxManifestSize); err != nil {
+	return readArtifact(dir, *desc)
+}
+
+// readArtifact returns the image desc names in the layout at dir, an
+// attached image or an OCI 1.1 artifact: its manifest and config blobs
+// checked against their descriptors, its layer blobs' sizes checked, and
+// its layers served as stored (uncompressed documents).
+func readArtifact(dir string, desc v1.Descriptor) (v1.Image, error) {
+	li := &layoutImage{dir: dir, desc: desc}
+	var err error
+	if li.manifest, err = readBlob(dir, "manifest", desc, maxManifestSize); err != nil {
 		return nil, err
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(li.manifest))
@@ -74,4 +79,18 @@ func Artifact(dir, tag string) (v1.Image, error) {
 	}
 	li.configDesc, li.layers = m.Config, m.Layers
 	return partial.CompressedToImage(li)
+}
+
+// readIndex returns the index.json of the layout at dir, at most 4 MiB,
+// parsed without the checks Image makes of a jail image's index.
+func readIndex(dir string) (v1.IndexManifest, error) {
+	raw, err := readFile(dir, "index.json", maxIndexSize)
+	if err != nil {
+		return v1.IndexManifest{}, err
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(raw, &im); err != nil {
+		return v1.IndexManifest{}, invalid(dir, "index.json", err)
+	}
+	return im, nil
 }

@@ -24,7 +24,9 @@ const (
 
 // Image returns the image tagged tag in the OCI layout at dir. With an
 // empty tag the layout must hold exactly one image, not counting the
-// images attached to it (signatures, attestations: see AttachedTag).
+// images attached to it (signatures, attestations: see AttachedTag) and
+// the artifacts stored beside it (an SBOM: see WithReferrer), and the
+// previous images SetTagKeepPrevious kept (see PreviousAnnotation).
 //
 // Before it returns, Image checks the manifest blob against the index
 // descriptor (digest and size), the config blob against the manifest's
@@ -91,9 +93,12 @@ func pick(dir string, im v1.IndexManifest, tag string) (v1.Descriptor, error) {
 	var found []v1.Descriptor
 	for _, d := range im.Manifests {
 		t := d.Annotations[ocispec.AnnotationRefName]
+		if t == "" && isArtifact(d) {
+			continue // an artifact referring to an image (an SBOM), not one to pick
+		}
 		tags = append(tags, t)
-		if tag == "" && AttachedTag(t) {
-			continue // a signature or attestation of an image, not one to pick
+		if tag == "" && (AttachedTag(t) || d.Annotations[PreviousAnnotation] != "") {
+			continue // a signature or attestation of an image, or a previous image: not one to pick
 		}
 		if tag == "" || t == tag {
 			found = append(found, d)

@@ -15,22 +15,42 @@ import (
 )
 
 // Write stores img in a new OCI image layout at dir, tagged with tag
-// through the org.opencontainers.image.ref.name annotation. The layout is
-// written beside dir and renamed into place at the end: on failure dir is
-// left as it was. An existing dir is replaced only if it is an OCI layout or
-// empty, under the layout's lock as Update takes it: a concurrent writer of
-// the same layout finishes before or starts after.
-func Write(ctx context.Context, dir string, img v1.Image, tag string) error {
-	var opts []ocilayout.Option
+// through the org.opencontainers.image.ref.name annotation, with the
+// artifacts WithReferrer adds. The layout is written beside dir and
+// renamed into place at the end: on failure dir is left as it was. An
+// existing dir is replaced only if it is an OCI layout or empty, under the
+// layout's lock as Update takes it: a concurrent writer of the same layout
+// finishes before or starts after.
+func Write(ctx context.Context, dir string, img v1.Image, tag string, opts ...WriteOption) error {
+	var wo writeOptions
+	for _, opt := range opts {
+		opt(&wo)
+	}
+	var lopts []ocilayout.Option
 	if tag != "" {
-		opts = append(opts, ocilayout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
+		lopts = append(lopts, ocilayout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: tag}))
 	}
 	return stageLayout(ctx, dir, false, func(p ocilayout.Path) error {
-		if err := p.AppendImage(img, opts...); err != nil {
+		if err := p.AppendImage(img, lopts...); err != nil {
 			return fmt.Errorf("writing layout %s: %w", dir, err)
 		}
-		return nil
+		return appendReferrers(p, img, wo.referrers)
 	})
+}
+
+// WriteOption configures Write.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct {
+	referrers []v1.Image
+}
+
+// WithReferrer stores art beside the image Write writes: an OCI 1.1
+// artifact (package referrer) whose subject is that image, listed in
+// index.json by its descriptor (with its artifactType) and no tag. Image
+// with an empty tag does not count it; Referrers finds it. Default: none.
+func WithReferrer(art v1.Image) WriteOption {
+	return func(o *writeOptions) { o.referrers = append(o.referrers, art) }
 }
 
 // replaceable refuses to replace anything but an OCI layout or an empty directory.

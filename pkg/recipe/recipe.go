@@ -19,6 +19,14 @@ type Recipe struct {
 	// recipe's own (include). `jailimg trace -o` writes such fragments.
 	Include []string `yaml:"include"`
 
+	// Packages names Debian packages, "NAME" or "NAME=VERSION" as apt
+	// writes them, as the source of the binaries, libraries and absolute
+	// file sources instead of the build host (packages). jailimg lock
+	// resolves their closure into the lock file beside the recipe; the
+	// build extracts the locked .deb files into a private root and copies
+	// from there.
+	Packages []string `yaml:"packages"`
+
 	// Binaries are host executables copied with their shared-library closure (binaries).
 	Binaries []Binary `yaml:"binaries"`
 	// Libraries are extra sonames or paths loaded with dlopen, with their closure (libraries).
@@ -40,9 +48,10 @@ type Recipe struct {
 	NSS []string `yaml:"nss"`
 	// Timezone is a zoneinfo name copied to /etc/localtime (timezone).
 	Timezone string `yaml:"timezone"`
-	// DPKG records, for vulnerability scanners, the Debian packages the
-	// jail's files come from: one status paragraph per package under
-	// /var/lib/dpkg/status.d/, and the host's /etc/os-release and
+	// DPKG records, for vulnerability scanners and jailimg outdated, the
+	// Debian packages the jail's files come from: one status paragraph per
+	// package under /var/lib/dpkg/status.d/ (built from packages:, also one
+	// for each package it names), and the source's /etc/os-release and
 	// /etc/debian_version (dpkg).
 	DPKG bool `yaml:"dpkg"`
 
@@ -100,14 +109,33 @@ type Binary struct {
 
 // File is copied from Src (host absolute path, or relative to the recipe's
 // directory) to Dst in the jail. A directory Src copies its tree; Mode then
-// applies to the top directory and Owner and Group to every entry.
+// applies to the top directory and Owner and Group to every entry. The ELF
+// executables and shared objects among the copied files get their
+// shared-library closure, as binaries do, unless Closure is false.
 type File struct {
 	Src   string `yaml:"src"`
 	Dst   string `yaml:"dst"`
 	Mode  *Mode  `yaml:"mode"`
 	Owner *Owner `yaml:"owner"`
 	Group *Owner `yaml:"group"`
+	// From says where an absolute Src is read in a recipe with packages:
+	// "packages" (the default there) or "host", the build host. A recipe
+	// without packages reads every absolute Src from the host.
+	From string `yaml:"from"`
+	// Closure false leaves out the shared-library closure of the ELF files
+	// the entry copies.
+	Closure *bool `yaml:"closure"`
 }
+
+// FromHost reports whether an absolute Src is read from the build host
+// rather than from the recipe's packages.
+func (f File) FromHost(r *Recipe) bool {
+	return len(r.Packages) == 0 || f.From == "host"
+}
+
+// WantsClosure reports whether the ELF objects the entry copies get their
+// library closure: unless closure: false.
+func (f File) WantsClosure() bool { return f.Closure == nil || *f.Closure }
 
 // Dir is an empty directory (default mode 0755, owner 0:0).
 type Dir struct {

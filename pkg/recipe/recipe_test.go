@@ -36,7 +36,11 @@ user: www
 workdir: /
 env: {LANG: C.UTF-8}
 run:
-  writable: [/var/log/nginx]
+  logs: [/var/log/nginx]
+  tmpfs_size: 16M
+  seccomp: false
+  pid: host
+  hostfiles: [/etc/resolv.conf]
   rlimits: {nofile: 1024}
   umask: "027"
 `
@@ -64,7 +68,8 @@ func TestParseGood(t *testing.T) {
 	if r.Users[0].Shell != "/usr/sbin/nologin" || r.Users[0].Home != "/nonexistent" {
 		t.Errorf("user defaults not filled: %+v", r.Users[0])
 	}
-	if r.Run.Umask != 0o27 || r.Run.Rlimits["nofile"] != 1024 {
+	if r.Run.Umask != 0o27 || r.Run.Rlimits["nofile"] != 1024 || r.Run.TmpfsSize != 16<<20 || r.Run.SeccompOn() || !r.Run.LandlockOn() ||
+		r.Run.PID != "host" || r.Run.Logs[0] != "/var/log/nginx" || r.Run.Hostfiles[0] != "/etc/resolv.conf" {
 		t.Errorf("run = %+v", r.Run)
 	}
 	if uid, _ := r.UID(*r.Dirs[0].Owner); uid != 101 {
@@ -112,6 +117,24 @@ func TestErrors(t *testing.T) {
 		{"unclean workdir", "name: a\nworkdir: /a/../b\n", "r.yaml:2: workdir: \"/a/../b\" is not clean"},
 		{"umask too big", "name: a\nrun:\n  umask: 7777\n", "r.yaml:3: run.umask: 7777 is more than 0777"},
 		{"bad compression", "name: a\ncompression: xz\n", "r.yaml:2: compression: \"xz\" is not gzip or zstd"},
+		{"state not declared", "name: a\ndirs:\n  - {path: /var/log/a}\nrun:\n  logs: [/var/log/a]\n  state:\n    - /var/lib/a\n", `r.yaml:7: run.state[0]: "/var/lib/a" is not one of the recipe's dirs:`},
+		{"runtime twice", "name: a\ndirs:\n  - {path: /run/a}\nrun:\n  runtime: [/run/a]\n  cache: [/run/a]\n", `r.yaml:6: run.cache[0]: "/run/a" is already run.runtime[0]`},
+		{"runtime relative", "name: a\nrun:\n  runtime: [run/a]\n", `r.yaml:3: run.runtime[0]: "run/a" is not an absolute path`},
+		{"logs on the root", "name: a\nrun:\n  logs: [/]\n", `r.yaml:3: run.logs[0]: cannot mount over the jail's root`},
+		{"tmp without /tmp", "name: a\nrun:\n  tmp: true\n", `r.yaml:3: run.tmp: the recipe's dirs: declare no /tmp`},
+		{"tmp also runtime", "name: a\ndirs:\n  - {path: /tmp, mode: 01777}\nrun:\n  runtime: [/tmp]\n  tmp: true\n", `r.yaml:6: run.tmp: /tmp is already run.runtime[0]`},
+		{"hostfile not allowed", "name: a\nrun:\n  hostfiles: [/etc/resolv.conf, /etc/shadow]\n", `r.yaml:3: run.hostfiles[1]: "/etc/shadow" is not one of /etc/hosts, /etc/localtime, /etc/resolv.conf`},
+		{"hostfile twice", "name: a\nrun:\n  hostfiles:\n    - /etc/hosts\n    - /etc/hosts\n", `r.yaml:5: run.hostfiles[1]: "/etc/hosts" is listed twice`},
+		{"bad pid mode", "name: a\nrun:\n  pid: shared\n", `r.yaml:3: run.pid: "shared" is not private or host`},
+		{"bad ipc mode", "name: a\nrun:\n  ipc: none\n", `r.yaml:3: run.ipc: "none" is not private or host`},
+		{"seccomp not a boolean", "name: a\nrun:\n  seccomp: maybe\n", `r.yaml:3: run.seccomp:`},
+		{"bad tmpfs size", "name: a\nrun:\n  tmpfs_size: 64X\n", `r.yaml:3: run.tmpfs_size: "64X" is not a size`},
+		{"bad package", "name: a\npackages: [Nginx]\n", "r.yaml:2: packages[0]: \"Nginx\" is not a Debian package name"},
+		{"bad package version", "name: a\npackages: [\"nginx=1 2\"]\n", "r.yaml:2: packages[0]: \"nginx=1 2\": \"1 2\" is not a Debian version"},
+		{"package twice", "name: a\npackages: [nginx, nginx=1.0]\n", "r.yaml:2: packages[1]: nginx is named twice"},
+		{"from without packages", "name: a\nfiles:\n  - {src: /etc/hosts, dst: /etc/hosts, from: host}\n", "r.yaml:3: files[0].from: only a recipe with packages: says where"},
+		{"bad from", "name: a\npackages: [nginx]\nfiles:\n  - {src: /etc/hosts, dst: /etc/hosts, from: usb}\n", "r.yaml:4: files[0].from: \"usb\" is not host or packages"},
+		{"from of a relative src", "name: a\npackages: [nginx]\nfiles:\n  - {src: x, dst: /x, from: host}\n", "r.yaml:4: files[0].from: \"x\" is relative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Parse("r.yaml", []byte(tc.yaml))

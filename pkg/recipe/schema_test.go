@@ -149,6 +149,15 @@ func TestSchemaTables(t *testing.T) {
 		t.Errorf("rlimits names %v, want %v", got, limits)
 	}
 
+	var hostfiles []any
+	for _, h := range policy.HostFiles {
+		hostfiles = append(hostfiles, h)
+	}
+	hf := deref(t, root, defs["run"].(schema))["properties"].(schema)["hostfiles"].(schema)
+	if got := hf["items"].(schema)["enum"].([]any); !sameSet(got, hostfiles) {
+		t.Errorf("run.hostfiles %v, want %v", got, hostfiles)
+	}
+
 	var kinds []any
 	for _, k := range recipe.AcceptKinds {
 		kinds = append(kinds, k)

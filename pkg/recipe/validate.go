@@ -42,6 +42,9 @@ var (
 	nssRE    = regexp.MustCompile(`^[a-z0-9_]+$`)
 	tzRE     = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
 	envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// Debian policy 5.6.1 and 5.6.12.
+	pkgNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
+	pkgVersionRE = regexp.MustCompile(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
 )
 
 // Validate checks the recipe's values, fills in the defaults the rest of the
@@ -50,8 +53,8 @@ var (
 func (r *Recipe) Validate() error {
 	v := &validator{r: r}
 	for _, check := range []func(){
-		v.header, v.binaries, v.libraries, v.files, v.dirs, v.symlinks, v.devices,
-		v.users, v.groups, v.nss, v.timezone, v.config,
+		v.header, v.packages, v.binaries, v.libraries, v.files, v.dirs, v.symlinks, v.devices,
+		v.users, v.groups, v.nss, v.timezone, v.config, v.run,
 	} {
 		check()
 	}
@@ -92,9 +95,35 @@ func (v *validator) libraries() {
 	}
 }
 
+// packages checks each is NAME or NAME=VERSION, once.
+func (v *validator) packages() {
+	seen := map[string]bool{}
+	for i, p := range v.r.Packages {
+		key := fmt.Sprintf("packages[%d]", i)
+		name, ver, pinned := strings.Cut(p, "=")
+		switch {
+		case !pkgNameRE.MatchString(name):
+			v.errorf(key, "%q is not a Debian package name (lowercase letters, digits, + - ., from 2 characters) or NAME=VERSION", p)
+		case pinned && !pkgVersionRE.MatchString(ver):
+			v.errorf(key, "%q: %q is not a Debian version", p, ver)
+		case seen[name]:
+			v.errorf(key, "%s is named twice", name)
+		}
+		seen[name] = true
+	}
+}
+
 func (v *validator) files() {
 	for i, f := range v.r.Files {
 		key := fmt.Sprintf("files[%d]", i)
+		switch {
+		case f.From != "" && f.From != "host" && f.From != "packages":
+			v.errorf(key+".from", "%q is not host or packages", f.From)
+		case f.From != "" && len(v.r.Packages) == 0:
+			v.errorf(key+".from", "only a recipe with packages: says where a file comes from (every file comes from the host here)")
+		case f.From != "" && !filepath.IsAbs(f.Src):
+			v.errorf(key+".from", "%q is relative to the recipe's directory: from applies to absolute sources", f.Src)
+		}
 		v.source(key+".src", f.Src)
 		v.jailPath(key+".dst", f.Dst)
 		v.owners(key, f.Owner, f.Group)

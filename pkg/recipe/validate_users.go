@@ -113,25 +113,6 @@ func (v *validator) config() {
 			v.errorf("annotations", "empty annotation key")
 		}
 	}
-	if n := r.Run.Network; n != "" && n != "none" && n != "host" {
-		v.errorf("run.network", "%q is not none or host", n)
-	}
-	if r.Run.Umask > 0o777 {
-		v.errorf("run.umask", "%o is more than 0777", r.Run.Umask)
-	}
-	for _, k := range slices.Sorted(maps.Keys(r.Run.Rlimits)) {
-		if !slices.Contains(Rlimits, k) {
-			v.errorf("run.rlimits."+k, "unknown limit (known: %s)", strings.Join(Rlimits, ", "))
-		}
-	}
-	for i, k := range r.Run.Accept {
-		if !slices.Contains(AcceptKinds, k) {
-			v.errorf(fmt.Sprintf("run.accept[%d]", i), "%q cannot be accepted by an image (only %s); the auditor can pass jailimg check --accept", k, strings.Join(AcceptKinds, ", "))
-		}
-	}
-	for i, w := range r.Run.Writable {
-		v.absPath(fmt.Sprintf("run.writable[%d]", i), w)
-	}
 }
 
 // UID returns the numeric id of an owner, looking names up in the recipe's users.

@@ -7,12 +7,14 @@
 // Hub reference.
 //
 // Push sends only the blobs the registry lacks and counts the layer bytes
-// it sent. Pull merges an image into an OCI layout through layout.Update:
+// it sent; a push that fails or is interrupted cancels (DELETE) the blob
+// upload sessions it opened and did not complete. Pull merges an image into an OCI layout through layout.Update:
 // a hard-linked copy is updated beside the layout and exchanged with it in
 // one rename, so a failed pull leaves the layout exactly as it was; every
 // blob is checked against its digest and size as it streams, and blobs the
 // layout already held are hashed in the copy before the exchange. Pull
-// does not garbage-collect blobs a layout no longer references. Image
+// does not garbage-collect blobs a layout no longer references
+// (layout.GC does); WithKeepPrevious keeps the image the tag named before. Image
 // reads an image where it is, and every failure reading it, its layers
 // included, is an *Error.
 //
@@ -24,6 +26,10 @@
 // layout's, and a foreign one is refused with a *layout.DocumentError,
 // matching layout.ErrInvalid, that names the document (see package
 // layout); so is an image reached through a nested index.
+//
+// Attach pushes an OCI 1.1 artifact (package referrer) as a referrer of
+// its subject image, with the referrers tag schema for registries that
+// lack the referrers API, as Debian's docker-registry does.
 //
 // Transient faults (connection refused, reset or cut off, 408, 429, 5xx)
 // are retried as WithBackoff and WithRetryStatusCodes say, with their

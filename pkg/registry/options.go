@@ -21,6 +21,7 @@ type options struct {
 	insecure    bool
 	backoff     remote.Backoff
 	retryStatus []int
+	keepPrev    bool
 }
 
 // WithTransport sets the HTTP transport under jailimg's byte counting and
@@ -69,6 +70,15 @@ func WithBackoff(b remote.Backoff) Option {
 // every other status, among them 401, 403 and 404, fails at once.
 func WithRetryStatusCodes(codes ...int) Option {
 	return func(o *options) { o.retryStatus = slices.Clone(codes) }
+}
+
+// WithKeepPrevious makes Pull keep the image the tag named before, when it
+// was another, as the tag's previous image (layout.SetTagKeepPrevious), so
+// that a boot cache holds the live image and the one before it. Default:
+// the tag is moved and the image it named leaves the index (its blobs stay
+// until layout.GC).
+func WithKeepPrevious() Option {
+	return func(o *options) { o.keepPrev = true }
 }
 
 // Progress is how far a transfer has come: Done of Total blob bytes (the

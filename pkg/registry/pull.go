@@ -63,7 +63,11 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Opti
 			return err // the local layout is broken, not the registry
 		}
 		had := layout.Blobs(p)
-		if err := retryTransfer(ctx, o.backoff, func() error { return layout.SetTag(p, img, tag) }); err != nil {
+		setTag := layout.SetTag
+		if o.keepPrev {
+			setTag = layout.SetTagKeepPrevious
+		}
+		if err := retryTransfer(ctx, o.backoff, func() error { return setTag(p, img, tag) }); err != nil {
 			var local *fs.PathError // writing the layout (disk full, read-only), not the registry
 			if errors.As(err, &local) {
 				return fmt.Errorf("writing layout %s: %w", dir, err)

@@ -20,7 +20,9 @@ type PushResult struct {
 // Push uploads img to ref: the blobs the registry lacks (go-containerregistry
 // asks with HEAD first), then the manifest, tagged as ref says. Transient
 // faults are retried as WithBackoff says; permanent ones fail at once with
-// an *Error.
+// an *Error. A push that fails or whose ctx is cancelled (Ctrl-C) cancels
+// the blob upload sessions it left open on the registry (DELETE on each
+// session's URL, within 10 seconds), which go-containerregistry does not.
 func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...Option) (PushResult, error) {
 	o := makeOptions(opts)
 	g := o.guard()
@@ -36,7 +38,8 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...Option)
 		return PushResult{}, err
 	}
 	m := newMeter(g, nil)
-	ropts := o.remote(ctx, m)
+	up := newUploads(m)
+	ropts := o.remote(ctx, up)
 	var (
 		updates chan v1.Update
 		done    chan struct{}
@@ -61,6 +64,7 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...Option)
 		<-done // remote.Write closes updates when it returns
 	}
 	if err != nil {
+		up.cancel(ctx) // interrupted or failed: close the registry's upload sessions
 		return fail(err)
 	}
 	return PushResult{Digest: digest, UploadedBytes: m.uploaded(config.String())}, nil

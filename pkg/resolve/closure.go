@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -46,6 +47,7 @@ type process struct {
 	links   []Link
 	missing []MissingLib
 	cached  []CacheEntry // found through ld.so.cache/ld.so.conf outside the system dirs
+	tried   []string     // where the search of the last need looked, for MissingLib.Searched
 	err     error        // first hard error
 }
 
@@ -56,7 +58,15 @@ func (p *process) fail(err error) {
 }
 
 func (p *process) miss(name string, by *loaded) {
-	p.missing = append(p.missing, MissingLib{Soname: name, NeededBy: p.who(by)})
+	p.missing = append(p.missing, MissingLib{Soname: name, NeededBy: p.who(by), Searched: p.tried})
+}
+
+// looked notes that the search looked in place (a directory, the cache or
+// a path), once.
+func (p *process) looked(place string) {
+	if !slices.Contains(p.tried, place) {
+		p.tried = append(p.tried, place)
+	}
 }
 
 func (p *process) who(l *loaded) string {
@@ -131,6 +141,7 @@ func (p *process) need(name string, by *loaded) {
 		c   *candidate
 		err error
 	)
+	p.tried = nil
 	if strings.Contains(name, "/") {
 		origin := ""
 		if by != nil {
@@ -141,6 +152,7 @@ func (p *process) need(name string, by *loaded) {
 			if !strings.HasPrefix(path, "/") {
 				path = "/" + path
 			}
+			p.looked(path)
 			c, err = p.try(path)
 		}
 	} else {

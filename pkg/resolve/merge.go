@@ -63,7 +63,7 @@ func merge(ctx context.Context, procs []*process) (*Closure, error) {
 	}
 	if len(cl.Missing) > 0 {
 		m := cl.Missing[0]
-		return cl, &MissingLibError{Soname: m.Soname, NeededBy: m.NeededBy}
+		return cl, &MissingLibError{Soname: m.Soname, NeededBy: m.NeededBy, Searched: m.Searched}
 	}
 	return cl, nil
 }

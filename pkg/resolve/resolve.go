@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -67,19 +68,31 @@ type CacheEntry struct {
 
 // MissingLib is a library that could not be found.
 type MissingLib struct {
-	Soname   string `json:"soname"`
+	Soname string `json:"soname"`
+	// NeededBy is the real path of the object whose DT_NEEDED names it, or
+	// "request" for one of Request.Libraries.
 	NeededBy string `json:"neededBy"`
+	// Searched are the places looked in, in the loader's order: the
+	// directories of DT_RPATH, DT_RUNPATH, ld.so.conf and the system
+	// (each with its glibc-hwcaps subdirectories), "ld.so.cache" when the
+	// cache was asked, or the path itself for a name with a '/'.
+	Searched []string `json:"searched,omitempty"`
 }
 
 // MissingLibError reports a library that could not be found. Resolve returns
 // one for the first missing library.
 type MissingLibError struct {
 	Soname, NeededBy string
+	// Searched is MissingLib.Searched.
+	Searched []string
 }
 
 // Error implements error.
 func (e *MissingLibError) Error() string {
-	return fmt.Sprintf("resolving %s for %s: not found", e.Soname, e.NeededBy)
+	if len(e.Searched) == 0 {
+		return fmt.Sprintf("resolving %s for %s: not found", e.Soname, e.NeededBy)
+	}
+	return fmt.Sprintf("resolving %s for %s: not found in %s", e.Soname, e.NeededBy, strings.Join(e.Searched, ", "))
 }
 
 // Option configures a Resolver.

@@ -54,6 +54,7 @@ func (p *process) searchRPaths(name string, by *loaded) (*candidate, error) {
 func (p *process) searchLDConfig(name string) (*candidate, error) {
 	ld := p.r.ldconfig()
 	if ld.cache != nil {
+		p.looked("ld.so.cache")
 		if path := ld.cache.lookup(name, p.abi.class, p.abi.machine, p.abi.hwcaps); path != "" {
 			if c, err := p.try(path); c != nil || err != nil {
 				return c, err
@@ -101,6 +102,7 @@ func (p *process) searchPath(list string, owner *loaded, name string) (*candidat
 // searchDir tries dir's glibc-hwcaps subdirectories, then dir itself.
 func (p *process) searchDir(dir, name string) (*candidate, error) {
 	dir = strings.TrimRight(dir, "/")
+	p.looked(dir + "/")
 	for _, h := range p.abi.hwcaps {
 		if c, err := p.try(dir + "/glibc-hwcaps/" + h + "/" + name); c != nil || err != nil {
 			return c, err

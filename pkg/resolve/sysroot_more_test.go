@@ -16,7 +16,7 @@ func moreSysrootCases() []sysrootCase {
 		}),
 		req:     Request{Binaries: []string{"/usr/bin/app"}},
 		files:   []string{"/usr/bin/app", ldso},
-		missing: []MissingLib{{"libw.so", "/usr/bin/app"}},
+		missing: []missLib{{"libw.so", "/usr/bin/app"}},
 	}, {
 		name: "a compatible candidate after incompatible ones is found",
 		tree: with(debianBase(), tree{
@@ -84,7 +84,7 @@ func moreSysrootCases() []sysrootCase {
 		}),
 		req:     Request{Binaries: []string{"/usr/bin/app"}},
 		files:   []string{"/usr/bin/app", ldso},
-		missing: []MissingLib{{"libz.so.1", "/usr/bin/app"}},
+		missing: []missLib{{"libz.so.1", "/usr/bin/app"}},
 	}, {
 		name: "ld.so.conf with include globs when there is no ld.so.cache",
 		tree: with(debianBase(), tree{
@@ -132,7 +132,7 @@ func moreSysrootCases() []sysrootCase {
 		}),
 		req:   Request{Binaries: []string{"/usr/bin/app"}},
 		files: []string{"/usr/bin/app", ldso},
-		missing: []MissingLib{
+		missing: []missLib{
 			{"libz.so.1", "/usr/bin/app"}, {"libc.so.6", "/usr/bin/app"}, {"libm.so.6", "/usr/bin/app"},
 		},
 	}, {
@@ -142,7 +142,7 @@ func moreSysrootCases() []sysrootCase {
 		},
 		req:     Request{Binaries: []string{"/usr/bin/app"}},
 		files:   []string{"/usr/bin/app"},
-		missing: []MissingLib{{interp, "/usr/bin/app"}},
+		missing: []missLib{{interp, "/usr/bin/app"}},
 	}, {
 		name: "extra libraries by soname and by path, dlopen()ed by the first binary",
 		tree: with(debianBase(), tree{
@@ -153,7 +153,7 @@ func moreSysrootCases() []sysrootCase {
 		}),
 		req:     Request{Binaries: []string{"/usr/bin/app", "/usr/bin/other"}, Libraries: []string{"libp.so", "/opt/direct/libd.so", "libc.so.6", "libnope.so"}},
 		files:   []string{"/opt/direct/libd.so", "/opt/plugins/libp.so", "/usr/bin/app", "/usr/bin/other", ldso, libc, mdir + "/libz.so.1.2.13"},
-		missing: []MissingLib{{"libnope.so", "/usr/bin/app"}},
+		missing: []missLib{{"libnope.so", "/usr/bin/app"}},
 	}, {
 		name: "lib64 layout without multiarch directories",
 		tree: tree{

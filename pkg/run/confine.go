@@ -1,13 +1,17 @@
 package run
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/jailimg/jailimg/pkg/policy"
+	"github.com/jailimg/jailimg/pkg/run/mounts"
 )
 
 // applyPolicy fills the confinement fields of s from pol, overridden field
@@ -20,10 +24,36 @@ func applyPolicy(s *spec, pol policy.Policy, o *options) error {
 		return err
 	}
 	s.seccomp(pol, o)
+	if err := s.mounts(pol, o); err != nil {
+		return err
+	}
 	if err := s.landlock(pol, o); err != nil {
 		return err
 	}
+	if err := s.namespaces(pol, o); err != nil {
+		return err
+	}
+	warnOptOuts(pol, o)
 	return s.network(pol, o)
+}
+
+// keepers are the options that keep a default confinement the policy
+// turns off, by policy.OptOuts' entries.
+var keepers = map[string]string{
+	"seccomp: false": "--seccomp", "landlock: false": "--landlock", "pid: host": "--pid private", "ipc: host": "--ipc private",
+}
+
+// warnOptOuts warns of each default confinement the image's run policy
+// turns off and no option decides on: the image, not the admin, chose it,
+// and a plain run must say so, not only jailimg check.
+func warnOptOuts(pol policy.Policy, o *options) {
+	decided := map[string]bool{"seccomp: false": o.seccomp != nil, "landlock: false": o.landlock != nil,
+		"pid: host": o.pid != nil, "ipc: host": o.ipc != nil}
+	for _, out := range pol.OptOuts() {
+		if !decided[out] {
+			o.logger.Warn("the image's run policy turns off a default confinement; running without it", "run", out, "keep", keepers[out])
+		}
+	}
 }
 
 // umask sets the umask: the option's, else the policy's, else 077.
@@ -58,7 +88,7 @@ func (s *spec) rlimits(pol policy.Policy, o *options) error {
 // seccomp sets the filter when the option, else the policy, turns it on:
 // the option's profile, else defaultProfile.
 func (s *spec) seccomp(pol policy.Policy, o *options) {
-	if on := pol.Seccomp; o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
+	if on := pol.SeccompOn(); o.seccomp == nil && on || o.seccomp != nil && *o.seccomp {
 		s.Seccomp = o.profile
 		if s.Seccomp == nil {
 			s.Seccomp = defaultProfile()
@@ -66,17 +96,23 @@ func (s *spec) seccomp(pol policy.Policy, o *options) {
 	}
 }
 
-// landlock sets Landlock and its writable directories: the option's, else
-// the policy's. A writable directory must be an absolute jail path.
+// landlock sets Landlock and its writable directories: those jailimg
+// mounts for the service, then the option's, else the policy's. A
+// writable directory must be an absolute jail path.
 func (s *spec) landlock(pol policy.Policy, o *options) error {
-	s.Landlock = pol.Landlock
+	s.Landlock = pol.LandlockOn()
 	if o.landlock != nil {
 		s.Landlock = *o.landlock
 	}
-	s.Writable = slices.Clone(pol.Writable)
+	extra := pol.Writable
 	if o.writable != nil {
-		s.Writable = slices.Clone(o.writable)
+		extra = o.writable
 	}
+	s.Writable = nil
+	for _, m := range s.Mounts {
+		s.Writable = append(s.Writable, m.Path)
+	}
+	s.Writable = append(s.Writable, extra...)
 	for i, w := range s.Writable {
 		if !path.IsAbs(w) {
 			return fmt.Errorf("writable %q: must be an absolute jail path", w)
@@ -99,6 +135,88 @@ func (s *spec) network(pol policy.Policy, o *options) error {
 		s.NetworkNone = true
 	default:
 		return fmt.Errorf("network %q: want \"host\" or \"none\"", network)
+	}
+	return nil
+}
+
+// mounts sets what the init mounts: the policy's runtime directories and
+// the option's, its state, cache and logs directories below STATE (the
+// option's, else /var/lib/jailimg/NAME), /tmp, host files and /dev/log,
+// each tmpfs capped at the option's size, else the policy's, else 64 MiB.
+func (s *spec) mounts(pol policy.Policy, o *options) error {
+	add := func(kind mounts.Kind, key string, dirs []string) {
+		for _, d := range dirs {
+			s.Mounts = append(s.Mounts, mounts.Dir{Path: d, Kind: kind, Key: key})
+		}
+	}
+	add(mounts.Runtime, "run.runtime", pol.Runtime)
+	add(mounts.Runtime, "--tmpfs", o.tmpfs)
+	add(mounts.Persistent, "run.state", pol.State)
+	add(mounts.Persistent, "run.cache", pol.Cache)
+	add(mounts.Persistent, "run.logs", pol.Logs)
+	if pol.Tmp {
+		add(mounts.Tmp, "run.tmp", []string{"/tmp"})
+	}
+	for _, m := range s.Mounts {
+		if !path.IsAbs(m.Path) || path.Clean(m.Path) == "/" {
+			return fmt.Errorf("%s %q: want an absolute jail path other than /", m.Key, m.Path)
+		}
+	}
+	s.TmpfsSize = uint64(cmp.Or(policy.Size(o.tmpfsSize), pol.TmpfsSize, policy.DefaultTmpfsSize))
+	s.Hostfiles = slices.Clone(pol.Hostfiles)
+	for _, h := range s.Hostfiles {
+		if !slices.Contains(policy.HostFiles, h) {
+			return fmt.Errorf("run.hostfiles %q: want one of %s", h, strings.Join(policy.HostFiles, ", "))
+		}
+	}
+	s.Syslog = pol.Syslog
+	return s.state(o)
+}
+
+// state sets STATE when a directory lives there: the option's, else
+// /var/lib/jailimg/NAME.
+func (s *spec) state(o *options) error {
+	if !slices.ContainsFunc(s.Mounts, func(m mounts.Dir) bool { return m.Kind == mounts.Persistent }) {
+		return nil
+	}
+	switch {
+	case o.state != "":
+		abs, err := filepath.Abs(o.state)
+		if err != nil {
+			return fmt.Errorf("state %s: %w", o.state, err)
+		}
+		s.State = abs
+	case s.Name != "":
+		s.State = path.Join(DefaultStateRoot, s.Name)
+	default:
+		return errors.New("the image declares state, cache or logs directories but has no name to keep them under: pass --state DIR")
+	}
+	return nil
+}
+
+// DefaultStateRoot holds each jail's default STATE, /var/lib/jailimg/NAME.
+const DefaultStateRoot = "/var/lib/jailimg"
+
+// namespaces sets the pid and IPC namespaces: the option's, else the
+// policy's, else private ones.
+func (s *spec) namespaces(pol policy.Policy, o *options) error {
+	for _, ns := range []struct {
+		name string
+		pol  string
+		opt  *string
+		host *bool
+	}{{"pid", pol.PID, o.pid, &s.PIDHost}, {"ipc", pol.IPC, o.ipc, &s.IPCHost}} {
+		mode := ns.pol
+		if ns.opt != nil {
+			mode = *ns.opt
+		}
+		switch mode {
+		case "", policy.Private:
+		case policy.Host:
+			*ns.host = true
+		default:
+			return fmt.Errorf("%s %q: want %q or %q", ns.name, mode, policy.Private, policy.Host)
+		}
 	}
 	return nil
 }

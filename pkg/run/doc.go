@@ -1,59 +1,89 @@
 // Package run starts a service in an unpacked jail without a container
-// runtime, closing the gaps chroot(2) leaves open.
+// runtime, closing the gaps chroot(2) leaves open. The confined settings
+// are the defaults; each opt-out is explicit (an option, a flag, a key of
+// the image's run policy that `jailimg check` reports and Run warns of,
+// through its logger, unless an option decides instead).
 //
-// Run re-executes the jailimg binary as the jail's init, forwards signals to
-// the service and waits for it; cmd/jailimg's main calls Main first, so that
-// child performs, on its main thread, locked, in this order:
+// # Processes
 //
-//  0. it is forked in a new session (setsid): the service never has the
-//     operator's terminal as its controlling terminal, so it cannot push
-//     input into it (TIOCSTI on a terminal other than one's own needs
-//     CAP_SYS_ADMIN, which it lacks), and job-control signals from that
-//     terminal reach it only through Run's forwarding. With WithTTY it gets
-//     a pseudo-terminal of its own instead (package pty): the slave as
-//     stdin, stdout, stderr and controlling terminal, relayed by jailimg;
-//  1. with --network none, brings up loopback in the fresh network namespace
-//     it was cloned into;
-//  2. opens the jail's rootfs once, fchdir, chroot("."), chdir("/"), before
-//     anything of the jail is read; a bundle's rootfs must be the very
-//     directory bundle.Open checked (fstat against Bundle.RootID), whatever
-//     was renamed since;
-//  3. resolves the user and groups from the jail's own /etc/passwd and
+//	jailimg run (the launcher, on the host, root)
+//	  └─ init: jailimg again, PID 1 of new pid and IPC namespaces, in a
+//	     private mount namespace (and a network one with network none)
+//	       └─ service child: jailimg again → chroot, confine, exec the service
+//
+// The launcher stays: it forwards SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+// SIGUSR2, SIGQUIT and SIGWINCH (not with WithTTY, whose pty signals the
+// resize itself) to the init, serves the jail's /dev/log (package
+// syslog), writes and removes the pidfile, which names the init, and
+// returns the service's status (ExitError, ExitCode). The init, root and
+// not chrooted, holds nothing the jail can reach (no descriptor of it
+// passes to the service; the service cannot trace it, under seccomp, nor
+// signal it, outside its Landlock domain and, unless it runs as uid 0,
+// of another uid; as PID 1 it gets only the signals it forwards): it sets up the mounts (package mounts), joins
+// a new, empty session keyring (the launcher's is the admin's login
+// session's, whose keys any process holding it may read), starts the
+// service child, forwards the signals to it, reaps every process of
+// the jail with its own wait4(-1) loop, reports how the service ended on
+// its status pipe and exits; the kernel then kills whatever the service
+// left in the pid namespace. The service is not PID 1 itself because PID
+// 1 of a namespace ignores every signal it has no handler for (a service
+// that handles none could not be stopped with SIGTERM) and must reap
+// orphans, which a service does not do. With WithPID("host") the init is
+// a child subreaper instead, and kills what is left when the service ends.
+//
+// Sessions: the init leads a session of its own without a controlling
+// terminal, and the service child is no session leader, so it can never
+// acquire one: it cannot push input into the operator's terminal (TIOCSTI
+// on a terminal other than one's own needs CAP_SYS_ADMIN), nor be stopped
+// by it. With WithTTY the service child leads a session whose controlling
+// terminal is a pseudo-terminal of its own (package pty), relayed by the
+// launcher. A terminal given as a standard stream without WithTTY is
+// passed as is, for the service to read and write.
+//
+// # The service child's sequence
+//
+// cmd/jailimg's main calls Main first, so that the service child performs,
+// on its main thread, locked, in this order:
+//
+//  1. it chroots through the descriptor of the jail's new root the init
+//     passes (fchdir, chroot("."), chdir("/")), before anything of the
+//     jail is read;
+//  2. resolves the user and groups from the jail's own /etc/passwd and
 //     /etc/group (package passwd; no NSS, no C library), refusing uid 0
 //     unless allowed (ErrRoot);
-//  4. sets rlimits and the umask (077 by default);
-//  5. with Landlock, restricts the jail to read/execute everywhere and write
-//     only below the writable directories; nothing outside the jail is named,
-//     so nothing outside is reachable even through a leaked descriptor;
-//  6. empties the capability bounding and ambient sets, sets securebits
+//  3. sets rlimits and the umask (077 by default);
+//  4. with Landlock (the default), restricts itself to read/execute
+//     everywhere and write only below the directories the init mounted
+//     for it and WithWritable's, and from ABI 6 scopes signals and
+//     abstract unix sockets to its domain; nothing outside the jail is
+//     named, so nothing outside is reachable even through a leaked
+//     descriptor;
+//  5. empties the capability bounding and ambient sets, sets securebits
 //     NOROOT (locked), then setgroups, setresgid, setresuid, and clears the
 //     remaining capability sets, checking that no id is left at its old value;
-//  7. re-arms the parent-death signal, chdirs to the workdir as the user,
+//  6. re-arms the parent-death signal, chdirs to the workdir as the user,
 //     sets no_new_privs, marks every descriptor above 2 close-on-exec;
-//  8. started by Launch.StartTraced (package trace), calls PTRACE_TRACEME,
-//     so that its tracer's first stop is the service's exec;
-//  9. with seccomp, loads the Profile's deny list behind a fixed prefix:
-//     foreign ABIs and clone3 fail with ENOSYS, ioctl TIOCSTI and TIOCLINUX
-//     with EPERM (compared on the command's low 32 bits, the ones the kernel
-//     reads);
-//  10. execs the service with the clean environment of the image config.
+//  7. started by a Launch (package trace), waits for its tracer to attach
+//     (PTRACE_SEIZE) before it goes on, so that the tracer's first stop is
+//     the service's exec;
+//  8. with seccomp (the default), loads the Profile's deny list behind a
+//     fixed prefix: foreign ABIs and clone3 fail with ENOSYS, ioctl
+//     TIOCSTI and TIOCLINUX with EPERM (compared on the command's low 32
+//     bits, the ones the kernel reads);
+//  9. execs the service with the clean environment of the image config.
 //
-// Prepare and Launch give package trace the same spec and sequence, so
-// that what it traces is confined exactly as Run confines a service.
+// Prepare and Launch give package trace the same spec, namespaces, mounts
+// and sequence, so that what it traces is confined exactly as Run confines
+// a service.
 //
-// The service keeps the init's pid, its exit status becomes Run's result
-// (ExitError, ExitCode), and launcher failures carry the exit codes
-// ExitLaunch, ExitCannotExec and ExitNotFound.
+// Launcher failures carry the exit codes ExitLaunch, ExitCannotExec and
+// ExitNotFound. A requested feature the kernel lacks (seccomp, Landlock or
+// its scopes, network namespaces) is reported through the logger and
+// skipped, or refused with WithStrict; never skipped silently. The pid,
+// IPC and mount namespaces are not optional features: a kernel without
+// them cannot run a jail.
 //
-// A requested feature the kernel lacks (seccomp, Landlock, network
-// namespaces) is reported through the logger and skipped, or refused with
-// WithStrict; never skipped silently.
-//
-// What it does not do: it mounts nothing (no /proc, no /dev), makes no
-// cgroup, user or PID namespace, and does not confine the network beyond
-// "none". Without WithTTY, a terminal given as a standard stream is passed
-// as is, for the service to read and write (it is not its controlling
-// terminal; a session leader could make a terminal that is nobody's
-// controlling terminal its own, which the operator's login terminal never
-// is). The jail's contents are not checked here; see package check.
+// What it does not do: it mounts no /proc, /sys or /dev file system, makes
+// no cgroup or user namespace, and does not confine the network beyond
+// "none". The jail's contents are not checked here; see package check.
 package run

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jailimg/jailimg/internal/runtest"
+	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/run"
 )
 
@@ -27,11 +28,16 @@ type attempt struct {
 
 // outside is what lies outside a jail: a directory holding a secret file,
 // leaked into this process as a descriptor without close-on-exec (so every
-// child of the launcher inherits it), and a TCP server on host loopback.
+// child of the launcher inherits it), a TCP server on host loopback, a
+// host process running as the jail's user (the victim), an abstract unix
+// socket and a System V shared memory segment of the host.
 type outside struct {
 	dir, secret string
 	fd          int
 	port        string
+	victim      int
+	abstract    string
+	shmKey      int
 }
 
 func newOutside(t *testing.T) *outside {
@@ -48,21 +54,50 @@ func newOutside(t *testing.T) *outside {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	must(t, err)
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAll(l)
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return &outside{dir: dir, secret: secret, fd: fd, port: port}
+	o := &outside{dir: dir, secret: secret, fd: fd, port: port}
+	o.hostIPC(t)
+	return o
+}
+
+// hostIPC starts what a jail could reach besides files: the victim (a host
+// process of the jail user's uid, as another jail's or the host's own
+// service would be), an abstract unix socket, a shared memory segment any
+// uid may attach.
+func (o *outside) hostIPC(t *testing.T) {
+	t.Helper()
+	bin := filepath.Join(o.dir, "victim") // where uid svcUID may run it
+	testutil.CopyFile(t, escapeBinary(t), bin, 0o755)
+	victim := exec.Command(bin, "sleep")
+	victim.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: svcUID, Gid: svcGID}}
+	must(t, victim.Start())
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	o.victim = victim.Process.Pid
+	o.abstract = "jailimg-escape-" + strconv.Itoa(os.Getpid())
+	l, err := net.Listen("unix", "@"+o.abstract)
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	go acceptAll(l)
+	o.shmKey = 0x4a490000 | os.Getpid()&0xffff
+	id, err := unix.SysvShmGet(o.shmKey, 4096, unix.IPC_CREAT|unix.IPC_EXCL|0o666)
+	must(t, err)
+	t.Cleanup(func() { unix.SysvShmCtl(id, unix.IPC_RMID, nil) })
+}
+
+func acceptAll(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
 }
 
 func (o *outside) args() []string {
-	return []string{"/bin/escape", "attempts", strconv.Itoa(o.fd), o.port, o.secret}
+	return []string{"/bin/escape", "attempts", strconv.Itoa(o.fd), o.port, o.secret,
+		strconv.Itoa(o.victim), strconv.Itoa(os.Getpid()), o.abstract, strconv.Itoa(o.shmKey)}
 }
 
 func parseAttempts(t *testing.T, out []byte) map[string]attempt {
@@ -79,65 +114,63 @@ func parseAttempts(t *testing.T, out []byte) map[string]attempt {
 	return got
 }
 
-// TestEscapes runs the escape program three ways and asserts each attempt
-// separately: as root in a plain chroot (the control: the attempts work and
-// the test can see an escape), in jailimg run with privileges dropped only,
-// and with seccomp, Landlock and --network none on top.
+// allEscapes are the escape program's attempts: first the ways out of a
+// chroot through files, credentials and the network, then those outside
+// the file system that issue 15 closes by default (ptrace or signal a host
+// process of the jail user's uid, see host processes, connect to a host's
+// abstract socket, attach its shared memory, set up io_uring).
+var allEscapes = []string{"chroot-breakout", "setuid-0", "mknod-block", "ptrace-parent",
+	"inherited-fd", "tcp-outside", "write-undeclared", "add-key", "write-declared", "loopback-self",
+	"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring"}
+
+// escaped lists the attempts expected to succeed.
+func escaped(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// TestEscapes runs the escape program four ways and asserts each attempt
+// separately: as root in a plain chroot (the control: every attempt works
+// and the test can see an escape); with jailimg run's defaults, no option
+// but the user and the command, as a plain `jailimg run TARGET` of an image
+// without a run policy; with every default confinement opted out
+// (--no-seccomp --no-landlock --pid host --ipc host: the control of the
+// defaults, where the ways out of issue 15 work again); and hardened, with
+// a declared writable directory and no network.
 func TestEscapes(t *testing.T) {
 	runtest.NeedRoot(t, "chroot, setuid and building jails owned by another user")
 	out := newOutside(t)
-
-	escapes := []string{"chroot-breakout", "setuid-0", "mknod-block", "ptrace-parent",
-		"inherited-fd", "tcp-outside", "write-undeclared", "add-key", "write-declared", "loopback-self"}
 	tests := []struct {
 		name    string
 		plain   bool
 		opts    []run.Option
 		escaped map[string]bool // attempts expected to succeed; the rest must fail
 	}{
+		{name: "control: plain chroot as root", plain: true, escaped: escaped(allEscapes...)},
+		{name: "run: defaults", escaped: escaped("tcp-outside", "loopback-self")},
 		{
-			name:  "control: plain chroot as root",
-			plain: true,
-			escaped: map[string]bool{"chroot-breakout": true, "setuid-0": true, "mknod-block": true,
-				"ptrace-parent": true, "inherited-fd": true, "tcp-outside": true, "write-undeclared": true,
-				"add-key": true, "write-declared": true, "loopback-self": true},
+			name: "run: every default opted out",
+			opts: []run.Option{run.WithSeccomp(false), run.WithLandlock(false), run.WithPID("host"), run.WithIPC("host")},
+			escaped: escaped("tcp-outside", "add-key", "loopback-self",
+				"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring"),
 		},
 		{
-			name: "run: chroot and privilege drop",
-			escaped: map[string]bool{"tcp-outside": true, "write-undeclared": true, "add-key": true,
-				"write-declared": true, "loopback-self": true},
-		},
-		{
-			name:    "run: seccomp, landlock, network none",
-			opts:    []run.Option{run.WithSeccomp(true), run.WithLandlock(true), run.WithWritable("/data"), run.WithNetwork("none"), run.WithStrict()},
-			escaped: map[string]bool{"write-declared": true, "loopback-self": true},
+			name:    "run: hardened, /data declared, network none",
+			opts:    []run.Option{run.WithTmpfs("/data"), run.WithNetwork("none"), run.WithStrict()},
+			escaped: escaped("write-declared", "loopback-self"),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jail := makeJail(t)
-			var stdout, stderr bytes.Buffer
-			if tt.plain {
-				cmd := exec.Command(out.args()[0], out.args()[1:]...)
-				cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: jail}
-				cmd.Dir = "/"
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("plain chroot: %v\n%s", err, stderr.String())
-				}
-			} else {
-				opts := append([]run.Option{run.WithUser("svc"), run.WithCommand(out.args()),
-					run.WithStdio(nil, &stdout, &stderr)}, tt.opts...)
-				if err := run.Run(context.Background(), jail, opts...); err != nil {
-					t.Fatalf("run: %v\n%s", err, stderr.String())
-				}
-			}
-			got := parseAttempts(t, stdout.Bytes())
-			for _, name := range escapes {
+			got := runEscape(t, makeJail(t), out, tt.plain, tt.opts)
+			for _, name := range allEscapes {
 				t.Run(name, func(t *testing.T) {
 					a, ok := got[name]
 					if !ok {
-						t.Fatalf("no result for %s in %q", name, stdout.String())
+						t.Fatalf("no result for %s", name)
 					}
 					if a.Escaped != tt.escaped[name] {
 						t.Errorf("%s: escaped=%v (err %q), want escaped=%v", name, a.Escaped, a.Err, tt.escaped[name])
@@ -149,6 +182,29 @@ func TestEscapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runEscape runs the escape program's attempts in jail, in a plain chroot
+// as root or with run.Run as svc, and returns its results by name.
+func runEscape(t *testing.T, jail string, out *outside, plain bool, opts []run.Option) map[string]attempt {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if plain {
+		cmd := exec.Command(out.args()[0], out.args()[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: jail}
+		cmd.Dir = "/"
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("plain chroot: %v\n%s", err, stderr.String())
+		}
+	} else {
+		opts = append([]run.Option{run.WithUser("svc"), run.WithCommand(out.args()),
+			run.WithStdio(nil, &stdout, &stderr)}, opts...)
+		if err := run.Run(context.Background(), jail, opts...); err != nil {
+			t.Fatalf("run: %v\n%s", err, stderr.String())
+		}
+	}
+	return parseAttempts(t, stdout.Bytes())
 }
 
 // TestTTYIoctls runs the terminal ioctls TIOCSTI and TIOCLINUX, also with

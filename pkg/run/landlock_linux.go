@@ -14,6 +14,10 @@ var errLandlockUnsupported = errors.New("landlock: not supported by this kernel 
 // safeDevices may be written under Landlock when the jail has them.
 var safeDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/tty"}
 
+// landlockScopeABI is the first Landlock ABI that scopes abstract UNIX
+// sockets and signals.
+const landlockScopeABI = 6
+
 // Landlock access rights by ABI version: filesystem rights handled, and
 // scopes (abstract UNIX sockets, signals) from ABI 6.
 func landlockHandled(abi int) (fs, scoped uint64) {
@@ -29,7 +33,7 @@ func landlockHandled(abi int) (fs, scoped uint64) {
 	default:
 		fs = ll.AccessFSMakeSym<<1 - 1
 	}
-	if abi >= 6 {
+	if abi >= landlockScopeABI {
 		scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
 	}
 	return fs, scoped
@@ -44,14 +48,17 @@ const (
 // applyLandlock confines the calling thread, which will exec the service,
 // to the jail whose root is "/" once chrooted: read and execute everywhere,
 // everything below the writable directories, read and write on the safe
-// devices, nothing outside the jail (no rule names anything outside it, so a
-// descriptor leaked from outside is useless too). From ABI 6, abstract UNIX
-// sockets and signals are scoped to the jail. It returns the ABI enforced.
+// devices, connecting to /dev/log with syslog (a right Landlock handles
+// from ABI 9), nothing outside the jail (no rule names anything outside it,
+// so a descriptor leaked from outside is useless too). From ABI 6,
+// abstract UNIX sockets and signals are scoped to the jail: the service
+// can neither connect to a host's abstract socket nor signal a process
+// outside its Landlock domain. It returns the ABI enforced.
 //
 // It uses go-landlock's system call layer rather than its all-threads
 // Restrict: only this thread survives the exec, and go-landlock's cgo
 // all-threads path needs /proc, which a jail does not have.
-func applyLandlock(writable []string) (int, error) {
+func applyLandlock(writable []string, syslog bool) (int, error) {
 	abi, err := ll.LandlockGetABIVersion()
 	if err != nil || abi < 1 {
 		return 0, errLandlockUnsupported
@@ -72,6 +79,9 @@ func applyLandlock(writable []string) (int, error) {
 			return fmt.Errorf("landlock: %s: %w", path, err)
 		}
 		defer unix.Close(fd)
+		if access&handled == 0 {
+			return nil // a right this ABI does not handle: allowed anyway
+		}
 		pb := ll.PathBeneathAttr{AllowedAccess: access & handled, ParentFd: fd}
 		if err := ll.LandlockAddPathBeneathRule(rfd, &pb, 0); err != nil {
 			return fmt.Errorf("landlock: rule for %s: %w", path, err)
@@ -83,6 +93,11 @@ func applyLandlock(writable []string) (int, error) {
 	}
 	for _, d := range safeDevices {
 		if err := add(d, landlockFile, true); err != nil {
+			return abi, err
+		}
+	}
+	if syslog {
+		if err := add("/dev/log", ll.AccessFSResolveUnix, false); err != nil {
 			return abi, err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,8 +22,9 @@ import (
 	"github.com/jailimg/jailimg/pkg/run"
 )
 
-// TestConfined reads /proc/PID/status of a jailed service: ids, groups, no
-// capability in any set, no_new_privs, and the seccomp filter.
+// TestConfined reads /proc/PID/status of a jailed service, the child of the
+// jail's init: ids, groups, no capability in any set, no_new_privs, and the
+// seccomp filter; and its root, the jail.
 func TestConfined(t *testing.T) {
 	runtest.NeedRoot(t, "privilege drop")
 	jail := makeJail(t)
@@ -37,17 +37,21 @@ func TestConfined(t *testing.T) {
 			}
 			defer p.Wait()
 			defer p.Signal(syscall.SIGKILL)
-			if err := runtest.Confined(p.Pid(), svcUID, svcGID, []uint32{svcExtra}); err != nil {
+			pid, err := run.ServicePid(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := runtest.Confined(pid, svcUID, svcGID, []uint32{svcExtra}); err != nil {
 				t.Error(err)
 			}
-			st, err := runtest.ReadStatus(p.Pid())
+			st, err := runtest.ReadStatus(pid)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := map[bool]int{false: 0, true: 2}[seccomp]; st.Seccomp != want {
 				t.Errorf("Seccomp %d, want %d", st.Seccomp, want)
 			}
-			exe, err := os.Readlink("/proc/" + strconv.Itoa(p.Pid()) + "/root")
+			exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/root")
 			if err != nil || exe != jail {
 				t.Errorf("root of the service %q (%v), want %q", exe, err, jail)
 			}
@@ -132,8 +136,9 @@ func TestBundleDefaults(t *testing.T) {
 }
 
 // TestSignalsAndPidfile sends the launcher SIGUSR1 and SIGTERM once the
-// pidfile names the service; the service exits with a status that says
-// which signal it got, and Run returns that status.
+// pidfile names the jail's init; the launcher forwards it to the init,
+// the init to the service, which exits with a status that says which
+// signal it got, and Run returns that status.
 func TestSignalsAndPidfile(t *testing.T) {
 	runtest.NeedRoot(t, "privilege drop")
 	jail := makeJail(t)
@@ -161,8 +166,12 @@ func TestSignalsAndPidfile(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err := runtest.Confined(pid, svcUID, svcGID, []uint32{svcExtra}); err != nil {
-				t.Errorf("pidfile names %d: %v", pid, err)
+			svc, err := runtest.Service(pid)
+			if err != nil {
+				t.Fatalf("pidfile names %d: %v", pid, err)
+			}
+			if err := runtest.Confined(svc, svcUID, svcGID, []uint32{svcExtra}); err != nil {
+				t.Errorf("the child of the init the pidfile names: %v", err)
 			}
 			must(t, syscall.Kill(os.Getpid(), tt.sig))
 			err = <-done
@@ -257,27 +266,12 @@ func TestRootSwapped(t *testing.T) {
 	must(t, os.Rename(makeJail(t), rootfs))
 	t.Cleanup(func() { os.RemoveAll(rootfs); os.Rename(rootfs+".checked", rootfs) })
 
-	runtime.LockOSThread() // StartTraced: this thread is the init's tracer
-	defer runtime.UnlockOSThread()
-	pid, err := l.StartTraced()
-	if err != nil {
-		t.Fatal(err)
+	pid, err := l.Start()
+	if err == nil {
+		unix.Kill(pid, unix.SIGKILL) // waiting to exec in the swapped-in tree
+		l.Close()
 	}
-	var ws unix.WaitStatus
-	for {
-		if _, err = unix.Wait4(pid, &ws, unix.WALL, nil); err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ws.Stopped() { // at the service's exec, in the swapped-in tree
-		unix.Kill(pid, unix.SIGKILL)
-		unix.Wait4(pid, nil, unix.WALL, nil)
-	}
-	prog, err := l.Verdict()
-	if !ws.Exited() || run.ExitCode(err) != run.ExitLaunch || err == nil || !strings.Contains(err.Error(), "replaced since the bundle was checked") {
-		t.Errorf("init status %v, Verdict = %q, %v; want it to exit %d refusing the replaced rootfs", ws, prog, err, run.ExitLaunch)
+	if run.ExitCode(err) != run.ExitLaunch || err == nil || !strings.Contains(err.Error(), "replaced since the bundle was checked") {
+		t.Errorf("Start = %v; want the init to refuse the replaced rootfs with exit code %d", err, run.ExitLaunch)
 	}
 }

@@ -26,6 +26,13 @@ type options struct {
 	rlimits    map[string]uint64
 	pidfile    string
 	strict     bool
+	state      string
+	pid        *string
+	ipc        *string
+	tmpfs      []string
+	tmpfsSize  uint64
+	syslogRate int
+	syslogDest string
 	initPath   string
 	stdin      io.Reader
 	stdout     io.Writer
@@ -71,7 +78,8 @@ func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.
 // config's WorkingDir, else "/".
 func WithWorkdir(dir string) Option { return func(o *options) { o.workdir = dir } }
 
-// WithSeccomp turns the seccomp filter on or off. Default: Policy.Seccomp.
+// WithSeccomp turns the seccomp filter on or off. Default: Policy.Seccomp,
+// on unless the image's policy opts out.
 func WithSeccomp(on bool) Option { return func(o *options) { o.seccomp = &on } }
 
 // WithSeccompProfile sets the filter used when seccomp is on, and turns it on.
@@ -82,11 +90,13 @@ func WithSeccompProfile(p *Profile) Option {
 	return func(o *options) { on := true; o.seccomp, o.profile = &on, p }
 }
 
-// WithLandlock turns Landlock on or off. Default: Policy.Landlock.
+// WithLandlock turns Landlock on or off. Default: Policy.Landlock, on
+// unless the image's policy opts out.
 func WithLandlock(on bool) Option { return func(o *options) { o.landlock = &on } }
 
-// WithWritable replaces Policy.Writable: the jail directories the service
-// may write when Landlock is on.
+// WithWritable replaces Policy.Writable: the further jail directories the
+// service may write under Landlock (it may always write those jailimg
+// mounts for it: runtime, state, cache and logs directories, /tmp).
 func WithWritable(dirs ...string) Option {
 	return func(o *options) { o.writable = append([]string{}, dirs...) }
 }
@@ -108,13 +118,48 @@ func WithRlimit(name string, value uint64) Option {
 	}
 }
 
-// WithPidfile writes the service's pid to path once it runs, and removes it
-// when it ends. Default: none.
+// WithPidfile writes the host pid of the jail's init (the service's
+// parent, PID 1 of the jail's pid namespace, which forwards signals to the
+// service) to path before the service runs, and removes it when the
+// service ends. Default: none.
 func WithPidfile(path string) Option { return func(o *options) { o.pidfile = path } }
 
-// WithStrict makes a requested feature the kernel lacks (seccomp, Landlock,
-// network namespaces) an error. Default: run without it and log a warning.
+// WithStrict makes a requested feature the kernel lacks (seccomp, Landlock
+// or its scopes, network namespaces) an error. Default: run without it and log a warning.
 func WithStrict() Option { return func(o *options) { o.strict = true } }
+
+// WithState sets STATE, the host directory below which the persistent
+// directories of the policy (state, cache, logs) live, each at
+// STATE/<path in the jail>. Default: /var/lib/jailimg/NAME, NAME the
+// image's name (its title annotation, else TARGET's base name).
+func WithState(dir string) Option { return func(o *options) { o.state = dir } }
+
+// WithPID sets the pid namespace: "private" (a namespace of the jail's
+// own, with jailimg's init as PID 1) or "host". Default: Policy.PID, else
+// private.
+func WithPID(mode string) Option { return func(o *options) { o.pid = &mode } }
+
+// WithIPC sets the IPC namespace (System V IPC, POSIX message queues):
+// "private" or "host". Default: Policy.IPC, else private.
+func WithIPC(mode string) Option { return func(o *options) { o.ipc = &mode } }
+
+// WithTmpfs adds jail directories that get a fresh tmpfs at each start,
+// with their owner and mode in the image, as Policy.Runtime does.
+func WithTmpfs(dirs ...string) Option {
+	return func(o *options) { o.tmpfs = append(o.tmpfs, dirs...) }
+}
+
+// WithTmpfsSize caps each tmpfs, in bytes. Default: Policy.TmpfsSize, else 64 MiB.
+func WithTmpfsSize(bytes uint64) Option { return func(o *options) { o.tmpfsSize = bytes } }
+
+// WithSyslogRate sets how many messages per second the relay of
+// Policy.Syslog forwards from the jail's /dev/log (bursts of five
+// seconds' worth). Default: 200.
+func WithSyslogRate(perSecond int) Option { return func(o *options) { o.syslogRate = perSecond } }
+
+// WithSyslogSocket sets the host's syslog socket the relay forwards to.
+// Default: /dev/log.
+func WithSyslogSocket(path string) Option { return func(o *options) { o.syslogDest = path } }
 
 // withInit sets the jailimg binary re-executed as the jail's init, whose
 // main calls Main first. Default: /proc/self/exe. Tests set it.

@@ -61,23 +61,68 @@ type ArgRule struct {
 const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 |
 	0x10000000 | 0x20000000 | 0x40000000 | 0x00000080 // NS UTS IPC USER PID NET CGROUP TIME
 
-// defaultProfile returns the deny list --seccomp uses: the system calls that
-// let a process leave or reshape its jail, inspect other processes, or reach
-// the kernel's most exposed interfaces.
+// defaultProfile returns the deny list jailimg run loads by default: the
+// system calls that let a process leave or reshape its jail, inspect or
+// act on other processes, or reach the kernel's most exposed interfaces.
 // Names the running architecture lacks (mknod on arm64) are left out.
+//
+// Reviewed against Docker's default profile (moby profiles/seccomp,
+// io_uring denied since 2023) and systemd's @system-service set (systemd
+// 252): it also denies every call that both of them deny a service
+// without capabilities:
+//
+//   - io_uring_setup, io_uring_enter, io_uring_register: io_uring does its
+//     work in the kernel's own threads, where no seccomp filter sees the
+//     file and network operations it queues;
+//   - kcmp, pidfd_getfd, process_madvise: they inspect or act on another
+//     process (compare its kernel objects, take its descriptors, reclaim
+//     its memory);
+//   - listmount, statmount, open_tree_attr: the mount table and the mount
+//     API (the jail's private namespace copies the host's mounts);
+//   - fanotify_init, quotactl_fd, setdomainname, sethostname, vhangup:
+//     administration (they need CAP_SYS_ADMIN or a tty's);
+//   - obsolete or unimplemented calls: _sysctl, afs_syscall, create_module,
+//     get_kernel_syms, getpmsg, putpmsg, nfsservctl, query_module,
+//     security, sysfs, tuxcall, uselib, ustat, vserver.
+//
+// Left allowed, although one of the two denies them:
+//
+//   - only Docker: get_mempolicy, mbind, set_mempolicy,
+//     set_mempolicy_home_node, migrate_pages, move_pages (NUMA placement
+//     of the process's own memory); clone3 (this filter makes it fail with
+//     ENOSYS, so that C libraries use clone, whose namespace flags it
+//     sees); fchmodat2 (chmod); uretprobe (the uprobe trampoline);
+//   - only systemd: fanotify_mark (useless without fanotify_init),
+//     landlock_* and seccomp (a service may restrict itself further),
+//     memfd_secret, mincore, modify_ldt, pkey_alloc, pkey_free,
+//     pkey_mprotect, process_mrelease;
+//   - newer than both reviews, and harmless to a jail: futex_wait,
+//     futex_wake, futex_requeue, cachestat, mseal, map_shadow_stack,
+//     getxattrat, setxattrat, listxattrat, removexattrat,
+//     lsm_get_self_attr, lsm_set_self_attr, lsm_list_modules.
+//
+// It denies more than either: add_key, keyctl and request_key (systemd
+// allows @keyring), name_to_handle_at (both allow it; the handles feed
+// open_by_handle_at), adjtimex and clock_adjtime (Docker allows their
+// read-only use), mknod of block devices and the namespace flags of clone
+// (both allow them), and, beside the filter, ioctl TIOCSTI and TIOCLINUX.
 func defaultProfile() *Profile {
 	p := &Profile{
 		Deny: []string{
-			"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
-			"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-			"ptrace", "process_vm_readv", "process_vm_writev",
+			"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "open_tree_attr",
+			"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "listmount", "statmount",
+			"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "process_madvise",
 			"kexec_load", "kexec_file_load",
-			"init_module", "finit_module", "delete_module",
+			"init_module", "finit_module", "delete_module", "create_module", "query_module", "get_kernel_syms",
 			"bpf", "perf_event_open", "keyctl", "add_key", "request_key",
 			"unshare", "setns", "open_by_handle_at", "name_to_handle_at",
 			"userfaultfd", "swapon", "swapoff", "reboot", "acct",
 			"settimeofday", "clock_settime", "adjtimex", "clock_adjtime",
-			"iopl", "ioperm", "quotactl", "lookup_dcookie", "syslog",
+			"iopl", "ioperm", "quotactl", "quotactl_fd", "lookup_dcookie", "syslog",
+			"io_uring_setup", "io_uring_enter", "io_uring_register",
+			"fanotify_init", "setdomainname", "sethostname", "vhangup",
+			"_sysctl", "afs_syscall", "getpmsg", "putpmsg", "nfsservctl", "security", "sysfs",
+			"tuxcall", "uselib", "ustat", "vserver",
 		},
 		DenyIf: []DenyRule{
 			{Syscall: "mknod", Args: blockDevice(1)},

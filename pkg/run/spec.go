@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -14,11 +15,15 @@ import (
 
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
+	"github.com/jailimg/jailimg/pkg/run/mounts"
 )
 
-// spec is everything the init child needs, sent to it as JSON on fd 3.
+// spec is everything the jail's init and service child need, sent to each
+// as JSON on fd 3.
 type spec struct {
 	Root string `json:"root"`
+	// Name is the jail's name: its syslog tag and default state directory.
+	Name string `json:"name,omitempty"`
 	// RootID is the identity of the bundle's rootfs that bundle.Open
 	// checked; the init child chroots only into that directory.
 	RootID      *bundle.FileID    `json:"rootID,omitempty"`
@@ -33,9 +38,24 @@ type spec struct {
 	Landlock    bool              `json:"landlock,omitempty"`
 	Writable    []string          `json:"writable,omitempty"`
 	NetworkNone bool              `json:"networkNone,omitempty"`
-	Strict      bool              `json:"strict,omitempty"`
-	// Traced makes the init call PTRACE_TRACEME right before it loads
-	// seccomp and execs the service (Launch.StartTraced).
+	PIDHost     bool              `json:"pidHost,omitempty"`
+	IPCHost     bool              `json:"ipcHost,omitempty"`
+	// Mounts are the directories the init mounts something on; State is
+	// where the persistent ones live on the host.
+	Mounts    []mounts.Dir `json:"mounts,omitempty"`
+	State     string       `json:"state,omitempty"`
+	TmpfsSize uint64       `json:"tmpfsSize"`
+	Hostfiles []string     `json:"hostfiles,omitempty"`
+	Syslog    bool         `json:"syslog,omitempty"`
+	// SyslogSocket is the launcher's relay socket the init binds over
+	// /dev/log, in a directory only root can enter.
+	SyslogSocket string `json:"syslogSocket,omitempty"`
+	Strict       bool   `json:"strict,omitempty"`
+	// TTY makes the service child a session leader with its stdin, a pty
+	// slave, as controlling terminal.
+	TTY bool `json:"tty,omitempty"`
+	// Traced makes the service child wait, right before it loads seccomp
+	// and execs the service, until its tracer has attached (Launch).
 	Traced bool `json:"traced,omitempty"`
 }
 
@@ -76,6 +96,9 @@ func (s *spec) root(target string) (v1.Config, policy.Policy, error) {
 			return cfg, pol, fmt.Errorf("%s: %w", target, err)
 		}
 		cfg = b.Meta.Config.Config
+		if validName(b.Meta.Name) {
+			s.Name = b.Meta.Name
+		}
 	case errors.Is(err, bundle.ErrNotBundle):
 		if err := isDir(target); err != nil {
 			return cfg, pol, err
@@ -85,8 +108,18 @@ func (s *spec) root(target string) (v1.Config, policy.Policy, error) {
 		return cfg, pol, err
 	}
 	s.Root, err = filepath.Abs(s.Root)
+	if s.Name == "" && validName(filepath.Base(target)) {
+		s.Name = filepath.Base(target)
+	}
 	return cfg, pol, err
 }
+
+// nameRE is what a jail's name must look like to name a directory (the
+// recipe's rule for names): one path component, never "." or "..".
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+
+// validName reports whether name may name the jail's state directory.
+func validName(name string) bool { return nameRE.MatchString(name) }
 
 // isDir checks that a target that is no bundle is a directory.
 func isDir(target string) error {

@@ -33,6 +33,11 @@
 //   - readlink, readlinkat
 //   - mkdir, mkdirat, chdir
 //
+// When Run's context is done (an interrupt, a deadline: a daemon does not
+// exit on its own), the command is stopped as a service manager stops one,
+// SIGTERM to every tracee and SIGKILL to those left StopTimeout later, and
+// Run returns what was recorded until then (Result.Stopped).
+//
 // Successes go to Result.Accessed, opens and execs failing with ENOENT or
 // ENOTDIR to Result.Missing, everything else to Result.Failed. Paths are
 // cleaned lexically ("a/../b" is "b" even when a is a symlink). With
@@ -72,10 +77,16 @@
 //     its real path, with the symlinks met on the way (Symlinks); and the
 //     directories opened, listed or entered that no other entry lies below
 //     (Dirs);
+//   - but never copies to its host path what lies outside the system
+//     directories (/usr but /usr/local, /etc, /bin, /sbin, /lib*, /var/lib):
+//     a configuration named on the command line, a file under /home, /root,
+//     /srv, /opt, /tmp or /usr/local is listed in HostSpecific for the user
+//     to map where the jail should have it;
 //   - lists in Missing the opens and execs that found nothing, without the
 //     search-path probing of the loader, dlopen and the shell (a
 //     shared-object or program name that was found elsewhere) and without
-//     paths found later.
+//     paths found later; a shared object found nowhere is one
+//     MissingLibraries entry, with the object whose DT_NEEDED names it.
 //
 // WriteYAML writes the fragment with the recipe's own keys (binaries,
 // libraries, files, symlinks, dirs, devices) and the rest as comments, sorted
@@ -84,8 +95,12 @@
 //
 // # Diagnosis
 //
-// Result.Diagnosis lists what a command tried and could not get: the
-// misses as above, then opens and execs refused with EACCES or EPERM. Run
-// with WithRoot and WithUser on an unpacked jail, it answers "httpd:
-// bad user name nobody" with "missing: /etc/passwd (open by /usr/sbin/httpd)".
+// Result.Diagnose lists what a command tried and could not get: the
+// misses as above; the shared objects found nowhere, each attributed by
+// package resolve, over the jail's files, to the object that needed it (an
+// interpreter's extension module: "libsqlite3.so.0, needed by
+// .../lib-dynload/_sqlite3....so"), not as the loader's probes one by one;
+// then opens and execs refused with EACCES or EPERM. Run with WithRoot and
+// WithUser on an unpacked jail, it answers "httpd: bad user name nobody"
+// with "missing: /etc/passwd (open by /usr/sbin/httpd)".
 package trace

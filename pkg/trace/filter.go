@@ -53,3 +53,24 @@ func sharedObjectName(p string) bool {
 	b := path.Base(p)
 	return strings.HasSuffix(b, ".so") || strings.Contains(b, ".so.")
 }
+
+// systemDirs are where a distribution's packages install: what a command
+// reads below them it finds at the same path in a jail built from the same
+// packages. /usr/local is the host administrator's, not the distribution's.
+var systemDirs = []string{"/bin", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr", "/var/lib"}
+
+// hostSpecific reports whether p lies outside the system directories: a
+// configuration named on the command line, a file under /home, /root, /srv,
+// /opt, /tmp or /usr/local. Where such a file belongs in a jail is the
+// user's choice, so it is never copied to its host path silently.
+func hostSpecific(p string) bool {
+	if p == "/usr/local" || strings.HasPrefix(p, "/usr/local/") {
+		return true
+	}
+	for _, d := range systemDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return false
+		}
+	}
+	return p != "/"
+}

@@ -1,15 +1,28 @@
 package trace
 
 import (
+	"context"
+	"path"
 	"slices"
 
 	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // missing keeps the failed opens and execs that are not search-path
-// probing, counting the closure's files as found.
-func (b *fragBuilder) missing(res *Result) {
-	b.f.Missing = misses(res, b.explained)
+// probing, counting the closure's files as found, and names the shared
+// objects found nowhere with the object that needed each.
+func (b *fragBuilder) missing(ctx context.Context, res *Result) error {
+	libs, err := res.missingLibraries(ctx, b.fsys)
+	if err != nil {
+		return err
+	}
+	b.f.MissingLibraries = libs
+	for _, r := range misses(res, b.explained) {
+		if !sharedObjectName(r.Path) || !slices.ContainsFunc(libs, func(l LibraryMiss) bool { return l.Soname == path.Base(r.Path) }) {
+			b.f.Missing = append(b.f.Missing, r)
+		}
+	}
+	return nil
 }
 
 // finish drops what the closure explains and directories implied by
@@ -23,14 +36,25 @@ func (b *fragBuilder) finish() *Fragment {
 	f.Binaries = slices.Compact(f.Binaries)
 	f.Libraries = sortedKeys(b.libs)
 	var below []string // every entry path, for the implied-directory check
+	host := map[string]bool{}
 	for _, p := range sortedKeys(b.files) {
-		if !b.explained[p] {
+		switch {
+		case b.explained[p]:
+		case hostSpecific(p):
+			host[p] = true
+			below = append(below, p)
+		default:
 			f.Files = append(f.Files, p)
 			below = append(below, p)
 		}
 	}
 	for _, p := range sortedKeys(b.links) {
-		if !b.closureLinks[p] {
+		switch {
+		case b.closureLinks[p]:
+		case hostSpecific(p):
+			host[p] = true
+			below = append(below, p)
+		default:
 			f.Symlinks = append(f.Symlinks, resolve.Link{Path: p, Target: b.links[p]})
 			below = append(below, p)
 		}
@@ -45,9 +69,14 @@ func (b *fragBuilder) finish() *Fragment {
 		if p == "/" || len(w) == 0 && hasDescendant(p, below) {
 			continue
 		}
+		if len(w) == 0 && hostSpecific(p) {
+			host[p] = true
+			continue
+		}
 		slices.Sort(w)
 		f.Dirs = append(f.Dirs, Dir{Path: p, Written: slices.Compact(w)})
 	}
+	f.HostSpecific = sortedKeys(host)
 	for _, p := range sortedKeys(b.devs) {
 		f.Devices = append(f.Devices, b.devs[p])
 	}

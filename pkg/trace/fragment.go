@@ -30,6 +30,13 @@ type Fragment struct {
 	Dirs []Dir `json:"dirs"`
 	// Devices are the device nodes under /dev the command opened (devices:).
 	Devices []Device `json:"devices"`
+	// HostSpecific are the files read, symlinks met and directories
+	// entered at host-specific paths, outside the system directories (/usr
+	// but /usr/local, /etc, /bin, /sbin, /lib*, /var/lib): a configuration
+	// named on the command line, a file under /home, /root, /srv, /opt, /tmp
+	// or /usr/local. They are in no other list: the user maps each one to
+	// where the jail should have it (files: {src: HOST, dst: JAIL}).
+	HostSpecific []string `json:"hostSpecific"`
 	// Generated are files read that the build writes from recipe keys
 	// (users:, groups:, nss:, timezone:) instead of copying them.
 	Generated []Generated `json:"generated"`
@@ -37,6 +44,9 @@ type Fragment struct {
 	// without the loader's and the shell's search-path probing. First
 	// failure per path.
 	Missing []Record `json:"missing"`
+	// MissingLibraries are the shared objects looked for and found nowhere,
+	// each with the object that needed it (see Result.Diagnose).
+	MissingLibraries []LibraryMiss `json:"missingLibraries,omitempty"`
 	// Notes are problems met while making the fragment (a library of the
 	// closure missing on the host, a path that vanished).
 	Notes []string `json:"notes,omitempty"`
@@ -96,7 +106,9 @@ func NewFragment(ctx context.Context, fsys fs.FS, res *Result) (*Fragment, error
 			return nil, err
 		}
 	}
-	b.missing(res)
+	if err := b.missing(ctx, res); err != nil {
+		return nil, err
+	}
 	return b.finish(), nil
 }
 

@@ -80,7 +80,9 @@ func TestFragmentRules(t *testing.T) {
 		{"written directory", "  - {path: /var/log/app}  # written: /var/log/app/app.log", true},
 		{"mkdir'ed directory", "  - {path: /var/lib/app/tmp}  # written", true},
 		{"written file not copied", "/var/lib/app/cache.db, dst:", false},
-		{"directory implied by an entry below", "{path: /srv/www}", false},
+		{"directory implied by an entry below", "/srv/www\n", false},
+		{"host-specific file listed to map", "outside the system directories, and not copied: map each one\n# to where the jail should have it (files: - {src: HOST-PATH, dst: JAIL-PATH}), or leave it out:\n#   /srv/www/sub/page.html\n", true},
+		{"host-specific file not copied", "{src: /srv/www/sub/page.html", false},
 		{"shared object opened", "libraries:\n  - /usr/lib/libfoo.so.1\n", true},
 		{"generated file", "#   /etc/passwd  (declare users:)\n", true},
 		{"generated file not copied", "{src: /etc/passwd", false},
@@ -106,7 +108,7 @@ func TestFragmentRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("recipe.Parse of the fragment: %v\n%s", err, out)
 	}
-	if len(r.Files) != 4 || len(r.Dirs) != 4 || r.Files[1].Src != "/etc/app/odd name: #1" || len(r.Libraries) != 1 || len(r.Symlinks) != 1 {
+	if len(r.Files) != 3 || len(r.Dirs) != 4 || r.Files[1].Src != "/etc/app/odd name: #1" || len(r.Libraries) != 1 || len(r.Symlinks) != 1 {
 		t.Errorf("parsed fragment: files %+v libraries %v symlinks %v", r.Files, r.Libraries, r.Symlinks)
 	}
 	var again bytes.Buffer
@@ -122,4 +124,32 @@ func elfHeader() []byte {
 	copy(h, "\x7fELF\x02\x01\x01")
 	h[16] = 3 // ET_DYN
 	return h
+}
+
+func TestHostSpecific(t *testing.T) {
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{"/etc/nginx/nginx.conf", false},
+		{"/usr/share/nginx/html/index.html", false},
+		{"/usr/lib/python3/dist-packages/x.pth", false},
+		{"/lib/x86_64-linux-gnu/libc.so.6", false},
+		{"/var/lib/nginx", false},
+		{"/usr/local/lib/python3.11/dist-packages/x.pth", true},
+		{"/usr/local", true},
+		{"/usr/localx/y", false},
+		{"/root/nginx.conf", true},
+		{"/home/admin/app/config.yaml", true},
+		{"/srv/www/index.html", true},
+		{"/tmp/t/nginx.conf", true},
+		{"/opt/app/lib/x.so", true},
+		{"/etcetera/x", true},
+		{"/", false},
+	}
+	for _, tt := range tests {
+		if got := hostSpecific(tt.path); got != tt.want {
+			t.Errorf("hostSpecific(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
 }

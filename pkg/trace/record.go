@@ -62,6 +62,9 @@ type Result struct {
 	Failed []Record `json:"failed"`
 	// Status is the command's exit status, or 128+signal if a signal killed it.
 	Status int `json:"status"`
+	// Stopped is set when Run stopped the command because its context was
+	// done (then Status is most often 128+SIGTERM).
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // add files r into the list its outcome belongs to.

@@ -16,18 +16,27 @@ import (
 	"github.com/jailimg/jailimg/pkg/run"
 )
 
+// ptraceOptions follow every process and thread, stop at each exec and
+// system call, and kill the tracees should the tracer die.
+const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
+
 // start starts argv traced from the calling, locked thread and returns its
-// pid, stopped at its exec, and the program it exec'd as it sees it.
-func start(argv []string, o *options) (int, string, error) {
+// pid, stopped at its exec, the program it exec'd as it sees it, and what
+// to call once the trace is over.
+func start(argv []string, o *options) (int, string, func(), error) {
 	if o.root != "" {
 		return startJail(argv, o)
 	}
-	return startHost(argv, o)
+	pid, prog, err := startHost(argv, o)
+	return pid, prog, func() {}, err
 }
 
 // startJail starts argv in the jail o.root through package run's init, so
-// that it is confined exactly as `jailimg run` confines a service.
-func startJail(argv []string, o *options) (int, string, error) {
+// that it is confined exactly as `jailimg run` confines a service: the
+// tracer attaches (PTRACE_SEIZE) to the service child, run's last step
+// before it loads seccomp and execs, and lets it go on.
+func startJail(argv []string, o *options) (int, string, func(), error) {
 	opts := []run.Option{run.WithEntrypoint(nil), run.WithCommand(argv), run.WithLogger(o.logger),
 		run.WithStdio(reader(o.stdin), writer(o.stdout), writer(o.stderr))}
 	if o.user != "" {
@@ -36,30 +45,74 @@ func startJail(argv []string, o *options) (int, string, error) {
 	if o.allowRoot {
 		opts = append(opts, run.WithAllowRoot())
 	}
-	l, err := run.Prepare(o.root, opts...)
+	l, err := run.Prepare(o.root, append(opts, o.run...)...)
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
-	pid, err := l.StartTraced()
+	pid, err := l.Start()
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
-	stopped, err := waitExec(pid)
+	stopped, err := seizeAndResume(l, pid)
 	if err != nil {
 		kill(pid)
-		return 0, "", err
+		l.Close()
+		return 0, "", nil, err
 	}
 	prog, err := l.Verdict()
 	if err == nil && !stopped {
-		err = fmt.Errorf("jail %s: the init ended before it exec'd %s", l.Root(), argv[0])
+		err = fmt.Errorf("jail %s: the service ended before it exec'd %s", l.Root(), argv[0])
 	}
 	if err != nil {
 		if stopped {
 			kill(pid)
 		}
-		return 0, "", err
+		l.Close()
+		return 0, "", nil, err
 	}
-	return pid, prog, nil
+	return pid, prog, l.Close, nil
+}
+
+// seizeAndResume attaches to the waiting service child, lets it go on and
+// waits for its exec (true) or its end (false).
+func seizeAndResume(l *run.Launch, pid int) (bool, error) {
+	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
+		return false, fmt.Errorf("ptrace(PTRACE_SEIZE, %d): %w", pid, e)
+	}
+	if err := l.Resume(); err != nil {
+		return false, err
+	}
+	stopped, err := waitExec(pid)
+	if err != nil || !stopped {
+		return stopped, err
+	}
+	return true, leaveExec(pid)
+}
+
+// leaveExec takes a seized tracee stopped at its exec event, inside
+// execve, to the exit of that call: where a PTRACE_TRACEME tracee's first
+// stop is, so that the tracer's next stop is the entry of the next call.
+func leaveExec(pid int) error {
+	sig := 0
+	for {
+		if err := unix.PtraceSyscall(pid, sig); err != nil {
+			return fmt.Errorf("resuming pid %d: %w", pid, err)
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); errors.Is(err, unix.EINTR) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("waiting for pid %d: %w", pid, err)
+		}
+		switch {
+		case ws.Exited() || ws.Signaled():
+			return fmt.Errorf("pid %d ended in its exec", pid)
+		case ws.Stopped() && ws.StopSignal() == unix.SIGTRAP|0x80:
+			return nil
+		case ws.Stopped():
+			sig = int(ws.StopSignal())
+		}
+	}
 }
 
 // startHost starts argv on the host, in jailimg's working directory and

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
+
+	"github.com/jailimg/jailimg/pkg/run"
 )
 
 // ErrUnsupported is returned on platforms the tracer does not support
@@ -23,20 +26,30 @@ type options struct {
 	stdout    *os.File
 	stderr    *os.File
 	logger    *slog.Logger
+	run       []run.Option
 }
 
 // WithRoot traces the command in a jail, target (a bundle, or a jail
 // directory such as an unpacked rootfs), started exactly as `jailimg run`
 // starts a service: through package run's init, which chroots, looks the
 // user up in the jail, sets its groups, rlimits, umask, Landlock and
-// seccomp as the bundle's policy asks, drops every capability, sets
-// no_new_privs, closes inherited descriptors and starts a new session; it
-// then calls PTRACE_TRACEME, so the trace begins at the command's exec. The
+// seccomp as the bundle's policy asks (in the jail's own mount, pid and
+// IPC namespaces, with its runtime and state directories mounted), drops
+// every capability, sets no_new_privs and closes inherited descriptors;
+// the tracer attaches to it (PTRACE_SEIZE) right before it loads seccomp
+// and execs, so the trace begins at the command's exec. The
 // command is argv alone (a bundle's entrypoint is not put before it), its
 // environment the image config's. Paths are recorded as the command sees
 // them. Default: the command runs on the host, without a chroot.
 func WithRoot(target string) Option {
 	return func(o *options) { o.root = target }
+}
+
+// WithRunOptions passes further options to package run for WithRoot (the
+// state directory, an opt-out of a confinement): the command is confined
+// as `jailimg run` with the same flags would confine a service.
+func WithRunOptions(opts ...run.Option) Option {
+	return func(o *options) { o.run = append(o.run, opts...) }
 }
 
 // WithUser runs the command as spec, "NAME|UID[:GROUP|GID]", looked up as
@@ -65,10 +78,18 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
 
+// StopTimeout is how long Run waits, once its context is done, between the
+// SIGTERM it sends every traced process and the SIGKILL to those left.
+const StopTimeout = 5 * time.Second
+
 // Run starts argv under ptrace, follows every process and thread it
 // creates, and returns what they did once the last of them has exited. A
-// command that fails is not an error: its status is in the Result. When ctx
-// is done every tracee is killed.
+// command that fails is not an error: its status is in the Result.
+//
+// A daemon does not exit on its own: when ctx is done (an interrupt, a
+// deadline), Run stops the command as a service manager would, SIGTERM to
+// every traced process and SIGKILL to those left StopTimeout later, and
+// returns what they did until then, with Result.Stopped set and no error.
 //
 // The command runs in a new session, without a controlling terminal.
 //

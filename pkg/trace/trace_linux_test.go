@@ -2,10 +2,10 @@ package trace
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,17 +156,47 @@ func TestRunRecords(t *testing.T) {
 	}
 }
 
-// TestRunCancel checks that a canceled context kills the traced command.
-func TestRunCancel(t *testing.T) {
+// TestRunStop checks that a done context stops the traced command as a
+// service manager would, and that Run still returns what it recorded: a
+// command that ends on SIGTERM ends with it, one that ignores SIGTERM (and
+// the child it started) is killed StopTimeout later.
+func TestRunStop(t *testing.T) {
 	needRoot(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(200 * time.Millisecond) // let it start; the assertion does not depend on it
-		cancel()
-	}()
-	res, err := Run(ctx, []string{"/bin/sleep", "1000"}, WithStdio(nil, nil, nil))
-	if !errors.Is(err, context.Canceled) || res == nil || res.Status != 128+9 {
-		t.Fatalf("Run of a canceled sleep: %+v, %v; want status 137 and context.Canceled", res, err)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	tests := []struct {
+		name   string
+		script string
+		status int
+	}{
+		{"ends on SIGTERM", "exec /bin/sleep 1000", 128 + 15},
+		{"ignores SIGTERM", "trap '' TERM; /bin/sleep 1000 & wait", 128 + 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(ready)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				for { // stop it once it has started: a daemon's steady state
+					if _, err := os.Stat(ready); err == nil {
+						cancel()
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			res, err := Run(ctx, []string{"/bin/sh", "-c", ": >" + ready + "; " + tt.script}, WithStdio(nil, nil, nil))
+			if err != nil || res == nil {
+				t.Fatalf("Run of a stopped command: %+v, %v; want a result and no error", res, err)
+			}
+			if !res.Stopped || res.Status != tt.status {
+				t.Errorf("stopped %v, status %d; want stopped, status %d", res.Stopped, res.Status, tt.status)
+			}
+			if !slices.ContainsFunc(res.Accessed, func(r Record) bool { return r.Kind == Open && r.Path == ready && r.Write }) {
+				t.Errorf("the records made before the stop are lost: %+v", res.Accessed)
+			}
+		})
 	}
 }
 

@@ -9,12 +9,10 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
-	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
 
 // tracee is the tracer's state of one traced thread.
 type tracee struct {
@@ -38,10 +36,11 @@ func trace(ctx context.Context, argv []string, o *options) (*Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	pid, prog, err := start(argv, o)
+	pid, prog, release, err := start(argv, o)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	// The directory the kernel chrooted it into, as jailimg sees it.
 	root, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
 	if err != nil {
@@ -55,18 +54,32 @@ func trace(ctx context.Context, argv []string, o *options) (*Result, error) {
 	}
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			t.killAll()
-		case <-done:
-		}
-	}()
+	go t.stopWhenDone(ctx, done)
 	if err := t.loop(pid); err != nil {
 		t.killAll()
 		return t.res, err
 	}
-	return t.res, ctx.Err()
+	t.res.Stopped = ctx.Err() != nil
+	return t.res, nil
+}
+
+// stopWhenDone stops the command once ctx is done, as a service manager
+// stops a daemon: SIGTERM to every process, then, StopTimeout later,
+// SIGKILL to those left. It returns when done is closed.
+func (t *tracer) stopWhenDone(ctx context.Context, done <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+	case <-done:
+		return
+	}
+	t.signalAll(unix.SIGTERM)
+	timer := time.NewTimer(StopTimeout)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		t.killAll()
+	case <-done:
+	}
 }
 
 // first sets the ptrace options on pid, stopped after its own execve, and
@@ -81,11 +94,14 @@ func (t *tracer) first(pid int, prog string) error {
 }
 
 // killAll kills every tracee.
-func (t *tracer) killAll() {
+func (t *tracer) killAll() { t.signalAll(unix.SIGKILL) }
+
+// signalAll sends sig to every tracee.
+func (t *tracer) signalAll(sig unix.Signal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for pid := range t.procs {
-		unix.Kill(pid, unix.SIGKILL)
+		unix.Kill(pid, sig)
 	}
 }
 

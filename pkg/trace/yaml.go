@@ -48,8 +48,10 @@ func (f *Fragment) WriteYAML(w io.Writer) error {
 	y.symlinks(f.Symlinks)
 	y.dirs(f.Dirs)
 	y.devices(f.Devices)
+	y.hostSpecific(f.HostSpecific)
 	y.generated(f.Generated)
 	y.missing(f.Missing)
+	y.missingLibraries(f.MissingLibraries)
 	y.notes(f.Notes)
 	return y.w.Flush()
 }
@@ -115,7 +117,7 @@ func (y *yamlWriter) dirs(dirs []Dir) {
 		}
 		y.p("  - {path: %s}", quote(d.Path))
 		if len(d.Written) > 0 {
-			y.p("  # written: %s (make it writable by the service's user, and list it in run.writable)", comment(strings.Join(d.Written, " ")))
+			y.p("  # written: %s (make it writable by the service's user, and list it in run: as runtime, state, cache or logs)", comment(strings.Join(d.Written, " ")))
 		}
 		y.p("\n")
 	}
@@ -144,6 +146,18 @@ func (y *yamlWriter) devices(devs []Device) {
 	}
 }
 
+// hostSpecific lists the paths outside the system directories, for the
+// user to map.
+func (y *yamlWriter) hostSpecific(paths []string) {
+	if len(paths) > 0 {
+		y.p("# Read at host-specific paths, outside the system directories, and not copied: map each one\n")
+		y.p("# to where the jail should have it (files: - {src: HOST-PATH, dst: JAIL-PATH}), or leave it out:\n")
+		for _, p := range paths {
+			y.p("#   %s\n", comment(p))
+		}
+	}
+}
+
 func (y *yamlWriter) generated(gen []Generated) {
 	if len(gen) > 0 {
 		y.p("# Read, but written by the build from recipe keys (never copied from the host):\n")
@@ -162,6 +176,15 @@ func (y *yamlWriter) missing(missing []Record) {
 				by = " by " + comment(m.Exe)
 			}
 			y.p("#   %s  (%s%s)\n", comment(m.Path), m.Kind, by)
+		}
+	}
+}
+
+func (y *yamlWriter) missingLibraries(libs []LibraryMiss) {
+	if len(libs) > 0 {
+		y.p("# Shared objects not found (add the library to libraries:, or install it on the host):\n")
+		for _, l := range libs {
+			y.p("#   %s\n", comment(l.String()))
 		}
 	}
 }

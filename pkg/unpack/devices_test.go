@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestHasDevices: whether a live tree holds a device node decides whether
-// its read-only mount keeps nodev. Only the tree's own entries count: a
+// TestHasDevices: whether a live tree holds a device node, other than the
+// safe ones in its /dev that jailimg run replaces with the host's, decides
+// whether its read-only mount keeps nodev. Only the tree's own entries count: a
 // host directory bind-mounted into it (/dev, say) or reached through a
 // symlink is not walked, so it cannot take nodev away.
 func TestHasDevices(t *testing.T) {
@@ -23,6 +24,32 @@ func TestHasDevices(t *testing.T) {
 		{"device deep inside", func(t *testing.T, root string) {
 			mkdirs(t, root, "a/b/c")
 			if err := unix.Mknod(filepath.Join(root, "a/b/c/null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"safe devices in /dev: jailimg run binds the host's over them", func(t *testing.T, root string) {
+			mkdirs(t, root, "dev")
+			for name, dev := range map[string]uint64{"null": unix.Mkdev(1, 3), "urandom": unix.Mkdev(1, 9), "tty": unix.Mkdev(5, 0)} {
+				if err := unix.Mknod(filepath.Join(root, "dev", name), unix.S_IFCHR|0o666, int(dev)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, false},
+		{"an unsafe device in /dev", func(t *testing.T, root string) {
+			mkdirs(t, root, "dev")
+			if err := unix.Mknod(filepath.Join(root, "dev/sda"), unix.S_IFBLK|0o600, int(unix.Mkdev(8, 0))); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"a safe device as a block device in /dev", func(t *testing.T, root string) {
+			mkdirs(t, root, "dev")
+			if err := unix.Mknod(filepath.Join(root, "dev/null"), unix.S_IFBLK|0o600, int(unix.Mkdev(1, 3))); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"a safe device outside the root's /dev", func(t *testing.T, root string) {
+			mkdirs(t, root, "srv/dev")
+			if err := unix.Mknod(filepath.Join(root, "srv/dev/null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
 				t.Fatal(err)
 			}
 		}, true},

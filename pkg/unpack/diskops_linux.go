@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +52,7 @@ func (d *disk) dir(name string, h *tar.Header) error {
 		if err := d.owner(-1, "", d.root, h); err != nil {
 			return err
 		}
-		return unix.Fchmod(d.root, perm(h))
+		return unix.Fchmod(d.root, writableDir(perm(h)))
 	}
 	dir, base := split(name)
 	pfd, err := d.parent(dir)
@@ -74,8 +76,14 @@ func (d *disk) dir(name string, h *tar.Header) error {
 	if err := d.owner(-1, "", fd, h); err != nil {
 		return err
 	}
-	return unix.Fchmod(fd, perm(h))
+	return unix.Fchmod(fd, writableDir(perm(h)))
 }
+
+// writableDir is the mode a directory has while the unpack writes into it:
+// its own, plus read, write and search for its owner, so that a user other
+// than root can create its children; finish gives it its own mode once they
+// are written.
+func writableDir(mode uint32) uint32 { return mode | 0o700 }
 
 // file creates the file name and reads its content; a writer writes it
 // (see writers), unless it is larger than maxJob.
@@ -264,8 +272,61 @@ func (d *disk) reset(name string) error {
 }
 
 // finish sets the mtimes of the directories that have one in the model,
+// then the modes of those that the unpack kept writable (see writableDir),
 // once every entry is in place.
 func (d *disk) finish() error {
+	if err := d.dirTimes(); err != nil {
+		return err
+	}
+	return d.dirModes()
+}
+
+// dirModes gives every directory whose mode writableDir changed its own,
+// children before parents: a parent without search permission for its
+// owner would hide them.
+func (d *disk) dirModes() error {
+	var names []string
+	for name, n := range d.m.nodes {
+		if n.typ == 'd' && writableDir(n.mode) != n.mode {
+			names = append(names, name)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		di, dj := strings.Count(names[i], "/"), strings.Count(names[j], "/")
+		return di > dj || di == dj && names[i] > names[j]
+	})
+	for _, name := range names {
+		mode := d.m.nodes[name].mode
+		if name == "" {
+			if err := unix.Fchmod(d.root, mode); err != nil {
+				return fmt.Errorf("chmod of the root: %w", err)
+			}
+			continue
+		}
+		dir, base := split(name)
+		pfd, err := d.openDir(dir, unix.O_PATH)
+		if err != nil {
+			return fmt.Errorf("chmod %q: %w", name, err)
+		}
+		var st unix.Stat_t
+		if err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				err = fmt.Errorf("%w: not a directory", ErrUnsafePath)
+			} else {
+				// A directory of our private staging tree: no symlink to follow.
+				err = unix.Fchmodat(pfd, base, mode, 0)
+			}
+		}
+		unix.Close(pfd)
+		if err != nil {
+			return fmt.Errorf("chmod %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// dirTimes sets the mtimes of the directories that have one in the model.
+func (d *disk) dirTimes() error {
 	for name, n := range d.m.nodes {
 		if n.typ != 'd' || !n.hasTime {
 			continue

@@ -48,6 +48,24 @@
 //   - each layer's compressed digest and size, and its diff_id from the
 //     config, are checked against the bytes read (ErrDigest); trailing data
 //     after the end of a tar archive is refused (ErrCorrupt);
+//   - only the layer's own faults blame the image (ErrUnsafePath,
+//     ErrPolicy, ErrLimit, ErrDigest, ErrCorrupt; see IsBadImage): a failure
+//     of the host while writing (a full disk, EACCES, EIO) or of the blob's
+//     source while reading it (a layout file, a registry connection) is
+//     returned with its own error, errno or *registry.Error, never as a
+//     corrupt layer;
+//   - before the first byte is written, the free space of TARGET's file
+//     system (statfs; root may use the blocks reserved for it) is compared
+//     with what the image needs at least: the size of its uncompressed
+//     layers and the compressed size of the others, which unpack to more.
+//     The comparison is made again every 16 MiB written, with the
+//     compressed bytes still to read; too little space, or a write that
+//     fails with ENOSPC or EDQUOT, is a *SpaceError giving the mount point,
+//     the bytes free and the bytes needed. The new generation is written
+//     beside the live one, so the file system needs room for both;
+//   - a directory is writable by its owner while its children are written
+//     and gets its own mode once every entry is in place, so that a user
+//     other than root can unpack an image with a read-only directory;
 //   - the new tree is written in TARGET/.staging-*, made durable with one
 //     syncfs, renamed to TARGET/gen-*, and made live by renaming a new
 //     symlink over TARGET/current, so a crash at any point leaves either the
@@ -62,6 +80,10 @@
 //     a warning naming the mount points; Unpack still succeeds, with the new
 //     generation live, and the first unpack after they are unmounted
 //     removes the tree;
+//   - an old generation that a process still has as its root directory (a
+//     service jailimg run started there, serving while an upgrade unpacks
+//     its successor) is left in place, logged with the pids, and removed by
+//     the first unpack after the process is gone;
 //   - TARGET must be one bundle.Open trusts: owned by root or the effective
 //     uid and writable by neither group nor others (else bundle.ErrUnsafe:
 //     others could swap current once Unpack is done); a TARGET Unpack
@@ -87,8 +109,12 @@
 // running at and below it, a hardlink for the write of its target, and each
 // layer's writes are done before the next layer starts (see writers in
 // write_linux.go). When several writes fail at once (a full disk), the
-// error reported is that of the first of them in the stream. At most 8 MiB
-// of file contents wait for a writer.
+// error reported is that of the first of them in the stream, with its
+// errno (a full disk is a *SpaceError), never as a corrupt layer; a read
+// error of the blob's source stays the source's though the decoding
+// goroutine met it. At most 8 MiB of file contents wait for a writer, so
+// the free-space check, made on the walking goroutine as contents are
+// handed to the writers, runs at most that far ahead of the writes.
 //
 // Verify reports a drift of image.json when its manifest digest or config
 // differs from the image's, besides every difference of the tree. The live

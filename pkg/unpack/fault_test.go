@@ -23,6 +23,9 @@ import (
 const childEnv = "JAILIMG_UNPACK_CHILD" // "LAYOUT\nTARGET": run one unpack and exit
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(chrootEnv); dir != "" {
+		chrootAndWait(dir)
+	}
 	if v := os.Getenv(childEnv); v != "" {
 		layoutDir, target, _ := strings.Cut(v, "\n")
 		if err := childUnpack(layoutDir, target); err != nil {

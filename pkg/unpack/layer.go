@@ -71,7 +71,7 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 	}
 	defer rc.Close()
 	b.progress.startLayer(ref.index)
-	s, err := newLayerStream(ctx, rc, ref.desc.Size, open, b)
+	s, err := newLayerStream(ctx, sourceReader{rc}, ref.desc.Size, open, b)
 	if err != nil {
 		return wrap(err)
 	}
@@ -117,6 +117,17 @@ func decompressor(mt types.MediaType) (func(io.Reader) (io.Reader, error), error
 	return nil, fmt.Errorf("%w: unsupported media type %q", ErrCorrupt, mt)
 }
 
+// sourceReader marks the read errors of a blob's source as sourceErrors.
+type sourceReader struct{ r io.Reader }
+
+func (s sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
+	return n, err
+}
+
 func drainZeros(r io.Reader) error {
 	buf := make([]byte, 32<<10)
 	for {
@@ -135,8 +146,15 @@ func drainZeros(r io.Reader) error {
 	}
 }
 
-// streamErr classifies a read error of the layer stream.
+// streamErr classifies a read error of the layer stream: a fault of the
+// blob's source (see sourceError) or an error already classified is kept
+// as it is; what is left is the decompressor's or the tar reader's
+// complaint about the bytes, a corrupt layer.
 func streamErr(err error) error {
+	var src *sourceError
+	if errors.As(err, &src) {
+		return err
+	}
 	for _, s := range []error{ErrUnsafePath, ErrPolicy, ErrLimit, ErrDigest, ErrCorrupt, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, s) {
 			return err
@@ -144,6 +162,14 @@ func streamErr(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrCorrupt, err)
 }
+
+// sourceError is an error reading a layer's blob from where it is kept (a
+// layout's file, a registry's response): the host's or the registry's
+// fault, not the layer's, so it is never taken for a corrupt layer.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // tarTypeName names a tar type flag for error messages.
 func tarTypeName(t byte) string {

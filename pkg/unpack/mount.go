@@ -9,8 +9,9 @@ var ErrMount = errors.New("unusable mount")
 
 // WithDevice makes Unpack mount the block device dev (ext4 or xfs, found
 // from its superblock) on target, creating target if needed, unpack, and
-// remount it read-only and nosuid, adding nodev when the live image has no
-// device node. A device already mounted on target is reused; one mounted
+// remount it read-only and nosuid, adding nodev unless the live image has a
+// device node other than the safe ones (SafeDevices) in its /dev, over
+// which jailimg run binds the host's nodes. A device already mounted on target is reused; one mounted
 // anywhere else is refused (ErrMount). Implies WithReadOnly. Needs root.
 // Default: no device.
 func WithDevice(dev string) Option {
@@ -19,8 +20,8 @@ func WithDevice(dev string) Option {
 
 // WithReadOnly makes Unpack treat target as a mount point that is kept
 // read-only: it is remounted read-write (nosuid, nodev) for the unpack only
-// and always left read-only and nosuid, with nodev when the live image has
-// no device node, whether the unpack succeeds or fails. When the image is
+// and always left read-only and nosuid, with nodev unless the live image has
+// devices beyond the safe ones in /dev, whether the unpack succeeds or fails. When the image is
 // already live on a mount that is already so, nothing is remounted. A
 // filesystem mounted only on target is remounted as a whole; one also
 // mounted elsewhere (a bind mount) only has target's mount flags changed.

@@ -109,7 +109,9 @@ func (m *mountState) remount(ro, nodev bool) error {
 }
 
 // seal leaves the mount read-only and nosuid, with nodev unless the live
-// tree holds a device node, and returns the options now in force.
+// tree holds a device node other than the safe ones in its /dev (which
+// jailimg run replaces with the host's), and returns the options now in
+// force.
 func (m *mountState) seal() (string, error) {
 	nodev := true
 	if live, err := bundle.Open(m.point); err == nil {
@@ -131,8 +133,9 @@ func (m *mountState) sealErr() error {
 	return err
 }
 
-// liveHasDevices reports whether the rootfs of live holds a device node; a
-// tree it cannot walk counts as holding one, so its devices keep working.
+// liveHasDevices reports whether the rootfs of live holds a device node
+// that jailimg run does not replace; a tree it cannot walk counts as
+// holding one, so its devices keep working.
 func liveHasDevices(live *bundle.Bundle, o *options) bool {
 	root, err := live.OpenRoot()
 	if err == nil {
@@ -147,12 +150,30 @@ func liveHasDevices(live *bundle.Bundle, o *options) bool {
 }
 
 // hasDevices reports whether the tree of the directory dfd (rel in
-// messages) holds a device node. It walks by descriptor, every directory
-// opened beneath the one before without following a symlink or entering a
-// mount point (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV):
-// a mount in the tree, or a directory swapped for a symlink, is not the
-// image's, and nothing outside the tree is read.
+// messages) holds a device node that needs its partition without nodev:
+// any but the safe character devices (SafeDevices) right under its /dev,
+// over each of which jailimg run binds the host's node (pkg/run/mounts),
+// so that they work on a nodev partition. It walks by descriptor, every
+// directory opened beneath the one before without following a symlink or
+// entering a mount point (openat2
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV): a mount in the
+// tree, or a directory swapped for a symlink, is not the image's, and
+// nothing outside the tree is read.
 func hasDevices(dfd int, rel string) (bool, error) {
+	return walkDevices(dfd, rel, treeRoot)
+}
+
+// treeLevel is where a directory of the walked tree is.
+type treeLevel int
+
+const (
+	treeRoot  treeLevel = iota // the rootfs
+	treeDev                    // its /dev
+	treeOther                  // anywhere else
+)
+
+// walkDevices is hasDevices of the directory dfd at level.
+func walkDevices(dfd int, rel string, level treeLevel) (bool, error) {
 	d, err := unix.Dup(dfd) // os.File closes what it reads through
 	if err != nil {
 		return false, err
@@ -166,11 +187,18 @@ func hasDevices(dfd int, rel string) (bool, error) {
 	for _, e := range entries {
 		switch {
 		case e.Type()&fs.ModeDevice != 0:
-			return true, nil
+			if level != treeDev || !safeNode(dfd, e.Name()) {
+				return true, nil
+			}
+			continue
 		case !e.IsDir():
 			continue
 		}
-		found, err := subtreeHasDevices(dfd, e.Name(), rel+"/"+e.Name())
+		sub := treeOther
+		if level == treeRoot && e.Name() == "dev" {
+			sub = treeDev
+		}
+		found, err := subtreeHasDevices(dfd, e.Name(), rel+"/"+e.Name(), sub)
 		if found || err != nil {
 			return found, err
 		}
@@ -178,9 +206,25 @@ func hasDevices(dfd int, rel string) (bool, error) {
 	return false, nil
 }
 
-// subtreeHasDevices is hasDevices of the directory dfd/name, which is not
+// safeNode reports whether dfd/name is, still, a character device of the
+// SafeDevices table.
+func safeNode(dfd int, name string) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
+	}
+	d := Device{Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)}
+	for _, safe := range SafeDevices {
+		if d == safe {
+			return true
+		}
+	}
+	return false
+}
+
+// subtreeHasDevices is walkDevices of the directory dfd/name, which is not
 // entered when it is a mount point or no longer a directory.
-func subtreeHasDevices(dfd int, name, rel string) (bool, error) {
+func subtreeHasDevices(dfd int, name, rel string, level treeLevel) (bool, error) {
 	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
 	fd, err := openat2(dfd, name, how)
@@ -191,5 +235,5 @@ func subtreeHasDevices(dfd int, name, rel string) (bool, error) {
 		return false, fmt.Errorf("opening %s: %w", rel, err)
 	}
 	defer unix.Close(fd)
-	return hasDevices(fd, rel)
+	return walkDevices(fd, rel, level)
 }

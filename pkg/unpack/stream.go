@@ -16,9 +16,17 @@ import (
 // budget is the part of Limits shared by all layers of one unpack.
 type budget struct {
 	lim     Limits
-	bytes   int64 // uncompressed bytes read so far (by the decoding goroutine)
-	entries int64 // tar entries read so far
-	written int64 // file content bytes handed to the applier
+	bytes   int64        // uncompressed bytes read so far (by the decoding goroutine)
+	entries int64        // tar entries read so far
+	written int64        // file content bytes handed to the applier
+	read    atomic.Int64 // compressed bytes read so far, of all layers (by the decoding goroutine)
+	total   int64        // compressed bytes of all layers
+
+	// space, when set, fails when the free space left is less than the
+	// given number of bytes still to unpack; it is called every spaceStep
+	// bytes written, from spaceAt on.
+	space   func(need int64) error
+	spaceAt int64
 
 	progress *progress // nil without WithProgress
 }
@@ -95,14 +103,14 @@ const streamDepth = 8
 // open, the decompressor for its media type (nil: uncompressed).
 func newLayerStream(ctx context.Context, src io.Reader, size int64, open func(io.Reader) (io.Reader, error), b *budget) (*layerStream, error) {
 	s := &layerStream{stop: make(chan struct{}), unc: make(chan *chunk, streamDepth), diff: make(chan *chunk, streamDepth), diffH: newHash()}
-	s.comp = newCompressedReader(src, size, b.progress, s.stop)
+	s.comp = newCompressedReader(src, size, b, s.stop)
 	s.out = chunkReader{ch: s.unc, stop: s.stop}
 	var dec io.Reader = s.comp
 	if open != nil {
 		d, err := open(s.comp)
 		if err != nil {
 			s.comp.close()
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			return nil, streamErr(err)
 		}
 		dec = d
 	}
@@ -265,7 +273,7 @@ func (r *chunkReader) drain() {
 type compressedReader struct {
 	src  io.Reader
 	size int64
-	p    *progress
+	b    *budget
 	stop <-chan struct{}
 
 	h    hash.Hash
@@ -281,8 +289,8 @@ type compressedReader struct {
 	closed bool
 }
 
-func newCompressedReader(src io.Reader, size int64, p *progress, stop <-chan struct{}) *compressedReader {
-	c := &compressedReader{src: src, size: size, p: p, stop: stop, h: newHash(), next: 4 << 10,
+func newCompressedReader(src io.Reader, size int64, b *budget, stop <-chan struct{}) *compressedReader {
+	c := &compressedReader{src: src, size: size, b: b, stop: stop, h: newHash(), next: 4 << 10,
 		hashes: make(chan *chunk, streamDepth), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -317,7 +325,8 @@ func (c *compressedReader) fill() {
 	}
 	ch.data = ch.buf[:k]
 	c.n += int64(k)
-	c.p.add(int64(k), false)
+	c.b.read.Add(int64(k))
+	c.b.progress.add(int64(k), false)
 	if c.n > c.size {
 		err = fmt.Errorf("%w: blob is larger than its declared size %d", ErrDigest, c.size)
 	}

@@ -70,17 +70,20 @@ func walkTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[De
 		if b.entries > b.lim.MaxEntries {
 			return &EntryError{layer, h.Name, fmt.Errorf("%w: more than %d entries", ErrLimit, b.lim.MaxEntries)}
 		}
-		if b.entries%1024 == 0 {
-			if err := ctx.Err(); err != nil {
+		if b.entries%1024 == 0 || b.space != nil && b.written >= b.spaceAt {
+			if err := b.tick(ctx.Err); err != nil {
 				return err
 			}
 		}
+		// The layer's own faults come wrapped in a sentinel (the walker's
+		// checks, the model, and entryReader for the stream); anything
+		// else is the host's (a full disk, EACCES) and keeps its errno.
 		if err := applyEntry(h, &entryReader{tr, b}, seen, devs, a); err != nil {
 			var ee *EntryError
 			if errors.As(err, &ee) {
 				return err // a write of an earlier entry failed
 			}
-			return &EntryError{layer, h.Name, streamErr(err)}
+			return &EntryError{layer, h.Name, err}
 		}
 	}
 }
@@ -218,11 +221,16 @@ type entryReader struct {
 	b *budget
 }
 
+// Its read errors are the stream's, classified by streamErr, so that the
+// applier returns them as they are.
 func (e *entryReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	e.b.written += int64(n)
 	if e.b.written > e.b.lim.MaxBytes {
 		return n, fmt.Errorf("%w: more than %d bytes of file contents", ErrLimit, e.b.lim.MaxBytes)
+	}
+	if err != nil && err != io.EOF {
+		err = streamErr(err)
 	}
 	return n, err
 }

@@ -100,9 +100,15 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	} else if live != nil && live.Meta.ManifestDigest == digest.String() {
 		o.logger.Warn("live generation's image.json differs from the image config, replacing it", "target", abs, "gen", live.Gen)
 	}
-	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
+	b := &budget{lim: o.limits, progress: o.progress, total: compressedSize(refs)}
+	space, err := newSpaceCheck(tfd, abs, b.total)
 	if err != nil {
 		return nil, err
+	}
+	b.space = space.check
+	staging, err := os.MkdirTemp(abs, bundle.StagingPrefix)
+	if err != nil {
+		return nil, space.explain(err, b)
 	}
 	ok := false
 	defer func() {
@@ -110,18 +116,17 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 			removeTree(tfd, abs, filepath.Base(staging), "staging directory", "", o)
 		}
 	}()
-	b := &budget{lim: o.limits, progress: o.progress}
 	b.progress.start(refs)
 	if err := extract(ctx, staging, refs, b, o); err != nil {
-		return nil, err
+		return nil, space.explain(err, b)
 	}
-	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Config: *cfg}
+	meta := bundle.Meta{ManifestDigest: digest.String(), Source: o.source, Name: imageName(img), Config: *cfg}
 	raw, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(staging, bundle.MetaFile), raw, 0o644); err != nil {
-		return nil, err
+		return nil, space.explain(err, b)
 	}
 	gen, err := commit(tfd, abs, staging)
 	if err != nil {
@@ -133,9 +138,18 @@ func unpackLocked(ctx context.Context, img v1.Image, tfd int, abs string, o *opt
 	// The generation current pointed to, even one bundle.Open refused: its
 	// removal never follows a symlink.
 	if prev != "" && prev != gen {
-		removeTree(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
+		removeGen(tfd, abs, prev, "old generation", "the new generation "+gen+" is live", o)
 	}
 	return res, nil
+}
+
+// compressedSize is the size of the layers' blobs.
+func compressedSize(refs []layerRef) int64 {
+	var n int64
+	for _, r := range refs {
+		n += r.desc.Size
+	}
+	return n
 }
 
 // extract applies all layers into staging/rootfs.
@@ -235,8 +249,7 @@ func cleanup(tfd int, abs string, o *options) (*bundle.Bundle, string) {
 			}
 		}
 		if stale {
-			o.logger.Info("removing leftover", "path", filepath.Join(abs, n))
-			removeTree(tfd, abs, n, "leftover", "", o)
+			removeLeftover(tfd, abs, n, o)
 		}
 	}
 	return live, prev
@@ -267,3 +280,17 @@ func removeTree(tfd int, abs, name, what, note string, o *options) {
 		o.logger.Warn("removing "+what+note, "dir", filepath.Join(abs, name), "err", err)
 	}
 }
+
+// imageName is the image's org.opencontainers.image.title annotation, ""
+// when it has none (layers already read the manifest: this cannot fail
+// for a want of it).
+func imageName(img v1.Image) string {
+	mf, err := img.Manifest()
+	if err != nil {
+		return ""
+	}
+	return mf.Annotations[titleAnnotation]
+}
+
+// titleAnnotation is the manifest annotation naming the image (ocispec.AnnotationTitle).
+const titleAnnotation = "org.opencontainers.image.title"

@@ -181,7 +181,9 @@ func (w *writers) fail(j *fileJob, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.first == nil || j.seq < w.first.seq {
-		w.first, w.err = j, &EntryError{j.layer, j.name, streamErr(err)}
+		// A write's failure is the host's (a full disk, EACCES, EIO): it
+		// keeps its errno, never taken for a corrupt layer.
+		w.first, w.err = j, &EntryError{j.layer, j.name, err}
 	}
 	w.failed.Store(true)
 }
@@ -204,7 +206,7 @@ func (w *writers) read(j *fileJob, r io.Reader, size int64) error {
 		j.data = append(j.data, b)
 		if _, err := io.ReadFull(r, b); err != nil {
 			w.release(j)
-			return err
+			return streamErr(err) // the stream's: r ended before size bytes
 		}
 		size -= int64(len(b))
 	}

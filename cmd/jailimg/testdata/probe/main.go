@@ -8,13 +8,27 @@
 //	probe creds            report credentials, capabilities, no_new_privs,
 //	                       seccomp, session and terminal
 //	probe sleep            print READY and sleep until a signal ends it
+//	probe write PATH...    try to create (or append to) each path, report
+//	                       "WRITE PATH ok" or "WRITE PATH ERRNO", then sleep
+//	                       as probe sleep does
+//	probe syslog N         send N messages to /dev/log, each with a blocking
+//	                       send, report "SENT N", then sleep as probe sleep does
+//	probe setid PATH       copy itself to PATH, setuid and setgid, and open
+//	                       PATH's directory to everyone, as a compromised
+//	                       service leaving a way in for a host user; report
+//	                       "SETID PATH MODE" or "SETID PATH ERROR"
+//	probe keyring NAME     look for the user key NAME from its session
+//	                       keyring; report "KEY value" or "KEY ERRNO"
 package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,10 +48,18 @@ func main() {
 	case "creds":
 		creds()
 	case "sleep":
-		fmt.Println("READY")
-		for {
-			time.Sleep(time.Hour)
-		}
+		sleep()
+	case "write":
+		write(os.Args[2:])
+		sleep()
+	case "syslog":
+		n, _ := strconv.Atoi(os.Args[2])
+		flood(n)
+		sleep()
+	case "setid":
+		setid(os.Args[2])
+	case "keyring":
+		keyring(os.Args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "probe: unknown mode", os.Args[1])
 		os.Exit(2)
@@ -162,4 +184,93 @@ func creds() {
 	env := os.Environ()
 	slices.Sort(env)
 	fmt.Printf("ENV %q\n", env)
+}
+
+// sleep prints READY and sleeps until a signal ends the process.
+func sleep() {
+	fmt.Println("READY")
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// write tries to create or append to each path.
+func write(paths []string) {
+	for _, p := range paths {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err == nil {
+			_, err = f.WriteString("written by probe\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		result := "ok"
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			result = errnoName(errno)
+		} else if err != nil {
+			result = err.Error()
+		}
+		fmt.Printf("WRITE %s %s\n", p, result)
+	}
+}
+
+// flood sends n messages to /dev/log as fast as it takes them.
+func flood(n int) {
+	c, err := net.Dial("unixgram", "/dev/log")
+	if err != nil {
+		fmt.Printf("SYSLOG %v\n", err)
+		return
+	}
+	defer c.Close()
+	for i := 0; i < n; i++ {
+		if _, err := fmt.Fprintf(c, "<14>probe[%d]: message %d of %d", os.Getpid(), i+1, n); err != nil {
+			fmt.Printf("SYSLOG message %d: %v\n", i+1, err)
+			return
+		}
+	}
+	fmt.Printf("SENT %d\n", n)
+}
+
+// setid plants a setuid and setgid copy of the probe at p, in a directory
+// every user may enter.
+func setid(p string) {
+	self, err := os.ReadFile("/bin/probe")
+	if err == nil {
+		err = os.WriteFile(p, self, 0o755)
+	}
+	if err == nil {
+		err = unix.Chmod(p, 0o6755)
+	}
+	if err == nil {
+		err = unix.Chmod(filepath.Dir(p), 0o755)
+	}
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Stat(p, &st)
+	}
+	if err != nil {
+		fmt.Printf("SETID %s %v\n", p, err)
+		return
+	}
+	fmt.Printf("SETID %s %04o\n", p, st.Mode&0o7777)
+}
+
+// keyring reads the user key name found from the session keyring.
+func keyring(name string) {
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", name, 0)
+	buf := make([]byte, 256)
+	n := 0
+	if err == nil {
+		n, err = unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		fmt.Printf("KEY %s\n", errnoName(errno))
+	case err != nil:
+		fmt.Printf("KEY %v\n", err)
+	default:
+		fmt.Printf("KEY %s\n", buf[:min(n, len(buf))])
+	}
 }

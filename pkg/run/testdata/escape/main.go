@@ -1,7 +1,8 @@
 // Command escape is run inside a jail by pkg/run's tests. Each mode prints
 // JSON on stdout.
 //
-//	escape attempts FD PORT HOSTFILE   try every escape; one {"name","escaped","err"} per line
+//	escape attempts FD PORT HOSTFILE VICTIM HOSTPID ABSTRACT SHMKEY
+//	                          try every escape; one {"name","escaped","err"} per line
 //	escape info               {"uid",...}: who and where the process is
 //	escape sleep              sleep until killed
 //	escape trap CODE          exit CODE on SIGUSR1, CODE+1 on SIGTERM
@@ -46,6 +47,10 @@ func main() {
 	case "attempts":
 		fd, _ := strconv.Atoi(os.Args[2])
 		attempts(fd, os.Args[3], os.Args[4])
+		victim, _ := strconv.Atoi(os.Args[5])
+		hostPid, _ := strconv.Atoi(os.Args[6])
+		key, _ := strconv.Atoi(os.Args[8])
+		outside(victim, hostPid, os.Args[7], key)
 	case "info":
 		info()
 	case "sleep":
@@ -87,6 +92,47 @@ func ioctls() {
 		}
 		report(c.name, e == 0, err)
 	}
+}
+
+// outside tries to reach, by means other than files, what lies outside the
+// jail: victim, a host process of the jail's own uid; hostPid, any other
+// host process; abstract, a host's abstract unix socket; key, a System V
+// shared memory segment of the host; and io_uring, whose operations a
+// seccomp filter never sees.
+func outside(victim, hostPid int, abstract string, key int) {
+	err := unix.PtraceSeize(victim)
+	report("ptrace-host", err == nil, err)
+
+	err = unix.Kill(victim, 0)
+	report("signal-host", err == nil, err)
+
+	err = unix.Kill(hostPid, 0)
+	report("see-host-pid", err != unix.ESRCH, err)
+
+	c, err := net.Dial("unix", "@"+abstract)
+	if err == nil {
+		c.Close()
+	}
+	report("abstract-socket", err == nil, err)
+
+	id, err := unix.SysvShmGet(key, 0, 0)
+	if err == nil {
+		var b []byte
+		if b, err = unix.SysvShmAttach(id, 0, 0); err == nil {
+			unix.SysvShmDetach(b)
+		}
+	}
+	report("shm-attach", err == nil, err)
+
+	var params [120]byte // struct io_uring_params, zeroed
+	r, _, e := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params[0])), 0)
+	err = nil
+	if e != 0 {
+		err = e
+	} else {
+		unix.Close(int(r))
+	}
+	report("io-uring", e == 0, err)
 }
 
 func attempts(fd int, port, hostFile string) {

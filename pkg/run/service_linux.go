@@ -1,12 +1,12 @@
 package run
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -16,14 +16,30 @@ import (
 	"github.com/jailimg/jailimg/pkg/passwd"
 )
 
+// serviceMain is the service child: it performs the privileged sequence
+// on its locked main thread and execs the service, or reports why not on
+// its status pipe and exits.
+func serviceMain() {
+	runtime.LockOSThread()
+	unix.CloseOnExec(statusFD)
+	rep := &reporter{w: os.NewFile(statusFD, "status")}
+	defer func() {
+		if r := recover(); r != nil {
+			os.Exit(rep.fail(fmt.Errorf("service child: panic: %v", r)))
+		}
+	}()
+	s, _, err := readSpec()
+	if err == nil {
+		err = setup(s, rep) // returns only on failure
+	}
+	os.Exit(rep.fail(err))
+}
+
 // setup performs the privileged sequence on the calling, locked thread and
 // execs the service. It returns only on failure.
 func setup(s *spec, rep *reporter) error {
 	ppid := os.Getppid()
-	if err := bringUpLoopback(s, rep); err != nil {
-		return err
-	}
-	if err := enter(s.Root, s.RootID); err != nil {
+	if err := enter(s.Root); err != nil {
 		return err
 	}
 	u, err := serviceUser(s)
@@ -56,6 +72,19 @@ func setup(s *spec, rep *reporter) error {
 		return err
 	}
 	return execService(s, rep, prog)
+}
+
+// awaitTracer says the child waits for its tracer, and waits for the byte
+// the launcher writes once attached.
+func awaitTracer(rep *reporter) error {
+	rep.send(message{Attach: true})
+	var b [1]byte
+	n, err := unix.Read(goFD, b[:])
+	unix.Close(goFD)
+	if n != 1 {
+		return fmt.Errorf("waiting for the tracer: %v (it went away)", err)
+	}
+	return nil
 }
 
 // bringUpLoopback brings up loopback in the init's fresh network namespace
@@ -106,11 +135,15 @@ func confineLandlock(s *spec, rep *reporter) error {
 	if !s.Landlock {
 		return nil
 	}
-	if _, err := applyLandlock(s.Writable); err != nil {
+	abi, err := applyLandlock(s.Writable, s.Syslog)
+	if err != nil {
 		if !errors.Is(err, errLandlockUnsupported) {
 			return err
 		}
 		return degrade(s, rep, err)
+	}
+	if abi < landlockScopeABI {
+		return degrade(s, rep, fmt.Errorf("landlock: ABI %d cannot scope signals and abstract unix sockets to the jail (ABI %d can)", abi, landlockScopeABI))
 	}
 	return nil
 }
@@ -128,17 +161,16 @@ func rearmParentDeath(ppid int) error {
 	return nil
 }
 
-// execService ends the sequence: it reports the program, becomes its
-// launcher's tracee when traced, loads seccomp and execs the service. It
-// returns only on failure.
+// execService ends the sequence: it reports the program, waits for its
+// tracer when traced, loads seccomp and execs the service. It returns only
+// on failure.
 func execService(s *spec, rep *reporter, prog string) error {
-	_ = json.NewEncoder(rep.w).Encode(message{Exec: prog})
+	rep.send(message{Exec: prog})
 	if s.Traced {
-		// The launcher's thread becomes the tracer; the default seccomp
-		// profile denies ptrace, so this comes before the filter, and the
-		// tracer's first stop is the service's exec.
-		if _, _, e := unix.RawSyscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0); e != 0 {
-			return fmt.Errorf("ptrace(PTRACE_TRACEME): %w", e)
+		// The launcher's thread attaches (PTRACE_SEIZE) while this waits,
+		// so that its first stop is the service's exec.
+		if err := awaitTracer(rep); err != nil {
+			return err
 		}
 	}
 	if s.Seccomp != nil {
@@ -244,4 +276,26 @@ func closeInherited() error {
 		unix.CloseOnExec(fd)
 	}
 	return nil
+}
+
+// enter chroots into the jail's new root, the descriptor extraFD the init
+// passes (the bind it checked): fchdir, chroot("."), chdir("/"), before
+// anything of the jail is read.
+func enter(root string) error {
+	defer unix.Close(extraFD)
+	if err := unix.Fchdir(extraFD); err != nil {
+		return fmt.Errorf("entering jail %s: %w", root, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", root, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir / in jail %s: %w", root, err)
+	}
+	return nil
+}
+
+// openJail opens a jail file, once chrooted, without blocking on a FIFO.
+func openJail(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }
