@@ -50,7 +50,7 @@ demo: build
 bench: build
 	hack/deps.sh bench
 	BENCH_SIZE=$(BENCH_SIZE) BENCH_RUNS=$(BENCH_RUNS) BENCH_RUNS_SMALL=$(BENCH_RUNS_SMALL) \
-	BENCH_DIR=$(BENCH_DIR) BENCH_SECTIONS=$(BENCH_SECTIONS) $(GO) run ./bench $(BIN)
+	BENCH_DIR=$(BENCH_DIR) BENCH_SECTIONS=$(BENCH_SECTIONS) BENCH_BEFORE=$(BENCH_BEFORE) $(GO) run ./bench $(BIN)
 
 clean:
 	rm -rf bin out

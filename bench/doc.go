@@ -23,6 +23,8 @@
 //	BENCH_DIR         work directory (default /dev/shm/jailimg-bench), emptied first
 //	BENCH_SECTIONS    comma-separated subset of resolve,build,unpack,registry,boot,packages
 //	BENCH_OUT         the report to write (default docs/benchmarks.md; the .png and .json beside it)
+//	BENCH_BEFORE      an earlier jailimg binary: the unpack tables get a row for it, and the
+//	                  breakdown of the small image its total (before and after a change)
 //
 // The measurements are saved as docs/benchmarks.json; `go run ./bench -report`
 // renders the doc and the chart again from it without measuring.

@@ -14,6 +14,8 @@ import (
 // bench is the state of one run: configuration, prepared data, results.
 type bench struct {
 	bin        string // absolute path of the jailimg binary
+	self       string // this program, for its -decode mode
+	before     string // BENCH_BEFORE: an earlier jailimg binary to compare, or ""
 	repo       string // repository root (for recipes/)
 	work       string
 	size       int64
@@ -38,6 +40,13 @@ type bench struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == decodeFlag {
+		if err := decodeMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	b, err := configure()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -62,8 +71,12 @@ func configure() (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	b := &bench{
-		bin: bin, repo: repo,
+		bin: bin, repo: repo, self: self, before: os.Getenv("BENCH_BEFORE"),
 		work:       envOr("BENCH_DIR", "/dev/shm/jailimg-bench"),
 		out:        envOr("BENCH_OUT", "docs/benchmarks.md"),
 		sections:   strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot,packages"), ","),

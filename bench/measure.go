@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type Tool struct {
 	Skip string `json:",omitempty"`
 	// Times are the durations of the runs that succeeded.
 	Times []time.Duration
+	// RSS is the peak resident memory of each of those runs, in bytes (the
+	// largest process of a pipeline).
+	RSS []int64 `json:",omitempty"`
 	// Failed is the error of the run that failed; the tool is not run again.
 	Failed string `json:",omitempty"`
 }
@@ -64,13 +68,13 @@ func (g *Group) Run() {
 			if t.Skip != "" || t.Failed != "" {
 				continue
 			}
-			d, err := t.once()
+			d, rss, err := t.once()
 			if err != nil {
 				t.Failed = err.Error()
 				logf("  %s FAILED: %v", t.Name, err)
 				continue
 			}
-			t.Times = append(t.Times, d)
+			t.Times, t.RSS = append(t.Times, d), append(t.RSS, rss)
 		}
 	}
 	for _, t := range g.Tools {
@@ -80,10 +84,10 @@ func (g *Group) Run() {
 	}
 }
 
-func (t *Tool) once() (time.Duration, error) {
+func (t *Tool) once() (time.Duration, int64, error) {
 	if t.Setup != nil {
 		if err := t.Setup(); err != nil {
-			return 0, fmt.Errorf("setup: %w", err)
+			return 0, 0, fmt.Errorf("setup: %w", err)
 		}
 	}
 	var stdout, stderr bytes.Buffer
@@ -93,19 +97,31 @@ func (t *Tool) once() (time.Duration, error) {
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w: %s", strings.Join(abbrev(t.Argv), " "), err, lastLine(stderr.String()))
+		return 0, 0, fmt.Errorf("%s: %w: %s", strings.Join(abbrev(t.Argv), " "), err, lastLine(stderr.String()))
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss << 10 // kB on Linux
 	}
 	if t.Out != nil {
 		if err := t.Out(stdout.Bytes()); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if t.Clean != nil {
 		if err := t.Clean(); err != nil {
-			return 0, fmt.Errorf("clean: %w", err)
+			return 0, 0, fmt.Errorf("clean: %w", err)
 		}
 	}
-	return d, nil
+	return d, rss, nil
+}
+
+// PeakRSS is the largest peak resident memory of the tool's runs.
+func (t *Tool) PeakRSS() int64 {
+	if len(t.RSS) == 0 {
+		return 0
+	}
+	return slices.Max(t.RSS)
 }
 
 func (t *Tool) ok() bool { return t.Skip == "" && t.Failed == "" && len(t.Times) > 0 }

@@ -38,6 +38,8 @@ want ip iproute2
 [ -x /usr/sbin/nsd ] || need+=(nsd)
 [ -x /usr/bin/python3.11 ] || need+=(python3.11) # recipes/python.yaml, with libsqlite3
 want jq jq
+# the terminal recording of pull's progress bars (cmd/jailimg/progress_test.go)
+want tmux tmux
 # resolve's host test compares these binaries' closures with ldd's
 want git git
 want ssh openssh-client

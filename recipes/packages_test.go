@@ -165,7 +165,7 @@ func secondMachineBuild(t *testing.T, e *pkgEnv) string {
 func servePage(t *testing.T, layoutDir string) {
 	target := filepath.Join(t.TempDir(), "nginx-pkg")
 	unpackDevice(t, partition(t), layoutDir, target)
-	s := start(t, "--state", t.TempDir(), target)
+	s := start(t, "--state", filepath.Join(t.TempDir(), "state"), target)
 	if err := s.waitReady(8080); err != nil {
 		t.Fatal(err)
 	}

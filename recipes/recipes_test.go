@@ -109,7 +109,7 @@ func testRecipe(t *testing.T, c recipeCase) {
 	audit(t, c, target)
 	sizes(t, c, out, b.RootFS())
 
-	state := t.TempDir()
+	state := filepath.Join(t.TempDir(), "state") // run makes it root's, 0700
 	firstLog := firstRun(t, c, state, target)
 	restart(t, c, state, target, firstLog)
 	if c.upgrade {

@@ -22,7 +22,6 @@ import (
 	"github.com/jailimg/jailimg/pkg/registry"
 	"github.com/jailimg/jailimg/pkg/source"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 // registryFlags are the flags of every command that talks to a registry:
@@ -132,10 +131,15 @@ func (r *registryFlags) imageOptions(stdin io.Reader, verb string) (opts []regis
 		return nil, nil, err
 	}
 	done = func() {}
-	if !r.quietProgress && !global.quiet {
+	switch {
+	case r.quietProgress || global.quiet:
+	case isTerminal(os.Stderr):
+		b := newBars(os.Stderr, verb)
+		opts = append(opts, registry.WithProgress(b.update))
+		done = b.finish
+	default:
 		p := newProgressPrinter(os.Stderr, verb)
 		opts = append(opts, registry.WithProgress(p.update))
-		done = p.finish
 	}
 	return opts, done, nil
 }
@@ -179,51 +183,30 @@ func (r *registryFlags) store(src source.Source, stdin io.Reader) (attach.Store,
 	return attach.Registry(src.Ref.Context(), opts...), nil
 }
 
-// progressPrinter shows transfer progress on stderr: one line rewritten in
-// place on a terminal, else a log line every few seconds.
+// progressPrinter logs transfer progress on stderr, where it is not a
+// terminal: a line every few seconds, and one when the transfer is done.
 type progressPrinter struct {
-	w     io.Writer
 	verb  string
-	tty   bool
 	start time.Time
 
-	mu      sync.Mutex
-	last    time.Time
-	printed bool
+	mu   sync.Mutex
+	last time.Time
 }
 
-func newProgressPrinter(f *os.File, verb string) *progressPrinter {
-	return &progressPrinter{w: f, verb: verb, tty: term.IsTerminal(int(f.Fd())), start: time.Now()}
+func newProgressPrinter(_ *os.File, verb string) *progressPrinter {
+	return &progressPrinter{verb: verb, start: time.Now()}
 }
 
 func (p *progressPrinter) update(u registry.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	every := 2 * time.Second
-	if p.tty {
-		every = 100 * time.Millisecond
-	}
-	if u.Total == 0 || now.Sub(p.last) < every && u.Done < u.Total {
+	if u.Total == 0 || now.Sub(p.last) < 2*time.Second && u.Done < u.Total {
 		return
 	}
 	p.last = now
 	rate := float64(u.Done) / max(now.Sub(p.start).Seconds(), 0.001)
-	line := fmt.Sprintf("%s %s / %s (%s/s)", p.verb, humanBytes(u.Done), humanBytes(u.Total), humanBytes(int64(rate)))
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.printed = true
-		return
-	}
-	logger().Info(line)
-}
-
-func (p *progressPrinter) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.printed {
-		fmt.Fprintln(p.w)
-	}
+	logger().Info(fmt.Sprintf("%s %s / %s (%s/s)", p.verb, humanBytes(u.Done), humanBytes(u.Total), humanBytes(int64(rate))))
 }
 
 // humanBytes writes n with an SI unit: 0 B, 999 B, 1.5 kB, 12.0 MB.

@@ -142,8 +142,10 @@ has a device node other than the safe ones in /dev (jailimg run binds the
 host's over those), whether the unpack succeeds or fails, and also when
 SOURCE cannot be read. Both need root.
 
-Progress (compressed bytes read of the total) is logged on stderr; -q
-silences it. See docs/boot.md for use at boot.`,
+Progress (compressed bytes read of the total) is shown on stderr: on a
+terminal a bar per layer with its bytes, rate and time left, and one for
+the whole image; else a log line at every tenth. -q silences it. See
+docs/boot.md for use at boot.`,
 		Example: `  jailimg unpack out/nginx /srv/jails/nginx
   jailimg unpack --device /dev/vdb registry.local/nginx:1 /srv/jails/nginx
   jailimg unpack --allow-device c:10:200 registry.local/tun:1 /srv/jails/tun
@@ -221,12 +223,17 @@ func runUnpack(ctx context.Context, f *unpackFlags, source, target string, w io.
 	return err
 }
 
-// progressOption returns the option that logs unpack progress on stderr, at
-// most every tenth of the total, or none with -q, and a function that waits
-// for the last line once Unpack has returned.
+// progressOption returns the option that shows unpack progress on stderr:
+// bars on a terminal (see bars), else a log line at every tenth of the
+// total; none with -q. The function returned waits for the last drawing or
+// line once Unpack has returned.
 func progressOption() ([]unpack.Option, func()) {
 	if global.quiet {
 		return nil, func() {}
+	}
+	if isTerminal(os.Stderr) {
+		b := newBars(os.Stderr, "unpacking")
+		return []unpack.Option{unpack.WithProgressFunc(b.update)}, b.finish
 	}
 	ch := make(chan v1.Update)
 	done := make(chan struct{})

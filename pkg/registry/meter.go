@@ -10,10 +10,11 @@ import (
 // meter is an http.RoundTripper that counts blob bytes on the wire: request
 // bodies sent to blob upload sessions (PATCH and PUT under /blobs/uploads/),
 // credited to the digest the session commits, and response bodies received
-// from GET .../blobs/DIGEST.
+// from GET .../blobs/DIGEST, also when the registry redirected the GET
+// elsewhere (to a storage server).
 type meter struct {
 	inner  http.RoundTripper
-	onRecv func(n int64) // called for each chunk of blob bytes received; may be nil
+	onRecv func(digest string, n int64) // called for each chunk of blob bytes received; may be nil
 
 	mu       sync.Mutex
 	sent     int64            // every upload body byte, retries included
@@ -21,7 +22,7 @@ type meter struct {
 	commited map[string]int64 // digest -> bytes sent in the session that committed it
 }
 
-func newMeter(inner http.RoundTripper, onRecv func(int64)) *meter {
+func newMeter(inner http.RoundTripper, onRecv func(string, int64)) *meter {
 	return &meter{inner: inner, onRecv: onRecv, pending: map[string]int64{}, commited: map[string]int64{}}
 }
 
@@ -40,10 +41,26 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case upload && req.Method == http.MethodPut && resp.StatusCode/100 == 2:
 		m.commit(req.URL.Path, req.URL.Query().Get("digest"))
-	case req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") && m.onRecv != nil:
-		resp.Body = &countingBody{ReadCloser: resp.Body, add: m.onRecv}
+	case req.Method == http.MethodGet && m.onRecv != nil:
+		if d, ok := blobGET(req); ok {
+			resp.Body = &countingBody{ReadCloser: resp.Body, add: func(n int64) { m.onRecv(d, n) }}
+		}
 	}
 	return resp, err
+}
+
+// blobGET returns the digest of the blob a GET fetches: the last element of
+// the path of the request the client first sent, before any redirect,
+// when it is .../blobs/DIGEST.
+func blobGET(req *http.Request) (string, bool) {
+	for req.Response != nil && req.Response.Request != nil {
+		req = req.Response.Request
+	}
+	dir, d, ok := strings.Cut(req.URL.Path, "/blobs/")
+	if !ok || dir == "" || strings.Contains(d, "/") {
+		return "", false
+	}
+	return d, true
 }
 
 func (m *meter) addSent(session string, n int64) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/jailimg/jailimg/pkg/progress"
 )
 
 // Option configures Push, Pull and Image.
@@ -45,8 +47,8 @@ func WithAuth(a authn.Authenticator) Option {
 	return func(o *options) { o.auth = a }
 }
 
-// WithProgress has f called as blob bytes move, by Push and Pull. Default:
-// no reports.
+// WithProgress has f called as blob bytes move, by Push and Pull, one call
+// at a time (see package progress). Default: no reports.
 func WithProgress(f func(Progress)) Option {
 	return func(o *options) { o.progress = f }
 }
@@ -79,10 +81,9 @@ func WithKeepPrevious() Option {
 	return func(o *options) { o.keepPrev = true }
 }
 
-// Progress is how far a transfer has come: Done of Total blob bytes.
-type Progress struct {
-	Done, Total int64
-}
+// Progress is how far a transfer has come: Done of Total blob bytes (the
+// config's and the layers'), and each layer's part.
+type Progress = progress.Update
 
 func makeOptions(opts []Option) *options {
 	o := &options{transport: remote.DefaultTransport, backoff: defaultBackoff, retryStatus: defaultRetryStatus()}

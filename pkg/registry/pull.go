@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ocilayout "github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/jailimg/jailimg/pkg/layout"
+	"github.com/jailimg/jailimg/pkg/progress"
 )
 
 // Pull copies the image ref names into the OCI layout at dir, tagged tag,
@@ -31,11 +32,11 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Opti
 	fail := func(err error) (v1.Hash, error) {
 		return v1.Hash{}, &Error{Op: "pull", Ref: ref, Err: g.explain(err)}
 	}
-	var done atomic.Int64
-	var total int64
-	m := newMeter(g, func(n int64) {
-		if o.progress != nil {
-			o.progress(Progress{Done: min(done.Add(n), total), Total: total})
+	var track atomic.Pointer[progress.Tracker] // set once the manifest is read
+	m := newMeter(g, func(d string, n int64) {
+		if t := track.Load(); t != nil {
+			h, _ := v1.NewHash(d)
+			t.Add(t.Index(h), n)
 		}
 	})
 	img, err := fetchImage(insecureRef(ref, o.insecure), o.remote(ctx, m))
@@ -46,9 +47,12 @@ func Pull(ctx context.Context, ref name.Reference, dir, tag string, opts ...Opti
 	if err != nil {
 		return fail(err)
 	}
-	total = mf.Config.Size
+	total := mf.Config.Size
 	for _, l := range mf.Layers {
 		total += l.Size
+	}
+	if t := progress.NewTracker(o.progress, total, mf.Layers); t != nil {
+		track.Store(t)
 	}
 	digest, err := img.Digest()
 	if err != nil {

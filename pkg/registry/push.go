@@ -45,12 +45,17 @@ func Push(ctx context.Context, ref name.Reference, img v1.Image, opts ...Option)
 		done    chan struct{}
 	)
 	if o.progress != nil {
+		t, counted, err := trackLayers(img, o.progress)
+		if err != nil {
+			return PushResult{}, err
+		}
+		img = counted
 		updates, done = make(chan v1.Update, 64), make(chan struct{})
 		ropts = append(ropts, remote.WithProgress(updates))
 		go func() {
 			defer close(done)
 			for u := range updates {
-				o.progress(Progress{Done: u.Complete, Total: u.Total})
+				t.SetTotal(u.Complete, u.Total)
 			}
 		}()
 	}

@@ -32,13 +32,16 @@ type disk struct {
 	root      int
 	chown     bool
 	m         *model
+	w         *writers // write file contents (see writers)
+	layer     int      // the layer being applied
 	cacheName string
 	cacheFd   int
 	buf       []byte
 }
 
 func newDisk(root int) *disk {
-	return &disk{root: root, chown: os.Geteuid() == 0, m: newShadow(), cacheFd: -1, buf: *bufPool.Get().(*[]byte)}
+	chown := os.Geteuid() == 0
+	return &disk{root: root, chown: chown, m: newShadow(), w: newWriters(chown), cacheFd: -1, buf: *bufPool.Get().(*[]byte)}
 }
 
 // bufPool holds the 1 MiB copy buffers of disk appliers.
@@ -150,8 +153,9 @@ func (d *disk) invalidate() {
 // may be the caller's pfd) stays open until the cache is next filled.
 func (d *disk) forget() { d.cacheName = "" }
 
-// close releases the cached fd and the buffer.
+// close waits for the writers and releases the cached fd and the buffer.
 func (d *disk) close() {
+	d.w.close()
 	d.invalidate()
 	if b := d.buf; b != nil {
 		bufPool.Put(&b)
@@ -174,7 +178,8 @@ func (d *disk) place(name string) (pfd int, base string, err error) {
 }
 
 // clear removes whatever is at pfd/base (the entry name) unless it is a
-// directory and keepDir is set. It reports whether a directory was kept.
+// directory and keepDir is set, once the writes at it and below it are
+// done. It reports whether a directory was kept.
 func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {
 	var st unix.Stat_t
 	err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -189,11 +194,13 @@ func (d *disk) clear(pfd int, name, base string, keepDir bool) (bool, error) {
 			return true, nil
 		}
 		d.forget() // the cached parent may be this directory, or be reached through it
+		d.w.waitUnder(join(d.m.parent, base))
 		return false, removeAll(pfd, base)
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		d.forget() // the cached parent may be reached through it
 	}
+	d.w.waitAt(join(d.m.parent, base))
 	if err := unix.Unlinkat(pfd, base, 0); err != nil {
 		return false, fmt.Errorf("removing %q: %w", base, err)
 	}

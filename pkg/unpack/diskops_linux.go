@@ -36,7 +36,13 @@ func (d *disk) mtime(pfd int, base string, h *tar.Header) error {
 	return nil
 }
 
-func (d *disk) startLayer() { d.m.startLayer() }
+func (d *disk) startLayer(layer int) {
+	d.layer = layer
+	d.m.startLayer(layer)
+}
+
+// flush implements applier: it waits for the layer's file writes.
+func (d *disk) flush() error { return d.w.flush() }
 
 func (d *disk) dir(name string, h *tar.Header) error {
 	if err := d.m.dir(name, h); err != nil {
@@ -79,7 +85,12 @@ func (d *disk) dir(name string, h *tar.Header) error {
 // are written.
 func writableDir(mode uint32) uint32 { return mode | 0o700 }
 
+// file creates the file name and reads its content; a writer writes it
+// (see writers), unless it is larger than maxJob.
 func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
+	if err := d.w.error(); err != nil {
+		return err
+	}
 	if err := d.m.file(name, h, nil); err != nil {
 		return err
 	}
@@ -91,29 +102,38 @@ func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating file: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
+	j := &fileJob{path: join(d.m.parent, base), layer: d.layer, name: h.Name, fd: fd,
+		uid: h.Uid, gid: h.Gid, mode: perm(h), mtime: [2]unix.Timespec(times(h))}
+	if h.Size > maxJob {
+		err := d.copy(fd, r)
+		if err == nil {
+			err = d.w.meta(j)
+		}
+		unix.Close(fd)
+		return err
+	}
+	if err := d.w.read(j, r, h.Size); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	d.w.submit(j)
+	return nil
+}
+
+// copy writes what r holds to fd.
+func (d *disk) copy(fd int, r io.Reader) error {
 	for {
 		n, rerr := r.Read(d.buf)
-		if n > 0 {
-			if _, err := f.Write(d.buf[:n]); err != nil {
-				return fmt.Errorf("writing: %w", err)
-			}
+		if err := writeAll(fd, d.buf[:n]); err != nil {
+			return err
 		}
 		if rerr == io.EOF {
-			break
+			return nil
 		}
 		if rerr != nil {
 			return rerr
 		}
 	}
-	if err := d.owner(-1, "", fd, h); err != nil {
-		return err
-	}
-	if err := unix.Fchmod(fd, perm(h)); err != nil {
-		return fmt.Errorf("chmod: %w", err)
-	}
-	return d.mtime(pfd, base, h)
 }
 
 func (d *disk) symlink(name string, h *tar.Header) error {
@@ -137,6 +157,7 @@ func (d *disk) hardlink(name, target string, h *tar.Header) error {
 	if err := d.m.hardlink(name, target, h); err != nil {
 		return err
 	}
+	d.w.waitAt(d.m.target)
 	tdir, tbase := split(target)
 	tpfd, err := d.openDir(tdir, unix.O_PATH)
 	if errors.Is(err, os.ErrNotExist) {
@@ -216,6 +237,7 @@ func (d *disk) hide() error {
 			}
 			continue
 		}
+		d.w.waitUnder(op.name)
 		dir, base := split(op.name)
 		pfd, err := d.openDir(dir, unix.O_PATH)
 		if err != nil {

@@ -59,6 +59,8 @@ func TestDiskFullIsNotBadImage(t *testing.T) {
 	}{
 		{"compressed size above the free space", []ent{file("a", noise(24*mib)), file("b", noise(24*mib))}, true},
 		{"writes fill the disk", []ent{file("a", zeros), file("b", zeros)}, false},
+		// Files below maxJob: the write that fails is a writer goroutine's.
+		{"writers fill the disk", smallFiles(120, 512<<10), false},
 		// 30 MiB written, 10 MiB left, 16 MiB of incompressible bytes to come.
 		{"free space runs out while writing", []ent{file("a", zeros), file("b", noise(16*mib))}, false},
 	} {
@@ -92,6 +94,16 @@ func TestDiskFullIsNotBadImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// smallFiles returns n files of size zeros each.
+func smallFiles(n, size int) []ent {
+	zeros := strings.Repeat("\x00", size)
+	ents := make([]ent, n)
+	for i := range ents {
+		ents[i] = file(fmt.Sprintf("f%03d", i), zeros)
+	}
+	return ents
 }
 
 // failingBlob is a layer blob whose reads fail with err after the first
@@ -131,6 +143,8 @@ func TestSourceErrorIsNotBadImage(t *testing.T) {
 		bad   bool
 	}{
 		{"read error of the blob", &failingBlob{good, len(good.blob) / 2, eio}, syscall.EIO, false},
+		// The gzip header is read as the decompressor is opened.
+		{"read error in the gzip header", &failingBlob{good, 4, eio}, syscall.EIO, false},
 		{"truncated blob", &truncated, ErrCorrupt, true},
 		{"garbled blob", &garbled, ErrCorrupt, true},
 	} {

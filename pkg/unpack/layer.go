@@ -61,56 +61,60 @@ func layers(img v1.Image) ([]layerRef, *v1.ConfigFile, error) {
 // applyLayer streams one layer into a, verifying digests and limits.
 func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bool, a applier) (err error) {
 	wrap := func(err error) error { return fmt.Errorf("layer %d (%s): %w", ref.index, ref.desc.Digest, err) }
+	open, err := decompressor(ref.desc.MediaType)
+	if err != nil {
+		return wrap(err)
+	}
 	rc, err := ref.layer.Compressed()
 	if err != nil {
 		return wrap(err)
 	}
 	defer rc.Close()
-	comp := &compressedReader{r: sourceReader{rc}, h: newHash(), size: ref.desc.Size, b: b}
-	unc := &uncompressedReader{h: newHash(), comp: comp, b: b}
-	switch ref.desc.MediaType {
-	case types.OCILayer, types.DockerLayer:
-		gz, err := gzip.NewReader(comp)
-		if err != nil {
-			return wrap(fmt.Errorf("%w: %w", ErrCorrupt, err))
-		}
-		defer gz.Close()
-		unc.r = gz
-	case types.OCILayerZStd:
-		zr, err := zstd.NewReader(comp, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return wrap(fmt.Errorf("%w: zstd: %w", ErrCorrupt, err))
-		}
-		defer zr.Close()
-		unc.r = zr
-	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
-		unc.r, unc.comp = comp, nil
-	default:
-		return wrap(fmt.Errorf("%w: unsupported media type %q", ErrCorrupt, ref.desc.MediaType))
+	b.progress.startLayer(ref.index)
+	s, err := newLayerStream(ctx, sourceReader{rc}, ref.desc.Size, open, b)
+	if err != nil {
+		return wrap(err)
 	}
-	ahead := readAhead(ctx, unc)
-	defer ahead.Close()
-	if err := applyTar(ctx, ref.index, ahead, b, devs, a); err != nil {
+	defer s.close()
+	if err := applyTar(ctx, ref.index, s, b, devs, a); err != nil {
 		return err
 	}
 	// The rest of the stream after the end-of-archive marker must be zeros.
-	if err := drainZeros(ahead); err != nil {
+	if err := drainZeros(s); err != nil {
 		return wrap(err)
 	}
-	if _, err := io.Copy(io.Discard, comp); err != nil {
-		return wrap(err)
+	digest, size, diffID := s.finish()
+	if size != ref.desc.Size {
+		return wrap(fmt.Errorf("%w: blob is %d bytes, manifest says %d", ErrDigest, size, ref.desc.Size))
 	}
-	if comp.n != ref.desc.Size {
-		return wrap(fmt.Errorf("%w: blob is %d bytes, manifest says %d", ErrDigest, comp.n, ref.desc.Size))
+	if digest != ref.desc.Digest {
+		return wrap(fmt.Errorf("%w: blob is %s, manifest says %s", ErrDigest, digest, ref.desc.Digest))
 	}
-	if got := sumOf(comp.h); got != ref.desc.Digest {
-		return wrap(fmt.Errorf("%w: blob is %s, manifest says %s", ErrDigest, got, ref.desc.Digest))
-	}
-	if got := sumOf(unc.h); got != ref.diffID {
-		return wrap(fmt.Errorf("%w: uncompressed layer is %s, config diff_id says %s", ErrDigest, got, ref.diffID))
+	if diffID != ref.diffID {
+		return wrap(fmt.Errorf("%w: uncompressed layer is %s, config diff_id says %s", ErrDigest, diffID, ref.diffID))
 	}
 	b.progress.add(0, true)
 	return nil
+}
+
+// decompressor returns the function that opens a blob of media type mt
+// for reading its tar stream, nil for an uncompressed layer.
+func decompressor(mt types.MediaType) (func(io.Reader) (io.Reader, error), error) {
+	switch mt {
+	case types.OCILayer, types.DockerLayer:
+		return func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }, nil
+	case types.OCILayerZStd:
+		return func(r io.Reader) (io.Reader, error) {
+			zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
+			if err != nil {
+				return nil, fmt.Errorf("zstd: %w", err)
+			}
+			return zr.IOReadCloser(), nil
+		}, nil
+	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: unsupported media type %q", ErrCorrupt, mt)
 }
 
 // sourceReader marks the read errors of a blob's source as sourceErrors.

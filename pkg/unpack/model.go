@@ -38,6 +38,8 @@ type model struct {
 	// Results of the last call, for the disk applier:
 	// parent is the canonical directory the last entry went into;
 	parent string
+	// target is the canonical path of the last hardlink's target;
+	target string
 	// hides is what the last whiteout or opaque whiteout removes or resets.
 	hides []hideOp
 }
@@ -79,15 +81,18 @@ func newModel() *model {
 // file contents.
 func newShadow() *model {
 	m := &model{nodes: map[string]*inode{"": implicitDir()}}
-	m.startLayer()
+	m.startLayer(0)
 	return m
 }
 
 var _ applier = (*model)(nil)
 
+// flush implements applier: the model writes nothing.
+func (m *model) flush() error { return nil }
+
 func implicitDir() *inode { return &inode{typ: 'd', mode: 0o755} }
 
-func (m *model) startLayer() {
+func (m *model) startLayer(int) {
 	m.lay = layerState{wrote: map[string]bool{}, through: map[string]bool{}, lower: map[string]*inode{}}
 }
 
@@ -371,6 +376,7 @@ func (m *model) hardlink(name, target string, h *tar.Header) error {
 	if _, mine := m.lay.wrote[tp]; !mine {
 		m.lay.through[tp] = true
 	}
+	m.target = tp
 	m.add(p, t)
 	m.wrote(p)
 	return nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	pkgprogress "github.com/jailimg/jailimg/pkg/progress"
 )
 
 // collect drains ch in its own goroutine and returns what it got once closed.
@@ -49,6 +51,26 @@ func TestProgress(t *testing.T) {
 		}
 		if last := got[len(got)-1]; last.Complete != total {
 			t.Fatalf("last update %+v, want complete %d", last, total)
+		}
+	})
+	t.Run("a function sees each layer, in order", func(t *testing.T) {
+		var got []pkgprogress.Update
+		fresh := filepath.Join(t.TempDir(), "jail")
+		if _, err := Unpack(context.Background(), img, fresh, WithProgressFunc(func(u pkgprogress.Update) { got = append(got, u) })); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 4 {
+			t.Fatalf("%d updates for a 3 MiB layer: %+v", len(got), got)
+		}
+		for i, u := range got {
+			l := u.Layers
+			if u.Total != total || len(l) != 2 || l[0].Size != l1.size || l[1].Size != l2.size || l[1].Done > 0 && l[0].Done != l[0].Size {
+				t.Fatalf("update %d is %+v", i, u)
+			}
+		}
+		last := got[len(got)-1]
+		if last.Done != total || last.Layers[0].Done != l1.size || last.Layers[1].Done != l2.size {
+			t.Fatalf("last update %+v, want every layer done", last)
 		}
 	})
 	t.Run("already live sends nothing", func(t *testing.T) {

@@ -3,6 +3,7 @@ package unpack
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -15,10 +16,10 @@ import (
 // budget is the part of Limits shared by all layers of one unpack.
 type budget struct {
 	lim     Limits
-	bytes   int64        // uncompressed bytes read so far
+	bytes   int64        // uncompressed bytes read so far (by the decoding goroutine)
 	entries int64        // tar entries read so far
 	written int64        // file content bytes handed to the applier
-	read    atomic.Int64 // compressed bytes read so far, of all layers (by readAhead's goroutine)
+	read    atomic.Int64 // compressed bytes read so far, of all layers (by the decoding goroutine)
 	total   int64        // compressed bytes of all layers
 
 	// space, when set, fails when the free space left is less than the
@@ -30,133 +31,333 @@ type budget struct {
 	progress *progress // nil without WithProgress
 }
 
-// compressedReader hashes and counts a layer blob as it is read and refuses
-// to read past the size the manifest declared.
-type compressedReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	size int64
-	b    *budget
-}
-
-func (c *compressedReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	c.b.read.Add(int64(n))
-	c.b.progress.add(int64(n), false)
-	if c.n > c.size {
-		return n, fmt.Errorf("%w: blob is larger than its declared size %d", ErrDigest, c.size)
-	}
-	return n, err
-}
-
-// uncompressedReader hashes the tar stream for the diff_id and enforces the
-// byte and ratio limits.
-type uncompressedReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	comp *compressedReader // nil for an uncompressed layer
-	b    *budget
-}
-
-const ratioFloor = 1 << 20
-
-func (u *uncompressedReader) Read(p []byte) (int, error) {
-	n, err := u.r.Read(p)
-	u.h.Write(p[:n])
-	u.n += int64(n)
-	u.b.bytes += int64(n)
-	if u.b.bytes > u.b.lim.MaxBytes {
-		return n, fmt.Errorf("%w: more than %d uncompressed bytes", ErrLimit, u.b.lim.MaxBytes)
-	}
-	if u.comp != nil && u.n > ratioFloor && u.n > u.b.lim.MaxRatio*u.comp.n {
-		return n, fmt.Errorf("%w: compression ratio above %d (%d bytes from %d)", ErrLimit, u.b.lim.MaxRatio, u.n, u.comp.n)
-	}
-	return n, err
-}
-
 func newHash() hash.Hash { return sha256.New() }
 
 func sumOf(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
 }
 
-// aheadReader runs a reader (decompression, hashing, limits) in its own
-// goroutine so that it overlaps with the writes of the consumer.
-type aheadReader struct {
-	ch   chan chunk
-	done chan struct{}
+// A layer streams through three goroutines besides the one walking the tar
+// (see layerStream): the decoder, and one hasher for each digest. Bytes move
+// between them in chunks, each released by the last goroutine to read it.
+type chunk struct {
+	buf  []byte // len chunkSize, from chunkPool
+	data []byte // the bytes: a prefix of buf
+	err  error  // on a stream's last chunk: io.EOF or what ended it
+	refs atomic.Int32
+}
+
+const chunkSize = 256 << 10
+
+var chunkPool = sync.Pool{New: func() any { return &chunk{buf: make([]byte, chunkSize)} }}
+
+func newChunk(refs int32) *chunk {
+	c := chunkPool.Get().(*chunk)
+	c.data, c.err = nil, nil
+	c.refs.Store(refs)
+	return c
+}
+
+func (c *chunk) release() {
+	if c.refs.Add(-1) == 0 {
+		c.data, c.err = nil, nil
+		chunkPool.Put(c)
+	}
+}
+
+// errStopped ends a stage of a stream that was closed early.
+var errStopped = errors.New("stream stopped")
+
+// layerStream decompresses one layer blob on its own goroutine and hashes
+// both the blob (digest) and the tar stream (diff_id) on two more, so that
+// the goroutine walking the tar only parses and applies it:
+//
+//	blob ─► decoder ─┬─► tar walk (Read)
+//	           │     └─► diff_id hasher
+//	           └─► digest hasher
+//
+// The decoder reads the blob through compressedReader, which counts it
+// against the declared size and reads it in chunks that grow from 4 KiB to
+// chunkSize, so that it never reads more than about twice what the
+// decompressor has used: a bomb is stopped (ratio limit) after reading a
+// small part of it, as when it was read on the decoder's demand. The limits
+// on uncompressed bytes and on the ratio are checked by the decoder as it
+// produces, so they stop a bomb while streaming.
+type layerStream struct {
+	stop chan struct{} // closed by close: every stage returns
 	wg   sync.WaitGroup
-	cur  chunk
+
+	comp *compressedReader
+	out  chunkReader // what the tar walk reads
+	unc  chan *chunk // decoder -> tar walk
+	diff chan *chunk // decoder -> diff_id hasher
+
+	diffH   hash.Hash
+	stopped sync.Once
+}
+
+// streamDepth is how many chunks a stage may run ahead of its reader.
+const streamDepth = 8
+
+// newLayerStream starts decoding the blob src (size bytes declared) with
+// open, the decompressor for its media type (nil: uncompressed).
+func newLayerStream(ctx context.Context, src io.Reader, size int64, open func(io.Reader) (io.Reader, error), b *budget) (*layerStream, error) {
+	s := &layerStream{stop: make(chan struct{}), unc: make(chan *chunk, streamDepth), diff: make(chan *chunk, streamDepth), diffH: newHash()}
+	s.comp = newCompressedReader(src, size, b, s.stop)
+	s.out = chunkReader{ch: s.unc, stop: s.stop}
+	var dec io.Reader = s.comp
+	if open != nil {
+		d, err := open(s.comp)
+		if err != nil {
+			s.comp.close()
+			return nil, streamErr(err)
+		}
+		dec = d
+	}
+	s.wg.Add(2)
+	go s.hashDiff()
+	go s.decode(ctx, dec, open != nil, b)
+	return s, nil
+}
+
+// Read implements io.Reader: the layer's tar stream.
+func (s *layerStream) Read(p []byte) (int, error) { return s.out.Read(p) }
+
+// close stops every stage and waits for them; it is safe after finish.
+func (s *layerStream) close() {
+	s.stopped.Do(func() { close(s.stop) })
+	s.out.drain()
+	s.wg.Wait()
+	s.comp.wait()
+}
+
+// finish waits for the stream's end, read to its last chunk by the tar
+// walk, and returns the digest and size of the blob and the diff_id.
+func (s *layerStream) finish() (digest v1.Hash, size int64, diffID v1.Hash) {
+	s.wg.Wait()
+	s.comp.close()
+	s.comp.wait()
+	return sumOf(s.comp.h), s.comp.n, sumOf(s.diffH)
+}
+
+func (s *layerStream) hashDiff() {
+	defer s.wg.Done()
+	for c := range s.diff {
+		s.diffH.Write(c.data)
+		c.release()
+	}
+}
+
+// decode reads the decompressor into chunks for the tar walk and the
+// diff_id hasher, checking the limits as it goes. After the end of the
+// compressed data it reads the blob to its end, so that its digest and size
+// cover every byte.
+func (s *layerStream) decode(ctx context.Context, dec io.Reader, compressed bool, b *budget) {
+	defer s.wg.Done()
+	if c, ok := dec.(io.Closer); ok {
+		defer c.Close()
+	}
+	defer close(s.diff)
+	defer close(s.unc)
+	var n int64
+	for {
+		c := newChunk(2)
+		k, err := io.ReadFull(dec, c.buf)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		c.data = c.buf[:k]
+		n += int64(k)
+		b.bytes += int64(k)
+		err = s.check(ctx, err, n, compressed, b)
+		if err == io.EOF && compressed {
+			if _, derr := io.Copy(io.Discard, s.comp); derr != nil {
+				err = derr
+			}
+		}
+		c.err = err
+		if !send(s.diff, c, s.stop) {
+			c.release()
+			c.release()
+			return
+		}
+		if !send(s.unc, c, s.stop) {
+			c.release()
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// check applies the byte and ratio limits to the n uncompressed bytes of
+// the layer decoded so far, and the context.
+func (s *layerStream) check(ctx context.Context, err error, n int64, compressed bool, b *budget) error {
+	switch {
+	case err != nil && err != io.EOF:
+		return err
+	case b.bytes > b.lim.MaxBytes:
+		return fmt.Errorf("%w: more than %d uncompressed bytes", ErrLimit, b.lim.MaxBytes)
+	case compressed && n > ratioFloor && n > b.lim.MaxRatio*s.comp.used:
+		return fmt.Errorf("%w: compression ratio above %d (%d bytes from %d)", ErrLimit, b.lim.MaxRatio, n, s.comp.used)
+	case err == nil && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}
+
+const ratioFloor = 1 << 20
+
+// send hands c to ch unless the stream is stopped first.
+func send(ch chan<- *chunk, c *chunk, stop <-chan struct{}) bool {
+	select {
+	case ch <- c:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// chunkReader reads the chunks a stage sends, releasing each once read.
+type chunkReader struct {
+	ch   <-chan *chunk
+	stop <-chan struct{}
+	cur  *chunk
+	off  int
 	err  error
 }
 
-type chunk struct {
-	buf []byte
-	off int
-	err error
-}
-
-const aheadChunk = 256 << 10
-
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, aheadChunk); return &b }}
-
-func readAhead(ctx context.Context, src io.Reader) *aheadReader {
-	a := &aheadReader{ch: make(chan chunk, 8), done: make(chan struct{})}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		defer close(a.ch)
-		for {
-			bp := chunkPool.Get().(*[]byte)
-			n, err := io.ReadFull(src, *bp)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
-			if err == nil && ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			select {
-			case a.ch <- chunk{buf: (*bp)[:n], err: err}:
-			case <-a.done:
-				return
-			}
-			if err != nil {
-				return
-			}
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for r.cur == nil || r.off >= len(r.cur.data) {
+		if r.cur != nil {
+			r.err = r.cur.err
+			r.cur.release()
+			r.cur = nil
 		}
-	}()
-	return a
-}
-
-func (a *aheadReader) Read(p []byte) (int, error) {
-	for a.cur.off >= len(a.cur.buf) {
-		if a.err != nil {
-			return 0, a.err
+		if r.err != nil {
+			return 0, r.err
 		}
-		if a.cur.buf != nil {
-			b := a.cur.buf[:cap(a.cur.buf)]
-			chunkPool.Put(&b)
+		select {
+		case c, ok := <-r.ch:
+			if !ok {
+				r.err = io.EOF
+				return 0, io.EOF
+			}
+			r.cur, r.off = c, 0
+		case <-r.stop:
+			r.err = errStopped
+			return 0, r.err
 		}
-		c, ok := <-a.ch
-		if !ok {
-			a.err = io.EOF
-			return 0, io.EOF
-		}
-		a.cur, a.err = c, c.err
 	}
-	n := copy(p, a.cur.buf[a.cur.off:])
-	a.cur.off += n
+	n := copy(p, r.cur.data[r.off:])
+	r.off += n
 	return n, nil
 }
 
-// Close stops the goroutine and waits for it, so the source may be closed.
-func (a *aheadReader) Close() {
-	close(a.done)
-	for range a.ch {
+// drain releases what is left to read, once the sender is stopped.
+func (r *chunkReader) drain() {
+	if r.cur != nil {
+		r.cur.release()
+		r.cur = nil
 	}
-	a.wg.Wait()
+	for c := range r.ch {
+		c.release()
+	}
+}
+
+// compressedReader reads a layer blob for the decompressor, counts it
+// against the size the manifest declared, and hands each chunk it has
+// read to a goroutine that hashes it. used counts the bytes the
+// decompressor has taken, for the ratio limit.
+type compressedReader struct {
+	src  io.Reader
+	size int64
+	b    *budget
+	stop <-chan struct{}
+
+	h    hash.Hash
+	n    int64 // bytes read from src
+	used int64 // bytes handed to the decompressor
+	next int   // size of the next read from src
+	cur  *chunk
+	off  int
+	err  error
+
+	hashes chan *chunk
+	done   chan struct{}
+	closed bool
+}
+
+func newCompressedReader(src io.Reader, size int64, b *budget, stop <-chan struct{}) *compressedReader {
+	c := &compressedReader{src: src, size: size, b: b, stop: stop, h: newHash(), next: 4 << 10,
+		hashes: make(chan *chunk, streamDepth), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for ch := range c.hashes {
+			c.h.Write(ch.data)
+			ch.release()
+		}
+	}()
+	return c
+}
+
+func (c *compressedReader) Read(p []byte) (int, error) {
+	for c.cur == nil || c.off >= len(c.cur.data) {
+		if c.err != nil {
+			return 0, c.err
+		}
+		c.fill()
+	}
+	n := copy(p, c.cur.data[c.off:])
+	c.off += n
+	c.used += int64(n)
+	return n, nil
+}
+
+// fill hands the chunk read last to the hasher and reads the next one.
+func (c *compressedReader) fill() {
+	c.flush()
+	ch := newChunk(1)
+	k, err := io.ReadFull(c.src, ch.buf[:c.next])
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	ch.data = ch.buf[:k]
+	c.n += int64(k)
+	c.b.read.Add(int64(k))
+	c.b.progress.add(int64(k), false)
+	if c.n > c.size {
+		err = fmt.Errorf("%w: blob is larger than its declared size %d", ErrDigest, c.size)
+	}
+	c.next = min(2*c.next, chunkSize)
+	c.cur, c.off, c.err = ch, 0, err
+}
+
+// flush sends the current chunk to the hasher.
+func (c *compressedReader) flush() {
+	if c.cur == nil {
+		return
+	}
+	select {
+	case c.hashes <- c.cur:
+	case <-c.stop:
+		c.cur.release()
+	}
+	c.cur = nil
+}
+
+// close hashes what is left and ends the hasher; wait waits for it.
+func (c *compressedReader) close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.flush()
+	close(c.hashes)
+}
+
+func (c *compressedReader) wait() {
+	c.close()
+	<-c.done
 }

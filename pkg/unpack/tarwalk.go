@@ -15,9 +15,14 @@ import (
 // last component never. The walker has already applied the policy; an
 // applier only has to keep every operation inside its root.
 type applier interface {
-	// startLayer is called before the first entry of each layer: whiteouts
-	// hide what lower layers made, not what their own layer wrote.
-	startLayer()
+	// startLayer is called before the first entry of each layer, the
+	// layer-th of the image: whiteouts hide what lower layers made, not
+	// what their own layer wrote.
+	startLayer(layer int)
+	// flush is called after the last entry of each layer, and after an
+	// entry failed: it returns once every write of the layer is done, with
+	// the *EntryError of the first that failed, if one did.
+	flush() error
 	dir(name string, h *tar.Header) error
 	file(name string, h *tar.Header, r io.Reader) error
 	symlink(name string, h *tar.Header) error
@@ -40,9 +45,19 @@ const (
 
 // applyTar reads one tar stream and hands every checked entry to a.
 func applyTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[Device]bool, a applier) error {
+	a.startLayer(layer)
+	err := walkTar(ctx, layer, r, b, devs, a)
+	if ferr := a.flush(); ferr != nil {
+		// A write that failed came from an entry before the one that
+		// failed here, if one did.
+		return ferr
+	}
+	return err
+}
+
+func walkTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[Device]bool, a applier) error {
 	tr := tar.NewReader(r)
 	seen := map[string]int{}
-	a.startLayer()
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -64,6 +79,10 @@ func applyTar(ctx context.Context, layer int, r io.Reader, b *budget, devs map[D
 		// checks, the model, and entryReader for the stream); anything
 		// else is the host's (a full disk, EACCES) and keeps its errno.
 		if err := applyEntry(h, &entryReader{tr, b}, seen, devs, a); err != nil {
+			var ee *EntryError
+			if errors.As(err, &ee) {
+				return err // a write of an earlier entry failed
+			}
 			return &EntryError{layer, h.Name, err}
 		}
 	}
