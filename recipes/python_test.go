@@ -29,7 +29,7 @@ func TestPythonRecipe(t *testing.T) {
 		t.Errorf("jailimg check: exit %d\n%s\nwant exit 0 and %q\n%s", r.code, r.stdout, want, r.stderr)
 	}
 
-	s := start(t, "--state", t.TempDir(), target)
+	s := start(t, "--state", filepath.Join(t.TempDir(), "state"), target) // run makes it root's, 0700
 	if err := s.waitReady(8084); err != nil {
 		t.Fatal(err)
 	}
