@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/runtest"
 	"github.com/jailimg/jailimg/internal/testutil"
 )
 
@@ -132,7 +130,7 @@ func TestRunEscapesDefaults(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append(append([]string{"run"}, tt.flags...), target), doors.args()...)
-			got := escapeAttempts(t, mustJailimg(t, dir, nil, args...))
+			got := runtest.Attempts(t, []byte(mustJailimg(t, dir, nil, args...)))
 			for _, name := range outsideEscapes {
 				t.Run(name, func(t *testing.T) {
 					a, ok := got[name]
@@ -146,26 +144,4 @@ func TestRunEscapesDefaults(t *testing.T) {
 			}
 		})
 	}
-}
-
-// escapeAttempt is one line of the escape program's output.
-type escapeAttempt struct {
-	Name    string `json:"name"`
-	Escaped bool   `json:"escaped"`
-	Err     string `json:"err"`
-}
-
-// escapeAttempts reads the escape program's results by name.
-func escapeAttempts(t *testing.T, out string) map[string]escapeAttempt {
-	t.Helper()
-	got := map[string]escapeAttempt{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var a escapeAttempt
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("escape output %q: %v", sc.Text(), err)
-		}
-		got[a.Name] = a
-	}
-	return got
 }

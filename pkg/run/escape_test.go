@@ -1,10 +1,8 @@
 package run_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -19,12 +17,6 @@ import (
 	"github.com/jailimg/jailimg/internal/testutil"
 	"github.com/jailimg/jailimg/pkg/run"
 )
-
-type attempt struct {
-	Name    string `json:"name"`
-	Escaped bool   `json:"escaped"`
-	Err     string `json:"err"`
-}
 
 // outside is what lies outside a jail: a directory holding a secret file,
 // leaked into this process as a descriptor without close-on-exec (so every
@@ -100,20 +92,6 @@ func (o *outside) args() []string {
 		strconv.Itoa(o.victim), strconv.Itoa(os.Getpid()), o.abstract, strconv.Itoa(o.shmKey)}
 }
 
-func parseAttempts(t *testing.T, out []byte) map[string]attempt {
-	t.Helper()
-	got := map[string]attempt{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var a attempt
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("escape output %q: %v", sc.Text(), err)
-		}
-		got[a.Name] = a
-	}
-	return got
-}
-
 // allEscapes are the escape program's attempts: first the ways out of a
 // chroot through files, credentials and the network, then those outside
 // the file system that issue 15 closes by default (ptrace or signal a host
@@ -186,7 +164,7 @@ func TestEscapes(t *testing.T) {
 
 // runEscape runs the escape program's attempts in jail, in a plain chroot
 // as root or with run.Run as svc, and returns its results by name.
-func runEscape(t *testing.T, jail string, out *outside, plain bool, opts []run.Option) map[string]attempt {
+func runEscape(t *testing.T, jail string, out *outside, plain bool, opts []run.Option) map[string]runtest.Attempt {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if plain {
@@ -204,7 +182,7 @@ func runEscape(t *testing.T, jail string, out *outside, plain bool, opts []run.O
 			t.Fatalf("run: %v\n%s", err, stderr.String())
 		}
 	}
-	return parseAttempts(t, stdout.Bytes())
+	return runtest.Attempts(t, stdout.Bytes())
 }
 
 // TestTTYIoctls runs the terminal ioctls TIOCSTI and TIOCLINUX, also with
@@ -233,7 +211,7 @@ func TestTTYIoctls(t *testing.T) {
 			if err := run.Run(context.Background(), jail, opts...); err != nil {
 				t.Fatalf("run: %v\n%s", err, stderr.String())
 			}
-			got := parseAttempts(t, stdout.Bytes())
+			got := runtest.Attempts(t, stdout.Bytes())
 			for _, name := range names {
 				if a, ok := got[name]; !ok || a.Escaped || a.Err != tt.want {
 					t.Errorf("%s: %+v, want it to fail with %q", name, a, tt.want)
