@@ -29,10 +29,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/internal/readfile"
 )
 
@@ -128,11 +128,11 @@ func Parse(name string, data []byte) (*Lock, error) {
 }
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
-	versionRE = regexp.MustCompile(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
-	archRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	requestRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]{1,127}(=([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127})?$`)
+	nameRE    = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
+	versionRE = lazyre.New(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
+	archRE    = lazyre.New(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	sha256RE  = lazyre.New(`^[0-9a-f]{64}$`)
+	requestRE = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}(=([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127})?$`)
 )
 
 // validate checks every field.
@@ -143,7 +143,7 @@ func (l *Lock) validate(name string) error {
 	switch {
 	case l.Format != Format:
 		return bad("lockFormat", "%d, want %d (a lock from another jailimg version: jailimg lock --update)", l.Format, Format)
-	case !archRE.MatchString(l.Architecture):
+	case !archRE().MatchString(l.Architecture):
 		return bad("architecture", "%q is not a Debian architecture", l.Architecture)
 	case len(l.Requests) == 0:
 		return bad("requests", "empty")
@@ -151,7 +151,7 @@ func (l *Lock) validate(name string) error {
 		return bad("packages", "empty")
 	}
 	for i, r := range l.Requests {
-		if !requestRE.MatchString(r) {
+		if !requestRE().MatchString(r) {
 			return bad(fmt.Sprintf("requests[%d]", i), "%q is not NAME or NAME=VERSION", r)
 		}
 	}
@@ -178,13 +178,13 @@ func (p Package) validate() *fieldError {
 		return &fieldError{key: "." + key, err: fmt.Errorf(format, args...)}
 	}
 	switch {
-	case !nameRE.MatchString(p.Name):
+	case !nameRE().MatchString(p.Name):
 		return bad("name", "%q is not a Debian package name", p.Name)
-	case !versionRE.MatchString(p.Version):
+	case !versionRE().MatchString(p.Version):
 		return bad("version", "%q is not a Debian version", p.Version)
-	case !archRE.MatchString(p.Architecture):
+	case !archRE().MatchString(p.Architecture):
 		return bad("architecture", "%q is not a Debian architecture", p.Architecture)
-	case !sha256RE.MatchString(p.SHA256):
+	case !sha256RE().MatchString(p.SHA256):
 		return bad("sha256", "%q is not 64 lowercase hexadecimal digits", p.SHA256)
 	case p.Size <= 0 || p.Size > 8<<30:
 		return bad("size", "%d is not a .deb's size (1 byte to 8 GiB)", p.Size)

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/internal/printable"
 )
 
@@ -37,14 +37,14 @@ var Rlimits = []string{"as", "core", "cpu", "data", "fsize", "memlock", "nofile"
 const maxEpoch = 253402300799
 
 var (
-	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
-	userRE   = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-	nssRE    = regexp.MustCompile(`^[a-z0-9_]+$`)
-	tzRE     = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
-	envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRE   = lazyre.New(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+	userRE   = lazyre.New(`^[a-z_][a-z0-9_-]{0,31}$`)
+	nssRE    = lazyre.New(`^[a-z0-9_]+$`)
+	tzRE     = lazyre.New(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+	envKeyRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// Debian policy 5.6.1 and 5.6.12.
-	pkgNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
-	pkgVersionRE = regexp.MustCompile(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
+	pkgNameRE    = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
+	pkgVersionRE = lazyre.New(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
 )
 
 // Validate checks the recipe's values, fills in the defaults the rest of the
@@ -65,7 +65,7 @@ func (r *Recipe) Validate() error {
 // header checks the image's name, compression and epoch.
 func (v *validator) header() {
 	r := v.r
-	if !nameRE.MatchString(r.Name) {
+	if !nameRE().MatchString(r.Name) {
 		v.errorf("name", "%q must be 1-128 characters of a-z 0-9 . _ - starting with a letter or digit", r.Name)
 	}
 	if r.Compression != "" && r.Compression != "gzip" && r.Compression != "zstd" {
@@ -102,9 +102,9 @@ func (v *validator) packages() {
 		key := fmt.Sprintf("packages[%d]", i)
 		name, ver, pinned := strings.Cut(p, "=")
 		switch {
-		case !pkgNameRE.MatchString(name):
+		case !pkgNameRE().MatchString(name):
 			v.errorf(key, "%q is not a Debian package name (lowercase letters, digits, + - ., from 2 characters) or NAME=VERSION", p)
-		case pinned && !pkgVersionRE.MatchString(ver):
+		case pinned && !pkgVersionRE().MatchString(ver):
 			v.errorf(key, "%q: %q is not a Debian version", p, ver)
 		case seen[name]:
 			v.errorf(key, "%s is named twice", name)
@@ -159,14 +159,14 @@ func (v *validator) devices() {
 
 func (v *validator) nss() {
 	for i, s := range v.r.NSS {
-		if !nssRE.MatchString(s) {
+		if !nssRE().MatchString(s) {
 			v.errorf(fmt.Sprintf("nss[%d]", i), "%q is not an NSS source name such as files or dns", s)
 		}
 	}
 }
 
 func (v *validator) timezone() {
-	if tz := v.r.Timezone; tz != "" && (!tzRE.MatchString(tz) || strings.Contains(tz, "..")) {
+	if tz := v.r.Timezone; tz != "" && (!tzRE().MatchString(tz) || strings.Contains(tz, "..")) {
 		v.errorf("timezone", "%q is not a zoneinfo name such as UTC or Europe/Paris", tz)
 	}
 }

@@ -17,7 +17,7 @@ func (v *validator) users() {
 	for i := range r.Users {
 		u := &r.Users[i]
 		key := fmt.Sprintf("users[%d]", i)
-		if !userRE.MatchString(u.Name) {
+		if !userRE().MatchString(u.Name) {
 			v.errorf(key+".name", "%q is not a valid user name", u.Name)
 		} else if seen[u.Name] {
 			v.errorf(key+".name", "user %q is listed twice", u.Name)
@@ -63,7 +63,7 @@ func (v *validator) groups() {
 		} else if *g.GID == noID {
 			v.errorf(key+".gid", "%v", errNoID)
 		}
-		if !userRE.MatchString(g.Name) {
+		if !userRE().MatchString(g.Name) {
 			v.errorf(key+".name", "%q is not a valid group name", g.Name)
 		} else if seen[g.Name] {
 			v.errorf(key+".name", "group %q is listed twice", g.Name)
@@ -104,7 +104,7 @@ func (v *validator) config() {
 		v.absPath("workdir", r.Workdir)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
-		if !envKeyRE.MatchString(k) {
+		if !envKeyRE().MatchString(k) {
 			v.errorf("env."+k, "%q is not a valid variable name", k)
 		}
 	}

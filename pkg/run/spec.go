@@ -7,12 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/pkg/bundle"
 	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run/mounts"
@@ -116,10 +116,10 @@ func (s *spec) root(target string) (v1.Config, policy.Policy, error) {
 
 // nameRE is what a jail's name must look like to name a directory (the
 // recipe's rule for names): one path component, never "." or "..".
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+var nameRE = lazyre.New(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 
 // validName reports whether name may name the jail's state directory.
-func validName(name string) bool { return nameRE.MatchString(name) }
+func validName(name string) bool { return nameRE().MatchString(name) }
 
 // isDir checks that a target that is no bundle is a directory.
 func isDir(target string) error {
