@@ -9,7 +9,9 @@
 // those for the packages a jail uses. FromControl makes such a package from
 // the control file of a .deb, for jails built from Debian packages rather
 // than from a root's installed ones; Paragraphs reads any file in dpkg's
-// control format (apt's indexes and Release files among them).
+// control format (apt's indexes and Release files among them). ValidName
+// and ValidVersion check the syntax of package names and versions, for the
+// recipe's packages: and the lock file alike.
 //
 // Every file is read with a size limit, and a malformed database is an error
 // that names the file and line.

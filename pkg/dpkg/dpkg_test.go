@@ -179,3 +179,27 @@ func TestFromControl(t *testing.T) {
 		})
 	}
 }
+
+func TestValidNameVersion(t *testing.T) {
+	for _, tc := range []struct {
+		s             string
+		name, version bool
+	}{
+		{"nginx-light", true, false},
+		{"libstdc++6", true, false},
+		{"n", false, false},
+		{"Nginx", false, false},
+		{"-x", false, false},
+		{"1.22.1-9+deb12u11", true, true},
+		{"1:2.3~rc1-1", false, true},
+		{"1 2", false, false},
+		{"x1.0", true, false},
+	} {
+		if got := ValidName(tc.s); got != tc.name {
+			t.Errorf("ValidName(%q) = %v, want %v", tc.s, got, tc.name)
+		}
+		if got := ValidVersion(tc.s); got != tc.version {
+			t.Errorf("ValidVersion(%q) = %v, want %v", tc.s, got, tc.version)
+		}
+	}
+}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/internal/readfile"
+	"github.com/jailimg/jailimg/pkg/dpkg"
 )
 
 // Format is the lock format this package writes and reads.
@@ -128,11 +129,8 @@ func Parse(name string, data []byte) (*Lock, error) {
 }
 
 var (
-	nameRE    = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
-	versionRE = lazyre.New(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
-	archRE    = lazyre.New(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	sha256RE  = lazyre.New(`^[0-9a-f]{64}$`)
-	requestRE = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}(=([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127})?$`)
+	archRE   = lazyre.New(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	sha256RE = lazyre.New(`^[0-9a-f]{64}$`)
 )
 
 // validate checks every field.
@@ -151,7 +149,7 @@ func (l *Lock) validate(name string) error {
 		return bad("packages", "empty")
 	}
 	for i, r := range l.Requests {
-		if !requestRE().MatchString(r) {
+		if name, ver, pinned := strings.Cut(r, "="); !dpkg.ValidName(name) || pinned && !dpkg.ValidVersion(ver) {
 			return bad(fmt.Sprintf("requests[%d]", i), "%q is not NAME or NAME=VERSION", r)
 		}
 	}
@@ -178,9 +176,9 @@ func (p Package) validate() *fieldError {
 		return &fieldError{key: "." + key, err: fmt.Errorf(format, args...)}
 	}
 	switch {
-	case !nameRE().MatchString(p.Name):
+	case !dpkg.ValidName(p.Name):
 		return bad("name", "%q is not a Debian package name", p.Name)
-	case !versionRE().MatchString(p.Version):
+	case !dpkg.ValidVersion(p.Version):
 		return bad("version", "%q is not a Debian version", p.Version)
 	case !archRE().MatchString(p.Architecture):
 		return bad("architecture", "%q is not a Debian architecture", p.Architecture)

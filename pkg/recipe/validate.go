@@ -10,6 +10,7 @@ import (
 
 	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/internal/printable"
+	"github.com/jailimg/jailimg/pkg/dpkg"
 )
 
 // safeDevices is the table of device nodes a recipe may name without
@@ -42,9 +43,6 @@ var (
 	nssRE    = lazyre.New(`^[a-z0-9_]+$`)
 	tzRE     = lazyre.New(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
 	envKeyRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// Debian policy 5.6.1 and 5.6.12.
-	pkgNameRE    = lazyre.New(`^[a-z0-9][a-z0-9+.-]{1,127}$`)
-	pkgVersionRE = lazyre.New(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,127}$`)
 )
 
 // Validate checks the recipe's values, fills in the defaults the rest of the
@@ -102,9 +100,9 @@ func (v *validator) packages() {
 		key := fmt.Sprintf("packages[%d]", i)
 		name, ver, pinned := strings.Cut(p, "=")
 		switch {
-		case !pkgNameRE().MatchString(name):
+		case !dpkg.ValidName(name):
 			v.errorf(key, "%q is not a Debian package name (lowercase letters, digits, + - ., from 2 characters) or NAME=VERSION", p)
-		case pinned && !pkgVersionRE().MatchString(ver):
+		case pinned && !dpkg.ValidVersion(ver):
 			v.errorf(key, "%q: %q is not a Debian version", p, ver)
 		case seen[name]:
 			v.errorf(key, "%s is named twice", name)
