@@ -71,7 +71,7 @@ func (p *process) looked(place string) {
 
 func (p *process) who(l *loaded) string {
 	if l == nil {
-		return "request"
+		return NeededByRequest
 	}
 	return l.real
 }

@@ -66,11 +66,14 @@ type CacheEntry struct {
 	Machine elf.Machine `json:"-"`
 }
 
+// NeededByRequest is MissingLib.NeededBy of a library the Request named.
+const NeededByRequest = "request"
+
 // MissingLib is a library that could not be found.
 type MissingLib struct {
 	Soname string `json:"soname"`
 	// NeededBy is the real path of the object whose DT_NEEDED names it, or
-	// "request" for one of Request.Libraries.
+	// NeededByRequest for one of Request.Libraries.
 	NeededBy string `json:"neededBy"`
 	// Searched are the places looked in, in the loader's order: the
 	// directories of DT_RPATH, DT_RUNPATH, ld.so.conf and the system

@@ -57,7 +57,11 @@ func (l LibraryMiss) String() string {
 // .../lib-dynload/_sqlite3....so", not a list of the paths the loader
 // probed. It is what `jailimg trace --root` prints for a jail.
 func (res *Result) Diagnose(ctx context.Context, fsys fs.FS) (*Diagnosis, error) {
-	libs, err := res.missingLibraries(ctx, fsys)
+	r, err := resolve.New(fsys)
+	if err != nil {
+		return nil, err
+	}
+	libs, err := res.missingLibraries(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +83,7 @@ func (res *Result) Diagnose(ctx context.Context, fsys fs.FS) (*Diagnosis, error)
 
 // missingLibraries groups the shared-object opens that found nothing, by
 // name, when the name was found nowhere, and names the object needing each.
-func (res *Result) missingLibraries(ctx context.Context, fsys fs.FS) ([]LibraryMiss, error) {
+func (res *Result) missingLibraries(ctx context.Context, r *resolve.Resolver) ([]LibraryMiss, error) {
 	foundBase := map[string]bool{}
 	for _, r := range res.Accessed {
 		foundBase[path.Base(r.Path)] = true
@@ -106,7 +110,7 @@ func (res *Result) missingLibraries(ctx context.Context, fsys fs.FS) ([]LibraryM
 	if len(out) == 0 {
 		return nil, nil
 	}
-	needed, err := neededBy(ctx, fsys, res)
+	needed, err := neededBy(ctx, r, res)
 	if err != nil {
 		return nil, err
 	}
@@ -136,14 +140,10 @@ func legacySubdir(dir string, searched []string) bool {
 	return false
 }
 
-// neededBy resolves, in fsys, the closure of the programs executed and of
+// neededBy resolves, with r, the closure of the programs executed and of
 // the shared objects opened, and returns which object needed each library
 // that closure misses.
-func neededBy(ctx context.Context, fsys fs.FS, res *Result) (map[string]string, error) {
-	r, err := resolve.New(fsys)
-	if err != nil {
-		return nil, err
-	}
+func neededBy(ctx context.Context, r *resolve.Resolver, res *Result) (map[string]string, error) {
 	var bins, objs []string
 	seen := map[string]bool{}
 	for _, rec := range res.Accessed {
@@ -169,7 +169,7 @@ func neededBy(ctx context.Context, fsys fs.FS, res *Result) (map[string]string, 
 	}
 	out := map[string]string{}
 	for _, m := range cl.Missing {
-		if _, ok := out[m.Soname]; !ok && m.NeededBy != "request" {
+		if _, ok := out[m.Soname]; !ok && m.NeededBy != resolve.NeededByRequest {
 			out[m.Soname] = m.NeededBy
 		}
 	}

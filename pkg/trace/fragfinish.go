@@ -12,7 +12,7 @@ import (
 // probing, counting the closure's files as found, and names the shared
 // objects found nowhere with the object that needed each.
 func (b *fragBuilder) missing(ctx context.Context, res *Result) error {
-	libs, err := res.missingLibraries(ctx, b.fsys)
+	libs, err := res.missingLibraries(ctx, b.resolver) // its cache: the closure read these files already
 	if err != nil {
 		return err
 	}
