@@ -44,8 +44,9 @@ func newDisk(root int) *disk {
 	return &disk{root: root, chown: chown, m: newShadow(), w: newWriters(chown), cacheFd: -1, buf: *bufPool.Get().(*[]byte)}
 }
 
-// bufPool holds the 1 MiB copy buffers of disk appliers.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+// bufPool holds the copy buffers of disk appliers, for files larger than
+// maxJob.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
 
 var _ applier = (*disk)(nil)
 

@@ -97,9 +97,9 @@
 //     removed, without following a symlink in it.
 //
 // Unpack runs a layer as a pipeline: the blob is decompressed on its own
-// goroutine, its digest and diff_id are hashed on two more, and the
-// contents of regular files are written by a few writer goroutines while
-// the tar is walked. None of this changes what is written or refused:
+// goroutine and its digest hashed on another; the goroutine walking the tar
+// hashes the diff_id as it reads, and the contents of regular files are
+// written by a few writer goroutines while the tar is walked. None of this changes what is written or refused:
 // every operation on a name (resolving a parent, creating, linking,
 // removing) stays on the goroutine walking the tar, in the order of the
 // entries; a writer is handed the descriptor of a file created there and
@@ -112,7 +112,7 @@
 // error reported is that of the first of them in the stream, with its
 // errno (a full disk is a *SpaceError), never as a corrupt layer; a read
 // error of the blob's source stays the source's though the decoding
-// goroutine met it. At most 8 MiB of file contents wait for a writer, so
+// goroutine met it. At most 1 MiB of file contents wait for a writer, so
 // the free-space check, made on the walking goroutine as contents are
 // handed to the writers, runs at most that far ahead of the writes.
 //

@@ -37,31 +37,46 @@ func sumOf(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
 }
 
-// A layer streams through three goroutines besides the one walking the tar
-// (see layerStream): the decoder, and one hasher for each digest. Bytes move
-// between them in chunks, each released by the last goroutine to read it.
+// A layer streams through two goroutines besides the one walking the tar
+// (see layerStream): the decoder, and the hasher of the blob. Bytes move
+// between them in chunks, each released by the goroutine that reads it.
 type chunk struct {
-	buf  []byte // len chunkSize, from chunkPool
+	buf  []byte // len chunkSize
 	data []byte // the bytes: a prefix of buf
 	err  error  // on a stream's last chunk: io.EOF or what ended it
-	refs atomic.Int32
 }
 
-const chunkSize = 256 << 10
+// chunkSize and streamDepth keep the bytes in flight small: every page a
+// stream touches for the first time costs a page fault, which on a virtual
+// machine costs more than decompressing the page's bytes (see
+// docs/benchmarks.md), and two cores gain nothing from a deeper queue.
+const chunkSize = 64 << 10
 
-var chunkPool = sync.Pool{New: func() any { return &chunk{buf: make([]byte, chunkSize)} }}
+// freeChunks holds the chunks not in use, for the next stream as for this
+// one. Unlike a sync.Pool it is not emptied by the garbage collector, so a
+// chunk's pages are faulted in once per process.
+var freeChunks = make(chan *chunk, maxChunks)
 
-func newChunk(refs int32) *chunk {
-	c := chunkPool.Get().(*chunk)
-	c.data, c.err = nil, nil
-	c.refs.Store(refs)
-	return c
+// maxChunks bounds the chunks kept free: as many as the stages of one
+// stream hold at once.
+const maxChunks = 2*streamDepth + 4
+
+// newChunk returns a free chunk, or a new one.
+func newChunk() *chunk {
+	select {
+	case c := <-freeChunks:
+		return c
+	default:
+		return &chunk{buf: make([]byte, chunkSize)}
+	}
 }
 
+// release makes c free for newChunk.
 func (c *chunk) release() {
-	if c.refs.Add(-1) == 0 {
-		c.data, c.err = nil, nil
-		chunkPool.Put(c)
+	c.data, c.err = nil, nil
+	select {
+	case freeChunks <- c:
+	default:
 	}
 }
 
@@ -69,11 +84,11 @@ func (c *chunk) release() {
 var errStopped = errors.New("stream stopped")
 
 // layerStream decompresses one layer blob on its own goroutine and hashes
-// both the blob (digest) and the tar stream (diff_id) on two more, so that
-// the goroutine walking the tar only parses and applies it:
+// the blob (digest) on another, so that the decoder, the slowest stage,
+// does nothing else; the goroutine walking the tar hashes the tar stream
+// (diff_id) as it receives it:
 //
-//	blob ─► decoder ─┬─► tar walk (Read)
-//	           │     └─► diff_id hasher
+//	blob ─► decoder ───► tar walk (Read), diff_id
 //	           └─► digest hasher
 //
 // The decoder reads the blob through compressedReader, which counts it
@@ -90,21 +105,20 @@ type layerStream struct {
 	comp *compressedReader
 	out  chunkReader // what the tar walk reads
 	unc  chan *chunk // decoder -> tar walk
-	diff chan *chunk // decoder -> diff_id hasher
 
 	diffH   hash.Hash
 	stopped sync.Once
 }
 
 // streamDepth is how many chunks a stage may run ahead of its reader.
-const streamDepth = 8
+const streamDepth = 4
 
 // newLayerStream starts decoding the blob src (size bytes declared) with
 // open, the decompressor for its media type (nil: uncompressed).
 func newLayerStream(ctx context.Context, src io.Reader, size int64, open func(io.Reader) (io.Reader, error), b *budget) (*layerStream, error) {
-	s := &layerStream{stop: make(chan struct{}), unc: make(chan *chunk, streamDepth), diff: make(chan *chunk, streamDepth), diffH: newHash()}
+	s := &layerStream{stop: make(chan struct{}), unc: make(chan *chunk, streamDepth), diffH: newHash()}
 	s.comp = newCompressedReader(src, size, b, s.stop)
-	s.out = chunkReader{ch: s.unc, stop: s.stop}
+	s.out = chunkReader{ch: s.unc, stop: s.stop, h: s.diffH}
 	var dec io.Reader = s.comp
 	if open != nil {
 		d, err := open(s.comp)
@@ -114,8 +128,7 @@ func newLayerStream(ctx context.Context, src io.Reader, size int64, open func(io
 		}
 		dec = d
 	}
-	s.wg.Add(2)
-	go s.hashDiff()
+	s.wg.Add(1)
 	go s.decode(ctx, dec, open != nil, b)
 	return s, nil
 }
@@ -140,28 +153,18 @@ func (s *layerStream) finish() (digest v1.Hash, size int64, diffID v1.Hash) {
 	return sumOf(s.comp.h), s.comp.n, sumOf(s.diffH)
 }
 
-func (s *layerStream) hashDiff() {
-	defer s.wg.Done()
-	for c := range s.diff {
-		s.diffH.Write(c.data)
-		c.release()
-	}
-}
-
-// decode reads the decompressor into chunks for the tar walk and the
-// diff_id hasher, checking the limits as it goes. After the end of the
-// compressed data it reads the blob to its end, so that its digest and size
-// cover every byte.
+// decode reads the decompressor into chunks for the tar walk, checking the
+// limits as it goes. After the end of the compressed data it reads the blob
+// to its end, so that its digest and size cover every byte.
 func (s *layerStream) decode(ctx context.Context, dec io.Reader, compressed bool, b *budget) {
 	defer s.wg.Done()
 	if c, ok := dec.(io.Closer); ok {
 		defer c.Close()
 	}
-	defer close(s.diff)
 	defer close(s.unc)
 	var n int64
 	for {
-		c := newChunk(2)
+		c := newChunk()
 		k, err := io.ReadFull(dec, c.buf)
 		if err == io.ErrUnexpectedEOF {
 			err = io.EOF
@@ -176,11 +179,6 @@ func (s *layerStream) decode(ctx context.Context, dec io.Reader, compressed bool
 			}
 		}
 		c.err = err
-		if !send(s.diff, c, s.stop) {
-			c.release()
-			c.release()
-			return
-		}
 		if !send(s.unc, c, s.stop) {
 			c.release()
 			return
@@ -219,13 +217,15 @@ func send(ch chan<- *chunk, c *chunk, stop <-chan struct{}) bool {
 	}
 }
 
-// chunkReader reads the chunks a stage sends, releasing each once read.
+// chunkReader reads the chunks a stage sends, hashing each as it arrives
+// and releasing it once read.
 type chunkReader struct {
 	ch   <-chan *chunk
 	stop <-chan struct{}
 	cur  *chunk
 	off  int
 	err  error
+	h    hash.Hash
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
@@ -245,6 +245,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 				return 0, io.EOF
 			}
 			r.cur, r.off = c, 0
+			r.h.Write(c.data)
 		case <-r.stop:
 			r.err = errStopped
 			return 0, r.err
@@ -318,7 +319,7 @@ func (c *compressedReader) Read(p []byte) (int, error) {
 // fill hands the chunk read last to the hasher and reads the next one.
 func (c *compressedReader) fill() {
 	c.flush()
-	ch := newChunk(1)
+	ch := newChunk()
 	k, err := io.ReadFull(c.src, ch.buf[:c.next])
 	if err == io.ErrUnexpectedEOF {
 		err = io.EOF

@@ -66,12 +66,18 @@ type writers struct {
 	err    error    // its *EntryError
 }
 
+// The contents waiting for a writer are kept small for the reason chunks
+// are (see chunkSize): memory touched once costs a page fault per page.
 const (
-	maxJob    = 1 << 20 // larger files are written by the walking goroutine
-	maxQueued = 8 << 20 // bytes of content blocks at most
+	maxJob    = 512 << 10 // larger files are written by the walking goroutine
+	maxQueued = 1 << 20   // bytes of content blocks at most
 	blockSize = 32 << 10
 	jobQueue  = 64 // files queued at most
 )
+
+// A queued file must fit in the blocks, or read would wait for a free block
+// forever: this fails to compile when maxJob > maxQueued.
+const _ = uint(maxQueued - maxJob)
 
 // fileJob is one file a writer finishes.
 type fileJob struct {
