@@ -7,12 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/pkg/passwd"
 )
 
@@ -22,7 +22,7 @@ var safeDevices = map[[2]uint32]string{
 }
 
 // interpreters matches the base names of shells, interpreters and compilers.
-var interpreters = regexp.MustCompile(`^(` +
+var interpreters = lazyre.New(`^(` +
 	`sh|bash|dash|zsh|ksh|ksh93|mksh|pdksh|csh|tcsh|fish|ash|rbash|busybox|toybox|` +
 	`perl[0-9.]*|python[0-9.]*|pypy[0-9.]*|ruby[0-9.]*|irb[0-9.]*|php[0-9.]*|lua[0-9.]*|luajit|` +
 	`node|nodejs|tclsh[0-9.]*|wish[0-9.]*|expect|awk|gawk|mawk|nawk|` +
@@ -84,7 +84,7 @@ func (a *audit) entry(p string, d fs.DirEntry) error {
 // or a symlink, by such a name.
 func (a *audit) interpreter(p, jp string, mode fs.FileMode) {
 	symlink := mode.Type() == fs.ModeSymlink
-	if !(mode.IsRegular() && mode&0o111 != 0 || symlink) || !interpreters.MatchString(path.Base(jp)) {
+	if !(mode.IsRegular() && mode&0o111 != 0 || symlink) || !interpreters().MatchString(path.Base(jp)) {
 		return
 	}
 	what := "executable"

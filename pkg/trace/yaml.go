@@ -4,22 +4,22 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jailimg/jailimg/internal/lazyre"
 	"github.com/jailimg/jailimg/pkg/resolve"
 )
 
 // plain matches paths that are safe as plain YAML scalars, in flow
 // mappings too.
-var plain = regexp.MustCompile(`^/[A-Za-z0-9/._+@%=~-]*$`)
+var plain = lazyre.New(`^/[A-Za-z0-9/._+@%=~-]*$`)
 
 // quote writes s as a YAML scalar: plain when that is unambiguous, else
 // double-quoted with escapes YAML reads back to the same string.
 func quote(s string) string {
-	if plain.MatchString(s) {
+	if plain().MatchString(s) {
 		return s
 	}
 	return strconv.Quote(s)
