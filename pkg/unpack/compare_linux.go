@@ -207,8 +207,12 @@ func (c *comparer) file(pfd int, name, rel string, n *inode) {
 	sum, err := c.sum(fd)
 	if err != nil {
 		c.add(show, "unreadable", "file", err.Error())
-	} else if sum != n.sum {
-		c.add(show, "content", fmt.Sprintf("sha256:%x", n.sum), fmt.Sprintf("sha256:%x", sum))
+	} else if n.sum == nil || sum != *n.sum {
+		want := "unknown"
+		if n.sum != nil {
+			want = fmt.Sprintf("sha256:%x", *n.sum)
+		}
+		c.add(show, "content", want, fmt.Sprintf("sha256:%x", sum))
 	}
 }
 

@@ -19,7 +19,7 @@ type inode struct {
 	mtime        time.Time
 	hasTime      bool // false for directories created implicitly
 	size         int64
-	sum          [32]byte
+	sum          *[32]byte // a file's content, when the model hashes (Verify)
 	link         string
 	major, minor uint32
 	kids         map[string]struct{} // a directory's entries
@@ -322,7 +322,7 @@ func (m *model) file(name string, h *tar.Header, r io.Reader) error {
 		if n.size, err = io.CopyBuffer(hs, r, m.buf); err != nil {
 			return err
 		}
-		hs.Sum(n.sum[:0])
+		n.sum = (*[32]byte)(hs.Sum(nil))
 	}
 	meta(n, h)
 	m.add(p, n)

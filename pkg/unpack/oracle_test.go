@@ -449,10 +449,13 @@ func modelTree(m *model) map[string]treeEntry {
 	out := map[string]treeEntry{}
 	groups := map[*inode][]string{}
 	for p, n := range m.nodes {
-		e := treeEntry{typ: n.typ, mode: int64(n.mode), uid: n.uid, gid: n.gid, mtime: -1, size: int(n.size), sum: n.sum,
+		e := treeEntry{typ: n.typ, mode: int64(n.mode), uid: n.uid, gid: n.gid, mtime: -1, size: int(n.size),
 			link: n.link, major: int64(n.major), minor: int64(n.minor)}
 		if n.hasTime {
 			e.mtime = n.mtime.UnixNano()
+		}
+		if n.sum != nil {
+			e.sum = *n.sum
 		}
 		if n.typ == 'l' {
 			e.mode = 0
