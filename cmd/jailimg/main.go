@@ -13,7 +13,7 @@ import (
 func main() {
 	run.Main() // the jail's setup process: never returns when it is one
 	ctx, stop := signalContext()
-	err := newRoot().ExecuteContext(ctx)
+	err := newRoot(os.Args[1:]...).ExecuteContext(ctx)
 	stop()
 	err = interruptedBy(ctx, err)
 	var exit *run.ExitError

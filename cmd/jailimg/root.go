@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,9 @@ type globalOptions struct {
 
 var global globalOptions
 
-func newRoot() *cobra.Command {
+// newRoot returns jailimg's command tree for the command line args
+// (os.Args[1:]; see onlyCommand), the whole tree without them.
+func newRoot(args ...string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "jailimg",
 		Short: "Build, ship and run minimal chroot jails as OCI images",
@@ -44,17 +47,50 @@ the error is on stderr and in the exit code.
 	root.PersistentFlags().BoolVarP(&global.verbose, "verbose", "v", false, "log progress in detail")
 	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "log nothing but errors")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(
-		newCmdBuild(), newCmdLock(), newCmdOutdated(),
-		newCmdInspect(),
-		newCmdResolve(),
-		newCmdRun(), newCmdCheck(),
-		newCmdPush(), newCmdPull(),
-		newCmdSign(), newCmdVerifySignature(),
-		newCmdUnpack(), newCmdVerify(), newCmdGC(),
-		newCmdTrace(),
-	)
+	if c := onlyCommand(args); c != nil {
+		root.AddCommand(c())
+		root.CompletionOptions.DisableDefaultCmd = true
+		return root
+	}
+	for _, c := range commands {
+		root.AddCommand(c.new())
+	}
 	return root
+}
+
+// commands are jailimg's subcommands, in the order help lists them.
+var commands = []struct {
+	name string
+	new  func() *cobra.Command
+}{
+	{"build", newCmdBuild}, {"lock", newCmdLock}, {"outdated", newCmdOutdated},
+	{"inspect", newCmdInspect},
+	{"resolve", newCmdResolve},
+	{"run", newCmdRun}, {"check", newCmdCheck},
+	{"push", newCmdPush}, {"pull", newCmdPull},
+	{"sign", newCmdSign}, {"verify-signature", newCmdVerifySignature},
+	{"unpack", newCmdUnpack}, {"verify", newCmdVerify}, {"gc", newCmdGC},
+	{"trace", newCmdTrace},
+}
+
+// onlyCommand returns the constructor of the subcommand args run when they
+// need no other: its name is their first word that is not a flag. Help,
+// completion and a mistyped name (whose suggestions list the others) get
+// nil: the whole tree. Building one command instead of all of them takes a
+// millisecond off every run, which an unpack at boot pays for each jail.
+func onlyCommand(args []string) func() *cobra.Command {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		for _, c := range commands {
+			if c.name == a {
+				return c.new
+			}
+		}
+		return nil
+	}
+	return nil
 }
 
 // logger returns the stderr logger the global flags ask for.
