@@ -57,6 +57,12 @@ func (b *bench) report() error {
 			p("")
 		}
 		for _, g := range b.groups {
+			if l := breakdown(g); g.Section == s.key && l != "" {
+				p("%s", l)
+				p("")
+			}
+		}
+		for _, g := range b.groups {
 			if g.Section == s.key {
 				b.table(p, g)
 			}

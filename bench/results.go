@@ -54,5 +54,6 @@ func (b *bench) load() error {
 	b.started, b.took, b.size, b.treeFiles = r.Started, r.Took, r.Size, r.TreeFiles
 	b.runs, b.runsSmall, b.work, b.sections = r.Runs, r.RunsSmall, r.Work, r.Sections
 	b.machineInfo, b.versionInfo, b.facts, b.groups = r.MachineInfo, r.VersionInfo, r.Facts, r.Groups
+	delete(b.facts, "unpack") // the breakdowns of earlier runs: report computes them now
 	return nil
 }

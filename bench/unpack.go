@@ -40,7 +40,6 @@ func (b *bench) unpack() error {
 		}
 		g.Run()
 		g.memory(key)
-		b.breakdown(key, g)
 		b.groups = append(b.groups, g)
 		if err := os.RemoveAll(filepath.Join(b.work, "unpack-out")); err != nil {
 			return err
@@ -119,29 +118,30 @@ const (
 	beforeName = "jailimg unpack, before (BENCH_BEFORE)"
 )
 
-// breakdown adds to the doc where the time of jailimg's unpack of a small
-// image goes, from the medians of its table: the fixed part (an unpack of
+// breakdown says where the time of jailimg's unpack of a small image goes,
+// from the medians of its group g: against decompressing alone (the
+// klauspost decode row, a process of its own), the fixed part (an unpack of
 // an image already current: process start, reading and verifying the
-// layout, locking the bundle), decompression (the klauspost decode row,
-// a process of its own), and the rest (writing, hashing and checking, as
-// much of it as does not overlap with decompression).
-func (b *bench) breakdown(key string, g *Group) {
-	if !strings.HasPrefix(key, "small") {
-		return
+// layout, locking the bundle), and the BENCH_BEFORE binary's. It is
+// computed when the doc is written, so -report renders it from the saved
+// measurements.
+func breakdown(g *Group) string {
+	if !strings.HasPrefix(g.Name, "small") {
+		return ""
 	}
 	s, noop, dec := g.Tools[0], g.tool(noopName), g.tool("klauspost decode (floor)")
-	if !s.ok() || !noop.ok() || !dec.ok() {
-		return
+	if !s.ok() || noop == nil || !noop.ok() || dec == nil || !dec.ok() {
+		return ""
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 	total, fixed, decode := s.Median(), noop.Median(), dec.Median()
-	line := fmt.Sprintf("Where the time of `jailimg unpack` goes on the %s (medians of its table): %s in all; %s fixed (`jailimg unpack` of the image already current: process start, reading and verifying the layout, locking the bundle); "+
-		"decompressing the layer alone takes %s in a process of its own (klauspost decode); the rest, %s, is what writing the files, hashing and checking add on top of the two (they overlap with decompression in the pipeline).",
-		describe(key), ms(total), ms(fixed), ms(decode), ms(total-fixed-decode))
+	line := fmt.Sprintf("Where the time of `jailimg unpack` goes on the %s (medians of its table): %s in all, %s more than decompressing the layer alone in a process of its own (klauspost decode, %s, its own start included). "+
+		"The fixed part of an unpack (`jailimg unpack` of the image already current: process start, reading and verifying the layout, locking the bundle) takes %s; writing the files, hashing and checking overlap with decompression in the pipeline.",
+		g.Name, ms(total), ms(total-decode), ms(decode), ms(fixed))
 	if bt := g.tool(beforeName); bt != nil && bt.ok() {
-		line += fmt.Sprintf(" Before (the BENCH_BEFORE binary, which decompressed, hashed and wrote on one goroutine): %s in all, the rest %s.", ms(bt.Median()), ms(bt.Median()-fixed-decode))
+		line += fmt.Sprintf(" Before (the BENCH_BEFORE binary, which decompressed, hashed and wrote on one goroutine): %s in all, %s more than decompressing alone.", ms(bt.Median()), ms(bt.Median()-decode))
 	}
-	b.facts["unpack"] = append(b.facts["unpack"], line)
+	return line
 }
 
 // unpackTargets are issue 19's (against the floors and umoci), and the
