@@ -377,3 +377,45 @@ func vmHWM(t *testing.T, pid int) int {
 	t.Fatalf("no VmHWM in %s", raw)
 	return 0
 }
+
+// TestRunTmpfsSizeCap: an image whose run policy sizes its tmpfs mounts
+// beyond half of the host's memory (tmpfs pages are memory, and nothing
+// else caps the jail's) does not start with plain `jailimg run`: it exits
+// 125, one line names run.tmpfs_size and --tmpfs-size, and the probe never
+// runs. With
+// --tmpfs-size the operator's size holds, and /tmp is mounted at it.
+func TestRunTmpfsSizeCap(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		t.Fatal(err)
+	}
+	huge := fmt.Sprintf("%dG", uint64(si.Totalram)*uint64(si.Unit)>>30+1) // more than the host has
+	target := probeJail(t, dir, "bigtmp", "dirs:\n  - {path: /tmp, mode: 01777}\nrun:\n  tmp: true\n  tmpfs_size: "+huge+"\n")
+
+	res := jailimg(t, dir, nil, "run", target, "creds") // prints and exits, if it runs
+	lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+	if res.code != 125 || len(lines) != 1 || !strings.Contains(lines[0], "run.tmpfs_size "+huge) || !strings.Contains(lines[0], "--tmpfs-size") ||
+		res.stdout != "" {
+		t.Errorf("jailimg run of an image asking %s of tmpfs: exit %d, stdout %q, stderr %q; want exit 125 (the launcher's failure), nothing run, and one line naming run.tmpfs_size and --tmpfs-size",
+			huge, res.code, res.stdout, res.stderr)
+	}
+
+	j := runJail(t, "--tmpfs-size", "16M", target, "write", "/tmp/x")
+	wantWrites(t, j, map[string]string{"/tmp/x": "ok"})
+	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", j.service(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmp string
+	for _, l := range strings.Split(string(info), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == "/tmp" {
+			tmp = l
+		}
+	}
+	if !strings.Contains(tmp, "size=16384k") {
+		t.Errorf("with --tmpfs-size 16M the jail's /tmp is mounted %q, want size=16384k", tmp)
+	}
+	j.stop(t)
+}

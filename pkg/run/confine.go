@@ -12,6 +12,7 @@ import (
 
 	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run/mounts"
+	"golang.org/x/sys/unix"
 )
 
 // applyPolicy fills the confinement fields of s from pol, overridden field
@@ -163,6 +164,11 @@ func (s *spec) mounts(pol policy.Policy, o *options) error {
 		}
 	}
 	s.TmpfsSize = uint64(cmp.Or(policy.Size(o.tmpfsSize), pol.TmpfsSize, policy.DefaultTmpfsSize))
+	if o.tmpfsSize == 0 && pol.TmpfsSize != 0 {
+		if err := s.checkTmpfsSize(hostMemory()); err != nil {
+			return err
+		}
+	}
 	s.Hostfiles = slices.Clone(pol.Hostfiles)
 	for _, h := range s.Hostfiles {
 		if !slices.Contains(policy.HostFiles, h) {
@@ -171,6 +177,48 @@ func (s *spec) mounts(pol policy.Policy, o *options) error {
 	}
 	s.Syslog = pol.Syslog
 	return s.state(o)
+}
+
+// checkTmpfsSize refuses a size the image's policy chose (run.tmpfs_size)
+// that would let its tmpfs mounts hold more than half of mem, the host's
+// memory, which is also the kernel's default cap of one tmpfs: tmpfs pages
+// are memory, and without a memory cgroup the jail could take the host's
+// memory through them. The operator's --tmpfs-size is not checked.
+func (s *spec) checkTmpfsSize(mem uint64) error {
+	n := uint64(0)
+	for _, m := range s.Mounts {
+		if m.Kind == mounts.Runtime || m.Kind == mounts.Tmp {
+			n++
+		}
+	}
+	if n == 0 || mem == 0 || s.TmpfsSize <= mem/2/n {
+		return nil
+	}
+	return fmt.Errorf("run.tmpfs_size %s: the image's %d tmpfs mounts could hold more than half of this host's memory (%.1f GiB); pass --tmpfs-size to choose their size",
+		fmtSize(s.TmpfsSize), n, float64(mem)/(1<<30))
+}
+
+// hostMemory is the host's memory in bytes, 0 when unknown.
+func hostMemory() uint64 {
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
+}
+
+// fmtSize writes n bytes in the largest of G, M and K it is a multiple of,
+// as ParseSize reads it.
+func fmtSize(n uint64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"G", 30}, {"M", 20}, {"K", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.suffix)
+		}
+	}
+	return fmt.Sprint(n)
 }
 
 // state sets STATE when a directory lives there: the option's, else
