@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -74,11 +75,15 @@ var commands = []struct {
 }
 
 // onlyCommand returns the constructor of the subcommand args run when they
-// need no other: its name is their first word that is not a flag. Help,
+// need no other: its name is their first word that is not a flag. Help (a
+// help flag anywhere: `jailimg --help unpack` lists every command),
 // completion and a mistyped name (whose suggestions list the others) get
 // nil: the whole tree. Building one command instead of all of them takes a
 // millisecond off every run, which an unpack at boot pays for each jail.
 func onlyCommand(args []string) func() *cobra.Command {
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" || strings.HasPrefix(a, "--help=") }) {
+		return nil
+	}
 	for _, a := range args {
 		if strings.HasPrefix(a, "-") {
 			continue
