@@ -143,8 +143,6 @@ func whyFailed(t *Tool) string {
 	return "`" + esc(shorten(t.Failed)) + "`"
 }
 
-// otherSize states jailimg's excess over peer on the other image size with
-// the same compression, when it was measured.
 // whyFloor explains a miss against a decode-alone floor from the group's
 // own rows: jailimg decompresses on one core while the other writes the
 // files and hashes, so its floor is the slower of the two sides, and the
@@ -164,6 +162,8 @@ func (b *bench) whyFloor(g *Group) string {
 	return why
 }
 
+// otherSize states jailimg's excess over peer on the other image size with
+// the same compression, when it was measured.
 func (b *bench) otherSize(g *Group, peer string) string {
 	for _, o := range b.groups {
 		if o == g || o.Section != g.Section || !strings.HasSuffix(o.Name, g.Name[strings.LastIndexByte(g.Name, ','):]) {

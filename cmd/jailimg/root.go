@@ -75,7 +75,7 @@ var commands = []struct {
 }
 
 // onlyCommand returns the constructor of the subcommand args run when they
-// need no other: its name is their first word that is not a flag. Help (a
+// need no other: its name is their first word after root's own flags. Help (a
 // help flag anywhere: `jailimg --help unpack` lists every command),
 // completion and a mistyped name (whose suggestions list the others) get
 // nil: the whole tree. Building one command instead of all of them takes a
@@ -85,7 +85,7 @@ func onlyCommand(args []string) func() *cobra.Command {
 		return nil
 	}
 	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
+		if rootFlag(a) {
 			continue
 		}
 		for _, c := range commands {
@@ -93,9 +93,19 @@ func onlyCommand(args []string) func() *cobra.Command {
 				return c.new
 			}
 		}
-		return nil
+		return nil // "--", another flag (cobra may read the next word as its value), or a typo
 	}
 	return nil
+}
+
+// rootFlag reports whether a is one of root's flags, which take no value:
+// --verbose, --quiet (each also as --name=value), -v, -q, or both as -vq.
+func rootFlag(a string) bool {
+	name, _, _ := strings.Cut(a, "=")
+	if name == "--verbose" || name == "--quiet" {
+		return true
+	}
+	return len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.Trim(a[1:], "vq") == ""
 }
 
 // logger returns the stderr logger the global flags ask for.

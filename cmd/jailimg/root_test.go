@@ -27,6 +27,10 @@ func TestOnlyCommand(t *testing.T) {
 		{[]string{"completion", "bash"}, ""},
 		{[]string{"__complete", "unp"}, ""},
 		{[]string{"unpak", "L", "T"}, ""},
+		{[]string{"-vq", "--quiet=false", "unpack", "L", "T"}, "unpack"},
+		{[]string{"--", "unpack"}, ""},
+		{[]string{"--bogus", "unpack", "run", "x"}, ""}, // cobra reads "unpack" as --bogus's value
+		{[]string{"-x", "unpack"}, ""},
 		{[]string{"-q"}, ""},
 		{nil, ""},
 	} {

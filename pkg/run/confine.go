@@ -164,8 +164,12 @@ func (s *spec) mounts(pol policy.Policy, o *options) error {
 		}
 	}
 	s.TmpfsSize = uint64(cmp.Or(policy.Size(o.tmpfsSize), pol.TmpfsSize, policy.DefaultTmpfsSize))
-	if o.tmpfsSize == 0 && pol.TmpfsSize != 0 {
-		if err := s.checkTmpfsSize(hostMemory()); err != nil {
+	if o.tmpfsSize == 0 {
+		size := "run.tmpfs_size " + fmtSize(s.TmpfsSize)
+		if pol.TmpfsSize == 0 {
+			size = "the default tmpfs size " + fmtSize(s.TmpfsSize)
+		}
+		if err := s.checkTmpfsSize(size, hostMemory()); err != nil {
 			return err
 		}
 	}
@@ -179,12 +183,15 @@ func (s *spec) mounts(pol policy.Policy, o *options) error {
 	return s.state(o)
 }
 
-// checkTmpfsSize refuses a size the image's policy chose (run.tmpfs_size)
-// that would let its tmpfs mounts hold more than half of mem, the host's
-// memory, which is also the kernel's default cap of one tmpfs: tmpfs pages
-// are memory, and without a memory cgroup the jail could take the host's
-// memory through them. The operator's --tmpfs-size is not checked.
-func (s *spec) checkTmpfsSize(mem uint64) error {
+// checkTmpfsSize refuses a tmpfs size the operator did not choose (size
+// names it: the image's run.tmpfs_size or the default) that would let the
+// tmpfs mounts, as many as the image's run.runtime and run.tmp make, hold
+// more than half of mem, the host's memory, which is also the kernel's
+// default cap of one tmpfs: tmpfs pages are memory, and without a memory
+// cgroup the jail could take the host's memory through them. The
+// operator's --tmpfs-size is not checked; nor is anything when the host's
+// memory is unknown (mem 0), rather than refusing every jail.
+func (s *spec) checkTmpfsSize(size string, mem uint64) error {
 	n := uint64(0)
 	for _, m := range s.Mounts {
 		if m.Kind == mounts.Runtime || m.Kind == mounts.Tmp {
@@ -194,8 +201,8 @@ func (s *spec) checkTmpfsSize(mem uint64) error {
 	if n == 0 || mem == 0 || s.TmpfsSize <= mem/2/n {
 		return nil
 	}
-	return fmt.Errorf("run.tmpfs_size %s: the image's %d tmpfs mounts could hold more than half of this host's memory (%.1f GiB); pass --tmpfs-size to choose their size",
-		fmtSize(s.TmpfsSize), n, float64(mem)/(1<<30))
+	return fmt.Errorf("%s × %d tmpfs mounts (run.runtime, run.tmp, --tmpfs) could hold more than half of this host's memory (%.1f GiB); pass --tmpfs-size to choose their size",
+		size, n, float64(mem)/(1<<30))
 }
 
 // hostMemory is the host's memory in bytes, 0 when unknown.

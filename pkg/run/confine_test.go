@@ -1,14 +1,16 @@
 package run
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jailimg/jailimg/pkg/run/mounts"
 )
 
-// TestCheckTmpfsSize: an image's tmpfs size is refused when its tmpfs
-// mounts, all full, would hold more than half of the host's memory.
+// TestCheckTmpfsSize: a tmpfs size the operator did not choose is refused
+// when the tmpfs mounts, all full, would hold more than half of the host's
+// memory, whether the size is large or the mounts many.
 func TestCheckTmpfsSize(t *testing.T) {
 	const gib = 1 << 30
 	runtime := mounts.Dir{Path: "/run/x", Kind: mounts.Runtime}
@@ -22,16 +24,17 @@ func TestCheckTmpfsSize(t *testing.T) {
 		refuse string // "" when accepted
 	}{
 		{"one tmpfs, half of memory", []mounts.Dir{tmp}, 8 * gib, 16 * gib, ""},
-		{"one tmpfs, over half", []mounts.Dir{tmp}, 8*gib + 1, 16 * gib, "run.tmpfs_size 8589934593: the image's 1 tmpfs mounts"},
+		{"one tmpfs, over half", []mounts.Dir{tmp}, 8*gib + 1, 16 * gib, "run.tmpfs_size 8589934593 × 1 tmpfs mounts"},
 		{"two tmpfs, a quarter each", []mounts.Dir{tmp, runtime}, 4 * gib, 16 * gib, ""},
-		{"two tmpfs, over a quarter each", []mounts.Dir{tmp, runtime}, 5 * gib, 16 * gib, "run.tmpfs_size 5G: the image's 2 tmpfs mounts could hold more than half of this host's memory (16.0 GiB)"},
+		{"two tmpfs, over a quarter each", []mounts.Dir{tmp, runtime}, 5 * gib, 16 * gib, "run.tmpfs_size 5G × 2 tmpfs mounts (run.runtime, run.tmp, --tmpfs) could hold more than half of this host's memory (16.0 GiB)"},
 		{"64G on a 24G host", []mounts.Dir{tmp}, 64 * gib, 24 * gib, "run.tmpfs_size 64G"},
+		{"400 runtime dirs at 64M on a 24G host", slices.Repeat([]mounts.Dir{runtime}, 400), 64 << 20, 24 * gib, "run.tmpfs_size 64M × 400 tmpfs mounts"},
 		{"state is not a tmpfs", []mounts.Dir{state}, 64 * gib, 24 * gib, ""},
 		{"memory unknown", []mounts.Dir{tmp}, 64 * gib, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &spec{Mounts: tc.dirs, TmpfsSize: tc.size}
-			err := s.checkTmpfsSize(tc.mem)
+			err := s.checkTmpfsSize("run.tmpfs_size "+fmtSize(tc.size), tc.mem)
 			switch {
 			case tc.refuse == "" && err != nil:
 				t.Errorf("refused: %v", err)

@@ -99,22 +99,22 @@
 // Unpack runs a layer as a pipeline: the blob is decompressed on its own
 // goroutine and its digest hashed on another; the goroutine walking the tar
 // hashes the diff_id as it reads, and the contents of regular files are
-// written by a few writer goroutines while the tar is walked. None of this changes what is written or refused:
-// every operation on a name (resolving a parent, creating, linking,
-// removing) stays on the goroutine walking the tar, in the order of the
-// entries; a writer is handed the descriptor of a file created there and
-// only writes, chowns, chmods and sets the mtime through it. An entry that
-// removes or replaces a path (a later duplicate, a whiteout, an opaque
-// whiteout, a file or symlink over a directory) waits for the writes still
-// running at and below it, a hardlink for the write of its target, and each
-// layer's writes are done before the next layer starts (see writers in
-// write_linux.go). When several writes fail at once (a full disk), the
-// error reported is that of the first of them in the stream, with its
-// errno (a full disk is a *SpaceError), never as a corrupt layer; a read
+// written by a few writer goroutines while the tar is walked. None of this
+// changes what is written or refused: every operation on a name (resolving a
+// parent, creating, linking, removing) stays on the goroutine walking the
+// tar, in the order of the entries; a writer is handed the descriptor of a
+// file created there and only writes, chowns, chmods and sets the mtime
+// through it. An entry that removes or replaces a path (a later duplicate, a
+// whiteout, an opaque whiteout, a file or symlink over a directory) waits
+// for the writes still running at and below it, a hardlink for the write of
+// its target, and each layer's writes are done before the next layer starts
+// (see writers in write_linux.go). When several writes fail at once (a full
+// disk), the error reported is that of the first of them in the stream, with
+// its errno (a full disk is a *SpaceError), never as a corrupt layer; a read
 // error of the blob's source stays the source's though the decoding
-// goroutine met it. At most 1 MiB of file contents wait for a writer, so
-// the free-space check, made on the walking goroutine as contents are
-// handed to the writers, runs at most that far ahead of the writes.
+// goroutine met it. At most 1 MiB of file contents wait for a writer, so the
+// free-space check, made on the walking goroutine as contents are handed to
+// the writers, runs at most that far ahead of the writes.
 //
 // Verify reports a drift of image.json when its manifest digest or config
 // differs from the image's, besides every difference of the tree. The live
