@@ -122,11 +122,12 @@ func (o *Octal) UnmarshalText(b []byte) error {
 // KiB, MiB, GiB are powers of 1024). In JSON it is a plain number.
 type Size uint64
 
-// sizeUnits are the suffixes ParseSize accepts, longest first.
+// sizeUnits are the suffixes ParseSize accepts, longest first, and of the
+// one-letter ones the largest first, as String tries them.
 var sizeUnits = []struct {
 	suffix string
 	shift  uint
-}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"K", 10}, {"M", 20}, {"G", 30}}
+}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"G", 30}, {"M", 20}, {"K", 10}}
 
 // ParseSize reads a Size: digits and an optional K, M or G suffix.
 func ParseSize(s string) (Size, error) {
@@ -142,6 +143,17 @@ func ParseSize(s string) (Size, error) {
 		return 0, fmt.Errorf("%q is not a size such as 65536, 512K, 64M or 1G", s)
 	}
 	return Size(v << shift), nil
+}
+
+// String writes z as ParseSize reads it: in the largest of G, M and K it
+// is a whole number of, else in bytes.
+func (z Size) String() string {
+	for _, u := range sizeUnits {
+		if len(u.suffix) == 1 && z >= 1<<u.shift && z%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", z>>u.shift, u.suffix)
+		}
+	}
+	return strconv.FormatUint(uint64(z), 10)
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler (ParseSize).

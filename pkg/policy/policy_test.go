@@ -99,3 +99,21 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeString: a Size is written in the largest unit it is a whole
+// number of, and ParseSize reads it back.
+func TestSizeString(t *testing.T) {
+	for _, tc := range []struct {
+		z    Size
+		want string
+	}{
+		{0, "0"}, {1000, "1000"}, {512 << 10, "512K"}, {64 << 20, "64M"}, {1536 << 20, "1536M"},
+		{1 << 30, "1G"}, {24 << 30, "24G"}, {8<<30 + 1, "8589934593"}, {1<<64 - 1, "18446744073709551615"},
+	} {
+		got := tc.z.String()
+		back, err := ParseSize(got)
+		if got != tc.want || err != nil || back != tc.z {
+			t.Errorf("Size(%d).String() = %q, read back as %d, %v; want %q", uint64(tc.z), got, back, err, tc.want)
+		}
+	}
+}

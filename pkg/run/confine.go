@@ -10,9 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run/mounts"
-	"golang.org/x/sys/unix"
 )
 
 // applyPolicy fills the confinement fields of s from pol, overridden field
@@ -165,9 +166,9 @@ func (s *spec) mounts(pol policy.Policy, o *options) error {
 	}
 	s.TmpfsSize = uint64(cmp.Or(policy.Size(o.tmpfsSize), pol.TmpfsSize, policy.DefaultTmpfsSize))
 	if o.tmpfsSize == 0 {
-		size := "run.tmpfs_size " + fmtSize(s.TmpfsSize)
+		size := "run.tmpfs_size " + policy.Size(s.TmpfsSize).String()
 		if pol.TmpfsSize == 0 {
-			size = "the default tmpfs size " + fmtSize(s.TmpfsSize)
+			size = "the default tmpfs size " + policy.Size(s.TmpfsSize).String()
 		}
 		if err := s.checkTmpfsSize(size, hostMemory()); err != nil {
 			return err
@@ -212,20 +213,6 @@ func hostMemory() uint64 {
 		return 0
 	}
 	return uint64(si.Totalram) * uint64(si.Unit)
-}
-
-// fmtSize writes n bytes in the largest of G, M and K it is a multiple of,
-// as ParseSize reads it.
-func fmtSize(n uint64) string {
-	for _, u := range []struct {
-		suffix string
-		shift  uint
-	}{{"G", 30}, {"M", 20}, {"K", 10}} {
-		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
-			return fmt.Sprintf("%d%s", n>>u.shift, u.suffix)
-		}
-	}
-	return fmt.Sprint(n)
 }
 
 // state sets STATE when a directory lives there: the option's, else

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jailimg/jailimg/pkg/policy"
 	"github.com/jailimg/jailimg/pkg/run/mounts"
 )
 
@@ -34,7 +35,7 @@ func TestCheckTmpfsSize(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &spec{Mounts: tc.dirs, TmpfsSize: tc.size}
-			err := s.checkTmpfsSize("run.tmpfs_size "+fmtSize(tc.size), tc.mem)
+			err := s.checkTmpfsSize("run.tmpfs_size "+policy.Size(tc.size).String(), tc.mem)
 			switch {
 			case tc.refuse == "" && err != nil:
 				t.Errorf("refused: %v", err)
