@@ -164,18 +164,26 @@ func (d *disk) close() {
 	}
 }
 
-// place makes room for a new non-directory entry at name: it returns its
-// parent directory (opened or created beneath the root) and its base name,
-// whatever was there before removed by clear.
-func (d *disk) place(name string) (pfd int, base string, err error) {
+// place creates the new non-directory entry name with mk, which gets its
+// parent directory (opened or created beneath the root) and its base name
+// and must fail with EEXIST when anything is there, as every create call
+// does (O_CREAT|O_EXCL, symlinkat, linkat, mknodat). Then clear removes what
+// was there and mk runs again. It returns the parent and the base name.
+//
+// The name is new in the common case (a fresh staging tree), so trying mk
+// first saves a stat per entry.
+func (d *disk) place(name string, mk func(pfd int, base string) error) (pfd int, base string, err error) {
 	dir, base := split(name)
 	if pfd, err = d.parent(dir); err != nil {
 		return -1, "", err
 	}
+	if err = mk(pfd, base); !errors.Is(err, unix.EEXIST) {
+		return pfd, base, err
+	}
 	if _, err := d.clear(pfd, name, base, false); err != nil {
 		return -1, "", err
 	}
-	return pfd, base, nil
+	return pfd, base, mk(pfd, base)
 }
 
 // clear removes whatever is at pfd/base (the entry name) unless it is a

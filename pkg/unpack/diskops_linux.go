@@ -59,14 +59,17 @@ func (d *disk) dir(name string, h *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	kept, err := d.clear(pfd, name, base, true)
-	if err != nil {
-		return err
-	}
-	if !kept {
-		if err := unix.Mkdirat(pfd, base, 0o700); err != nil {
-			return fmt.Errorf("mkdir: %w", err)
+	// The name is new in the common case: mkdir first, stat only when
+	// something is there.
+	err = unix.Mkdirat(pfd, base, 0o700)
+	if err == unix.EEXIST {
+		var kept bool
+		if kept, err = d.clear(pfd, name, base, true); err == nil && !kept {
+			err = unix.Mkdirat(pfd, base, 0o700)
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("mkdir: %w", err)
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -94,13 +97,16 @@ func (d *disk) file(name string, h *tar.Header, r io.Reader) error {
 	if err := d.m.file(name, h, nil); err != nil {
 		return err
 	}
-	pfd, base, err := d.place(name)
+	fd := -1
+	_, base, err := d.place(name, func(pfd int, base string) (err error) {
+		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return fmt.Errorf("creating file: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating file: %w", err)
 	}
 	j := &fileJob{path: join(d.m.parent, base), layer: d.layer, name: h.Name, fd: fd,
 		uid: h.Uid, gid: h.Gid, mode: perm(h), mtime: [2]unix.Timespec(times(h))}
@@ -140,12 +146,14 @@ func (d *disk) symlink(name string, h *tar.Header) error {
 	if err := d.m.symlink(name, h); err != nil {
 		return err
 	}
-	pfd, base, err := d.place(name)
+	pfd, base, err := d.place(name, func(pfd int, base string) error {
+		if err := unix.Symlinkat(h.Linkname, pfd, base); err != nil {
+			return fmt.Errorf("symlink: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	if err := unix.Symlinkat(h.Linkname, pfd, base); err != nil {
-		return fmt.Errorf("symlink: %w", err)
 	}
 	if err := d.owner(pfd, base, -1, h); err != nil {
 		return err
@@ -171,22 +179,17 @@ func (d *disk) hardlink(name, target string, h *tar.Header) error {
 	if err := unix.Fstatat(tpfd, tbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%w: hardlink target %q is not an existing regular file", ErrUnsafePath, target)
 	}
-	pfd, base, err := d.place(name)
-	if err != nil {
-		return err
-	}
-	if err := unix.Linkat(tpfd, tbase, pfd, base, 0); err != nil {
-		return fmt.Errorf("%w: hardlink to %q: %w", ErrUnsafePath, target, err)
-	}
-	return nil
+	_, _, err = d.place(name, func(pfd int, base string) error {
+		if err := unix.Linkat(tpfd, tbase, pfd, base, 0); err != nil {
+			return fmt.Errorf("%w: hardlink to %q: %w", ErrUnsafePath, target, err)
+		}
+		return nil
+	})
+	return err
 }
 
 func (d *disk) device(name string, h *tar.Header) error {
 	if err := d.m.device(name, h); err != nil {
-		return err
-	}
-	pfd, base, err := d.place(name)
-	if err != nil {
 		return err
 	}
 	mode := uint32(unix.S_IFCHR)
@@ -194,8 +197,14 @@ func (d *disk) device(name string, h *tar.Header) error {
 		mode = unix.S_IFBLK
 	}
 	dev := unix.Mkdev(uint32(h.Devmajor), uint32(h.Devminor))
-	if err := unix.Mknodat(pfd, base, mode|0o600, int(dev)); err != nil {
-		return fmt.Errorf("mknod: %w", err)
+	pfd, base, err := d.place(name, func(pfd int, base string) error {
+		if err := unix.Mknodat(pfd, base, mode|0o600, int(dev)); err != nil {
+			return fmt.Errorf("mknod: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := d.owner(pfd, base, -1, h); err != nil {
 		return err
