@@ -6,8 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -25,9 +25,6 @@ type Tool struct {
 	Skip string `json:",omitempty"`
 	// Times are the durations of the runs that succeeded.
 	Times []time.Duration
-	// RSS is the peak resident memory of each of those runs, in bytes (the
-	// largest process of a pipeline).
-	RSS []int64 `json:",omitempty"`
 	// Failed is the error of the run that failed; the tool is not run again.
 	Failed string `json:",omitempty"`
 }
@@ -68,13 +65,13 @@ func (g *Group) Run() {
 			if t.Skip != "" || t.Failed != "" {
 				continue
 			}
-			d, rss, err := t.once()
+			d, err := t.once()
 			if err != nil {
 				t.Failed = err.Error()
 				logf("  %s FAILED: %v", t.Name, err)
 				continue
 			}
-			t.Times, t.RSS = append(t.Times, d), append(t.RSS, rss)
+			t.Times = append(t.Times, d)
 		}
 	}
 	for _, t := range g.Tools {
@@ -84,44 +81,77 @@ func (g *Group) Run() {
 	}
 }
 
-func (t *Tool) once() (time.Duration, int64, error) {
+// once runs the tool once, between its setup and its cleanup, and returns
+// how long argv took.
+func (t *Tool) once() (time.Duration, error) {
+	var d time.Duration
+	err := t.around(func() error {
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(t.Argv[0], t.Argv[1:]...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		d = time.Since(start)
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", strings.Join(abbrev(t.Argv), " "), err, lastLine(stderr.String()))
+		}
+		if t.Out != nil {
+			return t.Out(stdout.Bytes())
+		}
+		return nil
+	})
+	return d, err
+}
+
+// around runs f between the tool's setup and its cleanup.
+func (t *Tool) around(f func() error) error {
 	if t.Setup != nil {
 		if err := t.Setup(); err != nil {
-			return 0, 0, fmt.Errorf("setup: %w", err)
+			return fmt.Errorf("setup: %w", err)
 		}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(t.Argv[0], t.Argv[1:]...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w: %s", strings.Join(abbrev(t.Argv), " "), err, lastLine(stderr.String()))
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10 // kB on Linux
-	}
-	if t.Out != nil {
-		if err := t.Out(stdout.Bytes()); err != nil {
-			return 0, 0, err
-		}
+	if err := f(); err != nil {
+		return err
 	}
 	if t.Clean != nil {
 		if err := t.Clean(); err != nil {
-			return 0, 0, fmt.Errorf("clean: %w", err)
+			return fmt.Errorf("clean: %w", err)
 		}
 	}
-	return d, rss, nil
+	return nil
 }
 
-// PeakRSS is the largest peak resident memory of the tool's runs.
-func (t *Tool) PeakRSS() int64 {
-	if len(t.RSS) == 0 {
-		return 0
+// timeBin is GNU time, which measures peak memory (see peakRSS).
+const timeBin = "/usr/bin/time"
+
+// peakRSS runs the tool once more, untimed, under GNU time and returns the
+// maximum resident set size of argv, in bytes. The timed runs cannot give
+// it: Go starts a child with vfork, and exec carries the parent's peak into
+// the child's ru_maxrss, so every reading would be at least the bench's own
+// peak. GNU time starts its child with fork, from a process of about 1 MiB.
+func (t *Tool) peakRSS() (int64, error) {
+	out, err := os.CreateTemp("", "jailimg-bench-rss")
+	if err != nil {
+		return 0, err
 	}
-	return slices.Max(t.RSS)
+	defer os.Remove(out.Name())
+	out.Close()
+	err = t.around(func() error {
+		argv := append([]string{timeBin, "-f", "%M", "-o", out.Name()}, t.Argv...)
+		return runQuiet(argv...)
+	})
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(out.Name())
+	if err != nil {
+		return 0, err
+	}
+	kib, err := strconv.ParseInt(strings.TrimSpace(lastLine(string(raw))), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s -f %%M: %q: %w", timeBin, raw, err)
+	}
+	return kib << 10, nil
 }
 
 func (t *Tool) ok() bool { return t.Skip == "" && t.Failed == "" && len(t.Times) > 0 }

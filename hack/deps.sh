@@ -47,6 +47,8 @@ want python3 python3
 if [ "$what" = bench ]; then
   want gnuplot gnuplot-nox
   want hyperfine hyperfine
+  # GNU time measures unpack's peak memory (bench/measure.go: peakRSS)
+  [ -x /usr/bin/time ] || need+=(time)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
