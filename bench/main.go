@@ -15,6 +15,7 @@ import (
 type bench struct {
 	bin        string // absolute path of the jailimg binary
 	self       string // this program, for its -decode mode
+	alone      string // bench/unpackalone, built by unpack
 	before     string // BENCH_BEFORE: an earlier jailimg binary to compare, or ""
 	repo       string // repository root (for recipes/)
 	work       string

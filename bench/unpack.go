@@ -31,8 +31,13 @@ func describe(key string) string {
 // with umoci unpack, crane export piped into tar, tar and pigz/zstd piped
 // into tar reading the layer blob, and with the floors: decompressing the
 // blob alone (pigz or zstd, and klauspost/compress as jailimg does),
-// extracting the uncompressed tar, and cp -a of the same tree.
+// extracting the uncompressed tar, and cp -a of the same tree. On the small
+// images it also times the unpack library alone (see bench/unpackalone).
 func (b *bench) unpack() error {
+	b.alone = filepath.Join(b.work, "unpackalone")
+	if err := runQuiet(envOr("GO", "go"), "build", "-trimpath", "-o", b.alone, "./bench/unpackalone"); err != nil {
+		return err
+	}
 	for _, key := range imageKeys {
 		g, err := b.unpackGroup(key)
 		if err != nil {
@@ -120,6 +125,9 @@ func (b *bench) unpackGroup(key string) (*Group, error) {
 		},
 		Targets: unpackTargets(key, tarName, decomp),
 	}
+	if strings.HasPrefix(key, "small") {
+		g.Tools = slices.Insert(g.Tools, 1, &Tool{Name: aloneName, Argv: []string{b.alone, b.layouts[key], at("alone")}, Setup: rm("alone"), Clean: rm("alone")})
+	}
 	// the fixed part of an unpack: the bundle of the tree already holds the image
 	g.Tools = append(g.Tools, &Tool{Name: noopName, Argv: []string{b.bin, "unpack", "-q", b.layouts[key], filepath.Dir(b.trees[key])}})
 	if b.before != "" {
@@ -131,6 +139,7 @@ func (b *bench) unpackGroup(key string) (*Group, error) {
 const (
 	noopName   = "jailimg unpack, already current"
 	beforeName = "jailimg unpack, before (BENCH_BEFORE)"
+	aloneName  = "unpack library alone"
 )
 
 // breakdown says where the time of jailimg's unpack of a small image goes,
@@ -153,6 +162,10 @@ func breakdown(g *Group) string {
 	line := fmt.Sprintf("Where the time of `jailimg unpack` goes on the %s (medians of its table): %s in all, %s more than decompressing the layer alone in a process of its own (klauspost decode, %s, its own start included). "+
 		"The fixed part of an unpack (`jailimg unpack` of the image already current: process start, reading and verifying the layout, locking the bundle) takes %s; writing the files, hashing and checking overlap with decompression in the pipeline.",
 		g.Name, ms(total), ms(total-decode), ms(decode), ms(fixed))
+	if a := g.tool(aloneName); a != nil && a.ok() {
+		line += fmt.Sprintf(" The same library calls in a program of their own (%s, bench/unpackalone: layout.Image and unpack.Unpack, nothing else linked) take %s, %.2f× decompressing alone; the %s between the two is the start of the jailimg binary beyond what the library needs: the packages of its other commands are initialised at every start.",
+			aloneName, ms(a.Median()), float64(a.Median())/float64(decode), ms(total-a.Median()))
+	}
 	if bt := g.tool(beforeName); bt != nil && bt.ok() {
 		line += fmt.Sprintf(" Before (the BENCH_BEFORE binary, which decompressed, hashed and wrote on one goroutine): %s in all, %s more than decompressing alone.", ms(bt.Median()), ms(bt.Median()-decode))
 	}
