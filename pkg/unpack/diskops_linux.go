@@ -63,8 +63,11 @@ func (d *disk) dir(name string, h *tar.Header) error {
 	// something is there.
 	err = unix.Mkdirat(pfd, base, 0o700)
 	if err == unix.EEXIST {
-		var kept bool
-		if kept, err = d.clear(pfd, name, base, true); err == nil && !kept {
+		kept, cerr := d.clear(pfd, name, base, true)
+		if cerr != nil {
+			return cerr
+		}
+		if err = nil; !kept {
 			err = unix.Mkdirat(pfd, base, 0o700)
 		}
 	}

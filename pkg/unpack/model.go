@@ -346,8 +346,11 @@ func (m *model) symlink(name string, h *tar.Header) error {
 
 // hardlink links name to target, which must resolve inside the root to an
 // existing regular file: the disk applier opens target's directory (with
-// the kernel following symlinks inside the root), then makes room for name,
-// then links; the model does the same in the same order.
+// the kernel following symlinks inside the root), then links name, making
+// room for it first when something is there (see disk.place); the model
+// resolves the target, then replaces name. The order differs only where
+// name and target meet, and those cases (a link to itself, a target removed
+// by its own entry) are refused here before the disk does anything.
 func (m *model) hardlink(name, target string, h *tar.Header) error {
 	tdir, tbase := split(target)
 	tcdir, err := m.resolve(tdir, false, m.node, m.goThrough)
