@@ -120,11 +120,21 @@ func (l *Layer) write(ctx context.Context, t *tree.Tree, o options, blob *blobWr
 // gzipBlock is the gzip block size: fixed, as it shapes the output.
 const gzipBlock = 1 << 20
 
+// zstdWindow is the zstd window: fixed, as it shapes the output. It is the
+// window of the zstd command at its default level for large inputs
+// (windowLog 21), not klauspost's default of 8 MiB: every unpack holds one
+// window in its decoder, and a fresh process pays a page fault for each page
+// of it. On a 185 MB tree the layer is 1.1% larger than with 8 MiB; the
+// build takes 41% less time and 22 MB less memory, the unpack 13% less time
+// and 7 MB less memory (see the commit that set it).
+const zstdWindow = 2 << 20
+
 // compressor returns a writer with fixed settings, so output depends only on input.
 func compressor(w io.Writer, c compression.Compression) (io.WriteCloser, error) {
 	if c == compression.ZStd {
 		// The frame does not depend on the concurrency (TestIndependentOfCores).
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdWindow),
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
 	}
 	// pgzip compresses 1 MiB blocks on every core; each block is primed with
 	// the previous block's last 32 KiB, so the bytes depend only on the input,
