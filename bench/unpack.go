@@ -151,7 +151,7 @@ const (
 func (b *bench) buildAlone() error {
 	b.alone = filepath.Join(b.work, "unpackalone")
 	cmd := exec.Command(envOr("GO", "go"), "build", "-trimpath", "-o", b.alone, "./bench/unpackalone")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Dir, cmd.Env = b.repo, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building bench/unpackalone: %w: %s", err, strings.TrimSpace(string(out)))
 	}

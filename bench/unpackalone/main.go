@@ -1,9 +1,10 @@
 // Command unpackalone runs jailimg's unpack and nothing else: the library
 // calls `jailimg unpack LAYOUT BUNDLE` makes (layout.Image, unpack.Unpack),
-// in a program that links only what they need. It is the "unpack library
-// alone" row of the bench's small-image tables: against `jailimg unpack`
-// it separates the pipeline's own time from the start of the jailimg
-// binary, whose other commands' packages are initialised at every start.
+// in a program that links only what they need. It runs the two "unpack
+// library alone" rows of the bench's small-image tables (a new bundle, and
+// one that already holds the image): against `jailimg unpack` they separate
+// the pipeline's own time from the start of the jailimg binary, whose other
+// commands' packages are initialised at every start.
 //
 // Usage: unpackalone LAYOUT BUNDLE
 package main

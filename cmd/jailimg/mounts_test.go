@@ -382,8 +382,8 @@ func vmHWM(t *testing.T, pid int) int {
 // beyond half of the host's memory (tmpfs pages are memory, and nothing
 // else caps the jail's) does not start with plain `jailimg run`: it exits
 // 125, one line names run.tmpfs_size and --tmpfs-size, and the probe never
-// runs. With
-// --tmpfs-size the operator's size holds, and /tmp is mounted at it.
+// runs. With --tmpfs-size the operator's size holds, and /tmp is mounted at
+// it.
 func TestRunTmpfsSizeCap(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
