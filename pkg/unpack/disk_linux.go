@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -41,12 +40,14 @@ type disk struct {
 
 func newDisk(root int) *disk {
 	chown := os.Geteuid() == 0
-	return &disk{root: root, chown: chown, m: newShadow(), w: newWriters(chown), cacheFd: -1, buf: *bufPool.Get().(*[]byte)}
+	return &disk{root: root, chown: chown, m: newShadow(), w: newWriters(chown), cacheFd: -1, buf: copyBufs.get()}
 }
 
-// bufPool holds the copy buffers of disk appliers, for files larger than
+// copyBufs holds the copy buffers of disk appliers, for files larger than
 // maxJob.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+var copyBufs = newBufferList(copyBufSize, 1)
+
+const copyBufSize = 128 << 10
 
 var _ applier = (*disk)(nil)
 
@@ -158,8 +159,8 @@ func (d *disk) forget() { d.cacheName = "" }
 func (d *disk) close() {
 	d.w.close()
 	d.invalidate()
-	if b := d.buf; b != nil {
-		bufPool.Put(&b)
+	if d.buf != nil {
+		copyBufs.put(d.buf)
 		d.buf = nil
 	}
 }

@@ -54,7 +54,7 @@ const chunkSize = 64 << 10
 
 // freeChunks holds the chunks not in use, for the next stream as for this
 // one. Unlike a sync.Pool it is not emptied by the garbage collector, so a
-// chunk's pages are faulted in once per process.
+// chunk's pages are faulted in once per process (see newBuffer).
 var freeChunks = make(chan *chunk, maxChunks)
 
 // maxChunks bounds the chunks kept free: as many as the stages of one
@@ -67,7 +67,7 @@ func newChunk() *chunk {
 	case c := <-freeChunks:
 		return c
 	default:
-		return &chunk{buf: make([]byte, chunkSize)}
+		return &chunk{buf: newBuffer(chunkSize)}
 	}
 }
 

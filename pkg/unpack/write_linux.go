@@ -228,7 +228,7 @@ func (w *writers) block() []byte {
 	}
 	if w.made < cap(w.free) {
 		w.made++
-		return make([]byte, blockSize)
+		return blocks.get()
 	}
 	return <-w.free
 }
@@ -299,4 +299,16 @@ func (w *writers) close() {
 		w.wg.Wait()
 		w.jobs = nil
 	}
+	for {
+		select {
+		case b := <-w.free:
+			blocks.put(b)
+		default:
+			return
+		}
+	}
 }
+
+// blocks holds the content blocks of the writers that are closed, for the
+// next unpack in this process.
+var blocks = newBufferList(blockSize, maxQueued/blockSize)
