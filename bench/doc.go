@@ -25,7 +25,8 @@
 //	BENCH_OUT         the report to write (default docs/benchmarks.md; the .png and .json beside it)
 //	BENCH_BEFORE      an earlier jailimg binary: the unpack tables get a row for it, and the
 //	                  breakdown of the small image its total (before and after a change)
-//	GO                the go command that builds bench/unpackalone (default go; make bench sets it)
+//	GO                the go command that builds bench/unpackalone and bench/decodealone
+//	                  (default go; make bench sets it)
 //
 // The measurements are saved as docs/benchmarks.json; `go run ./bench -report`
 // renders the doc and the chart again from it without measuring.

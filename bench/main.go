@@ -14,8 +14,8 @@ import (
 // bench is the state of one run: configuration, prepared data, results.
 type bench struct {
 	bin        string // absolute path of the jailimg binary
-	self       string // this program, for its -decode mode
 	alone      string // bench/unpackalone, built by unpack
+	decode     string // bench/decodealone, built by unpack
 	before     string // BENCH_BEFORE: an earlier jailimg binary to compare, or ""
 	repo       string // repository root (for recipes/)
 	work       string
@@ -41,13 +41,6 @@ type bench struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == decodeFlag {
-		if err := decodeMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	b, err := configure()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,12 +65,8 @@ func configure() (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	b := &bench{
-		bin: bin, repo: repo, self: self, before: os.Getenv("BENCH_BEFORE"),
+		bin: bin, repo: repo, before: os.Getenv("BENCH_BEFORE"),
 		work:       envOr("BENCH_DIR", "/dev/shm/jailimg-bench"),
 		out:        envOr("BENCH_OUT", "docs/benchmarks.md"),
 		sections:   strings.Split(envOr("BENCH_SECTIONS", "resolve,build,unpack,registry,boot,packages"), ","),

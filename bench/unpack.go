@@ -35,7 +35,11 @@ func describe(key string) string {
 // extracting the uncompressed tar, and cp -a of the same tree. On the small
 // images it also times the unpack library alone (see bench/unpackalone).
 func (b *bench) unpack() error {
-	if err := b.buildAlone(); err != nil {
+	var err error
+	if b.alone, err = b.buildProgram("unpackalone"); err != nil {
+		return err
+	}
+	if b.decode, err = b.buildProgram("decodealone"); err != nil {
 		return err
 	}
 	for _, key := range imageKeys {
@@ -119,7 +123,7 @@ func (b *bench) unpackGroup(key string) (*Group, error) {
 			{Name: tarName, Argv: []string{"tar", tarFlag, "-xf", layer.Path, "-C", at("tar")}, Setup: mk("tar"), Clean: rm("tar")},
 			{Name: decomp + " | tar -x", Argv: sh(fmt.Sprintf("%s %s | tar -x -C %s", decomp, layer.Path, at("pipe"))), Setup: mk("pipe"), Clean: rm("pipe")},
 			{Name: decomp + " > /dev/null (floor)", Argv: sh(fmt.Sprintf("%s %s > /dev/null", decomp, layer.Path))},
-			{Name: "klauspost decode (floor)", Argv: []string{b.self, decodeFlag, comp, layer.Path}},
+			{Name: "klauspost decode (floor)", Argv: []string{b.decode, comp, layer.Path}},
 			{Name: "tar -xf, uncompressed (floor)", Argv: []string{"tar", "-xf", plain, "-C", at("plain")}, Setup: mk("plain"), Clean: rm("plain")},
 			{Name: "cp -a (floor)", Argv: []string{"cp", "-a", b.trees[key] + "/.", at("cp")}, Setup: mk("cp"), Clean: rm("cp")},
 		},
@@ -146,16 +150,17 @@ const (
 	aloneNoopName = "unpack library alone, already current"
 )
 
-// buildAlone builds bench/unpackalone as make builds jailimg (static, no
-// cgo), with the go command make bench passes (GO).
-func (b *bench) buildAlone() error {
-	b.alone = filepath.Join(b.work, "unpackalone")
-	cmd := exec.Command(envOr("GO", "go"), "build", "-trimpath", "-o", b.alone, "./bench/unpackalone")
+// buildProgram builds the program bench/name into the work directory as
+// make builds jailimg (static, no cgo), with the go command make bench
+// passes (GO), and returns its path.
+func (b *bench) buildProgram(name string) (string, error) {
+	bin := filepath.Join(b.work, name)
+	cmd := exec.Command(envOr("GO", "go"), "build", "-trimpath", "-o", bin, "./bench/"+name)
 	cmd.Dir, cmd.Env = b.repo, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building bench/unpackalone: %w: %s", err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("building bench/%s: %w: %s", name, err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return bin, nil
 }
 
 // breakdown says where the time of jailimg's unpack of a small image goes,
