@@ -8,20 +8,21 @@ import (
 )
 
 // The pipeline's buffers (the chunks of a layer stream, the writers'
-// content blocks and the copy buffer for large files) are carved from one region of memory, mapped once per
-// process and advised to the kernel for a transparent huge page
-// (MADV_HUGEPAGE). Every page a process touches for the first time costs a
-// page fault, and the buffers are the pages an unpack touches most: faulted
-// in 4 KiB at a time they are about 450 faults, which on the virtual machine
-// of docs/benchmarks.md take longer than decompressing a small image's
-// first megabytes. Backed by one huge page they are one fault.
+// content blocks and the copy buffer for large files) are carved from one
+// region of memory, mapped once per process and advised to the kernel for a
+// transparent huge page (MADV_HUGEPAGE). Every page a process touches for
+// the first time costs a page fault, and the buffers are most of the pages
+// an unpack touches: faulted in 4 KiB at a time they are up to 480 faults,
+// which on the virtual machine of docs/benchmarks.md take longer than
+// decompressing a small image's first megabytes. Backed by one huge page
+// they are one fault.
 //
 // Where the kernel gives no huge page (THP disabled, or no free 2 MiB
 // block) the region is faulted in page by page, as heap memory is; where the
 // mapping fails, buffers come from the heap. Either way the buffers and
 // their contents are the same: only the cost of touching them changes. The
 // region is never unmapped; buffers taken from it are reused through the
-// free lists of chunks and blocks.
+// free lists of chunks, blocks and copy buffers.
 const (
 	hugePage = 2 << 20
 	// arenaSize holds one stream's chunks, one unpack's content blocks and
