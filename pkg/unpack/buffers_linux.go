@@ -33,40 +33,61 @@ const (
 // A compile-time check that arenaSize fits in one huge page.
 const _ = uint(hugePage - arenaSize)
 
-var arena struct {
+// buffers is the process's arena.
+var buffers arena
+
+// newBuffer returns a zeroed buffer of n bytes, from the process's arena
+// while it lasts, else from the heap. Under the race detector (and asan,
+// msan) every buffer comes from the heap: they do not watch memory mapped
+// by hand, and the buffers are where a reuse bug would show.
+func newBuffer(n int) []byte {
+	if checkedMemory {
+		return make([]byte, n)
+	}
+	return buffers.get(n)
+}
+
+// An arena hands out buffers from one huge page, mapped on first use.
+type arena struct {
 	sync.Mutex
 	mapped bool
 	region []byte // the huge page mapped, nil if the mapping failed
 	rest   []byte // what is not handed out yet
 }
 
-// newBuffer returns a zeroed buffer of n bytes, from the arena while it
-// lasts, else from the heap.
-func newBuffer(n int) []byte {
-	arena.Lock()
-	defer arena.Unlock()
-	if !arena.mapped {
-		arena.mapped = true
-		arena.region = mapArena()
-		arena.rest = arena.region[:min(arenaSize, len(arena.region))]
+// get returns a zeroed buffer of n bytes, exactly n long and n in
+// capacity, from the arena while it lasts, else from the heap.
+func (a *arena) get(n int) []byte {
+	a.Lock()
+	defer a.Unlock()
+	if !a.mapped {
+		a.mapped = true
+		a.region = mapHugePage()
+		a.rest = a.region[:min(arenaSize, len(a.region))]
 	}
-	if n > len(arena.rest) {
+	if n > len(a.rest) {
 		return make([]byte, n)
 	}
-	b := arena.rest[:n:n]
-	arena.rest = arena.rest[n:]
+	b := a.rest[:n:n]
+	a.rest = a.rest[n:]
 	return b
 }
 
-// mapArena maps a huge page's worth of memory aligned to a huge page,
+// mapHugePage maps a huge page's worth of memory aligned to a huge page,
 // advised for one, or returns nil.
-func mapArena() []byte {
-	// Map twice a huge page, keep the aligned huge page inside and unmap
-	// the rest, so that the kernel can back it with one huge page.
+func mapHugePage() []byte {
+	// Map twice a huge page: the aligned huge page inside is kept.
 	p, err := unix.MmapPtr(-1, 0, nil, 2*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return nil
 	}
+	return trimToHugePage(p)
+}
+
+// trimToHugePage unmaps from the mapping of 2*hugePage bytes at p all but
+// the huge page aligned inside it, so that the kernel can back that with
+// one huge page, advises it for one and returns it.
+func trimToHugePage(p unsafe.Pointer) []byte {
 	off := -uintptr(p) & (hugePage - 1)
 	if off > 0 {
 		_ = unix.MunmapPtr(p, off)

@@ -7,53 +7,115 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// TestArena checks that the pipeline's buffers come from one region
-// aligned to a huge page and advised for one (VmFlags "hg" in smaps), and
-// that the buffers newBuffer hands out are zeroed, exactly as large as
-// asked (an append cannot spill into the next one) and disjoint.
+// TestArena checks that an arena hands out buffers from one region aligned
+// to a huge page and advised for one (VmFlags "hg" in smaps); that they are
+// zeroed, exactly as large as asked (an append cannot spill into the next
+// one) and disjoint; and that once the region is used up they come from the
+// heap. It uses an arena of its own, not the process's, which other tests
+// use up.
 func TestArena(t *testing.T) {
+	var a arena
+	sizes := []int{chunkSize, blockSize, copyBufSize, chunkSize, blockSize}
 	var bufs [][]byte
-	for _, n := range []int{chunkSize, blockSize, copyBufSize, chunkSize, blockSize} {
-		b := newBuffer(n)
+	for _, n := range sizes {
+		b := a.get(n)
 		if len(b) != n || cap(b) != n {
-			t.Fatalf("newBuffer(%d): len %d cap %d", n, len(b), cap(b))
+			t.Fatalf("get(%d): len %d cap %d", n, len(b), cap(b))
 		}
 		for i, c := range b {
 			if c != 0 {
-				t.Fatalf("newBuffer(%d): byte %d is %d, not zero", n, i, c)
+				t.Fatalf("get(%d): byte %d is %d, not zero", n, i, c)
 			}
 		}
+		b[0], b[n-1] = 1, 1 // in use
 		bufs = append(bufs, b)
 	}
-	for i, a := range bufs {
-		for _, b := range bufs[i+1:] {
-			lo, hi := addr(a), addr(a)+uintptr(len(a))
-			if addr(b) < hi && addr(b)+uintptr(len(b)) > lo {
-				t.Fatalf("buffers overlap: %#x+%d and %#x+%d", addr(a), len(a), addr(b), len(b))
+	if a.region == nil {
+		t.Fatal("the arena was not mapped")
+	}
+	if p := addr(a.region); p%hugePage != 0 || len(a.region) != hugePage {
+		t.Fatalf("arena at %#x, %d bytes: not one aligned huge page", p, len(a.region))
+	}
+	for _, b := range bufs {
+		if !inside(b, a.region) {
+			t.Fatalf("buffer %#x+%d is not in the arena %#x+%d", addr(b), len(b), addr(a.region), len(a.region))
+		}
+	}
+	for i, b := range bufs {
+		for _, c := range bufs[i+1:] {
+			if addr(c) < addr(b)+uintptr(len(b)) && addr(c)+uintptr(len(c)) > addr(b) {
+				t.Fatalf("buffers overlap: %#x+%d and %#x+%d", addr(b), len(b), addr(c), len(c))
 			}
 		}
 	}
+	if b := a.get(arenaSize); inside(b, a.region) || len(b) != arenaSize {
+		t.Fatalf("get(%d) past the arena's end: %#x+%d, want a heap buffer", arenaSize, addr(b), len(b))
+	}
+	wantHg(t, a.region)
+}
 
-	arena.Lock()
-	region := arena.region
-	arena.Unlock()
-	if region == nil {
-		t.Fatal("the arena was not mapped")
+// TestNewBuffer checks that the pipeline's buffers come from the process's
+// arena while it has room, and from the heap under the race detector.
+func TestNewBuffer(t *testing.T) {
+	buffers.Lock()
+	room := !buffers.mapped || len(buffers.rest) >= 64
+	buffers.Unlock()
+	b := newBuffer(64)
+	buffers.Lock()
+	region := buffers.region
+	buffers.Unlock()
+	switch {
+	case checkedMemory && inside(b, region):
+		t.Fatal("newBuffer under the race detector returned a buffer of the arena")
+	case !checkedMemory && room && !inside(b, region):
+		t.Fatalf("newBuffer returned %#x, not in the arena %#x+%d that had room", addr(b), addr(region), len(region))
 	}
-	if a := addr(region); a%hugePage != 0 || len(region) != hugePage {
-		t.Fatalf("arena at %#x, %d bytes: not one aligned huge page", a, len(region))
-	}
-	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
-		return // a kernel without THP: the advice is refused, and harmless
-	}
-	flags, err := vmFlags(addr(region))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(" "+flags+" ", " hg ") {
-		t.Errorf("arena's mapping has VmFlags %q, without hg (MADV_HUGEPAGE)", flags)
+}
+
+// TestTrimToHugePage maps twice a huge page at an address that is not
+// aligned to one (mmap of 2*hugePage bytes is usually aligned already) and
+// checks that trimToHugePage leaves exactly the aligned huge page inside
+// mapped, and nothing else of the mapping.
+func TestTrimToHugePage(t *testing.T) {
+	for _, skew := range []uintptr{0, 4096, 0x123000, hugePage - 4096} {
+		t.Run(fmt.Sprintf("skew %#x", skew), func(t *testing.T) {
+			// Reserve room, free it, and map at an address skew bytes
+			// past a huge page boundary inside it.
+			room, err := unix.MmapPtr(-1, 0, nil, 4*hugePage, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := (uintptr(room) + hugePage - 1) &^ (hugePage - 1)
+			at := unsafe.Add(room, base+skew-uintptr(room)) // in the room, not Go memory
+			if err := unix.MunmapPtr(room, 4*hugePage); err != nil {
+				t.Fatal(err)
+			}
+			p, err := unix.MmapPtr(-1, 0, at, 2*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != at {
+				t.Fatalf("mapped at %p, asked %p", p, at)
+			}
+			b := trimToHugePage(p)
+			want := base + skew
+			if skew > 0 {
+				want = base + hugePage
+			}
+			if addr(b) != want || len(b) != hugePage {
+				t.Fatalf("trimmed to %#x+%#x, want %#x+%#x", addr(b), len(b), want, hugePage)
+			}
+			mapped := mappedIn(t, base+skew, base+skew+2*hugePage)
+			if len(mapped) != 1 || mapped[0] != [2]uintptr{want, want + hugePage} {
+				t.Fatalf("mapped in %#x-%#x after trimming: %#x, want only %#x-%#x", base+skew, base+skew+2*hugePage, mapped, want, want+hugePage)
+			}
+			wantHg(t, b)
+			unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), hugePage)
+		})
 	}
 }
 
@@ -78,6 +140,49 @@ func TestBufferList(t *testing.T) {
 }
 
 func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// inside is whether b lies in region.
+func inside(b, region []byte) bool {
+	return addr(b) >= addr(region) && addr(b)+uintptr(len(b)) <= addr(region)+uintptr(len(region))
+}
+
+// wantHg fails t unless the mapping that starts at region has VmFlags hg
+// (MADV_HUGEPAGE), on a kernel with transparent huge pages.
+func wantHg(t *testing.T, region []byte) {
+	t.Helper()
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
+		return // a kernel without THP refuses the advice, harmlessly
+	}
+	flags, err := vmFlags(addr(region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(" "+flags+" ", " hg ") {
+		t.Errorf("mapping at %#x has VmFlags %q, without hg (MADV_HUGEPAGE)", addr(region), flags)
+	}
+}
+
+// mappedIn returns the parts of [lo, hi) mapped in this process, from
+// /proc/self/maps.
+func mappedIn(t *testing.T, lo, hi uintptr) [][2]uintptr {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in [][2]uintptr
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		r, _, _ := strings.Cut(line, " ")
+		var from, to uintptr
+		if _, err := fmt.Sscanf(r, "%x-%x", &from, &to); err != nil {
+			t.Fatalf("/proc/self/maps: %q: %v", line, err)
+		}
+		if from < hi && to > lo {
+			in = append(in, [2]uintptr{max(from, lo), min(to, hi)})
+		}
+	}
+	return in
+}
 
 // vmFlags returns the VmFlags line of the mapping starting at a in
 // /proc/self/smaps.
