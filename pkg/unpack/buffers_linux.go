@@ -107,6 +107,8 @@ type bufferList struct {
 	free chan []byte
 }
 
+// newBufferList returns an empty list of buffers of size bytes that keeps
+// at most keep of them free.
 func newBufferList(size, keep int) *bufferList {
 	return &bufferList{size: size, free: make(chan []byte, keep)}
 }
