@@ -414,8 +414,23 @@ func TestRunTmpfsSizeCap(t *testing.T) {
 			tmp = l
 		}
 	}
-	if !strings.Contains(tmp, "size=16384k") {
-		t.Errorf("with --tmpfs-size 16M the jail's /tmp is mounted %q, want size=16384k", tmp)
+	if !strings.Contains(tmp, "size=16384k") || !strings.Contains(tmp, "nr_inodes=4096") {
+		t.Errorf("with --tmpfs-size 16M the jail's /tmp is mounted %q, want size=16384k and nr_inodes=4096 (one per 4 KiB)", tmp)
+	}
+	j.stop(t)
+
+	// Inodes (and the names and xattrs they carry) are kernel memory the
+	// size does not count: a service filling the tmpfs with empty files
+	// stops at one per 4 KiB of it (the root directory holds one).
+	j = runJail(t, "--tmpfs-size", "1M", target, "files", "/tmp", "100000")
+	var got string
+	for _, l := range j.until(t, "READY") {
+		if strings.HasPrefix(l, "FILES ") {
+			got = l
+		}
+	}
+	if got != "FILES 255 ENOSPC" {
+		t.Errorf("the jail creating empty files in a 1M /tmp: %q, want \"FILES 255 ENOSPC\"", got)
 	}
 	j.stop(t)
 }

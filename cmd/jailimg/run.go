@@ -169,7 +169,7 @@ func (o *confineFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&o.state, "state", "", "host DIR holding the jail's state, cache and logs dirs (default: /var/lib/jailimg/NAME)")
 	cmd.MarkFlagDirname("state")
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "jail DIR to mount a fresh tmpfs on, with its owner and mode (adds to the policy's runtime dirs)")
-	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "cap of each tmpfs: bytes, or a number with K, M or G (default: the policy's, else 64M, refused if the jail's tmpfs mounts could then hold over half of the host's memory)")
+	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "cap of each tmpfs: bytes, or a number with K, M or G; it also allows one file per 4K (default: the policy's, else 64M, refused if the jail's tmpfs mounts could then hold over half of the host's memory)")
 	f.IntVar(&o.syslogRate, "syslog-rate", 0, "messages per second relayed from the jail's /dev/log (default: 200, bursts of 5 seconds' worth)")
 	f.StringVar(&o.syslogSocket, "syslog-socket", "", "the host's syslog socket the jail's /dev/log is relayed to (default: /dev/log)")
 	f.StringVar(&o.umask, "umask", "", "octal umask (default: the policy's, else 077)")

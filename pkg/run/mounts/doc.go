@@ -13,9 +13,11 @@
 //     of that device, without nodev: they work whether or not the
 //     partition is nodev, while every other device node of the jail is
 //     dead;
-//   - on each runtime directory a fresh tmpfs, size-capped, with the
+//   - on each runtime directory a fresh tmpfs, size-capped and with one
+//     inode per 4 KiB of its size (so that files, names and extended
+//     attributes, kernel memory outside the size, are capped too), with the
 //     owner and mode the directory has in the image; on /tmp with Tmp a
-//     private tmpfs, mode 1777;
+//     private tmpfs, mode 1777, capped alike;
 //   - on each persistent (state, cache, logs) directory a bind of
 //     STATE/<path in the jail>, created on first start (STATE root 0700,
 //     intermediate directories root 0755, the leaf with the image directory's owner

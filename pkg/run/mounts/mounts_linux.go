@@ -257,18 +257,29 @@ func own(fd int, d dirInfo) error {
 	return nil
 }
 
-// tmpfs makes a detached tmpfs of size bytes whose root has mode and owner.
+// tmpfsInodeBytes is how many bytes of a tmpfs's size allow one inode.
+// tmpfs's own default is one inode per page of half the host's memory,
+// whatever the size: each inode and dentry is kernel memory (about 1 KiB,
+// outside the size cap), and so are extended attributes, which tmpfs
+// accounts in the inodes' space. One per 4 KiB keeps that metadata under
+// about a quarter of the size, while a tree of one-page files still fits.
+const tmpfsInodeBytes = 4 << 10
+
+// tmpfs makes a detached tmpfs of size bytes whose root has mode and owner,
+// with one inode per tmpfsInodeBytes of it.
 func tmpfs(size uint64, mode, uid, gid uint32) (int, error) {
 	if size == 0 {
 		return -1, errors.New("tmpfs: no size cap") // 0 would mean unlimited to tmpfs
 	}
+	inodes := max(size/tmpfsInodeBytes, 1)
 	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
 	}
 	defer unix.Close(fs)
 	for _, kv := range [][2]string{
-		{"size", strconv.FormatUint(size, 10)}, {"mode", strconv.FormatUint(uint64(mode), 8)},
+		{"size", strconv.FormatUint(size, 10)}, {"nr_inodes", strconv.FormatUint(inodes, 10)},
+		{"mode", strconv.FormatUint(uint64(mode), 8)},
 		{"uid", strconv.FormatUint(uint64(uid), 10)}, {"gid", strconv.FormatUint(uint64(gid), 10)},
 	} {
 		if err := unix.FsconfigSetString(fs, kv[0], kv[1]); err != nil {

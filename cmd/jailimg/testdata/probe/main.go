@@ -11,6 +11,9 @@
 //	probe write PATH...    try to create (or append to) each path, report
 //	                       "WRITE PATH ok" or "WRITE PATH ERRNO", then sleep
 //	                       as probe sleep does
+//	probe files DIR N      create up to N empty files in DIR, report
+//	                       "FILES K ok" or "FILES K ERRNO" (K created, ERRNO
+//	                       of the first failure), then sleep as probe sleep does
 //	probe syslog N         send N messages to /dev/log, each with a blocking
 //	                       send, report "SENT N", then sleep as probe sleep does
 //	probe setid PATH       copy itself to PATH, setuid and setgid, and open
@@ -51,6 +54,10 @@ func main() {
 		sleep()
 	case "write":
 		write(os.Args[2:])
+		sleep()
+	case "files":
+		n, _ := strconv.Atoi(os.Args[3])
+		files(os.Args[2], n)
 		sleep()
 	case "syslog":
 		n, _ := strconv.Atoi(os.Args[2])
@@ -213,6 +220,20 @@ func write(paths []string) {
 		}
 		fmt.Printf("WRITE %s %s\n", p, result)
 	}
+}
+
+// files creates up to n empty files in dir, stopping at the first failure.
+func files(dir string, n int) {
+	k, result := 0, "ok"
+	for ; k < n; k++ {
+		fd, err := unix.Open(filepath.Join(dir, fmt.Sprintf("f%d", k)), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			result = errnoName(err.(syscall.Errno))
+			break
+		}
+		unix.Close(fd)
+	}
+	fmt.Printf("FILES %d %s\n", k, result)
 }
 
 // flood sends n messages to /dev/log as fast as it takes them.
