@@ -106,12 +106,16 @@ A feature the kernel lacks is skipped with a warning, or refused with --strict.
 The service never gets the operator's terminal as its controlling
 terminal (it is no session leader, and cannot acquire one): it cannot push
 keystrokes into the operator's shell (TIOCSTI), and Ctrl-C at the terminal
-reaches it through jailimg's forwarding. A terminal on stdin, stdout or
-stderr is still passed as is, for the service to read and write. -t
-(--tty), like "docker run -t", gives the service a pseudo-terminal of its
-own instead, as sudo's use_pty does: jailimg puts its terminal in raw mode,
-relays both ways and the window size, and restores the terminal when the
-service ends; stdin must be a terminal.
+reaches it through jailimg's forwarding. Nor does it get a terminal or a
+host file as a standard stream, as "docker run" without -i and -t: a
+terminal on stdin is replaced by /dev/null, and a terminal or file on
+stdout or stderr (a log opened with >>) is relayed through a pipe that
+jailimg copies from, so the service can write to it but neither change the
+terminal nor rewrite the file. -t (--tty), like "docker run -t", gives the
+service a pseudo-terminal of its own instead, as sudo's use_pty does:
+jailimg puts its terminal in raw mode, relays both ways and the window
+size, and restores the terminal when the service ends; stdin must be a
+terminal.
 
 --pidfile FILE holds the init's pid (signal it to signal the service).
 ` + runExitHelp,

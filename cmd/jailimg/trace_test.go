@@ -184,7 +184,7 @@ func TestTraceConfines(t *testing.T) {
 		{"--allow-root", []string{"--user", "0:0", "--allow-root"}, []string{"UID 0 0 0", "GID 0 0 0", "GROUPS []"}},
 	}
 	confined := []string{"CAPEFF 0000000000000000", "CAPPRM 0000000000000000", "CAPINH 0000000000000000",
-		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER false", "FD0 ISATTY true CTTY false",
+		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER false", "FD0 ISATTY false CTTY false", // the terminal is not passed
 		"UMASK 077", "NOFILE 64 64"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

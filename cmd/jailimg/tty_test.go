@@ -242,3 +242,107 @@ func TestRunCtrlC(t *testing.T) {
 		})
 	}
 }
+
+// ttyReport matches the probe's ttyioctl report of one descriptor.
+var ttyReport = regexp.MustCompile(`TTYIOCTL ([0-2]) TIOCSETD=(\w+) TCSETS=(\w+) TCXONC=(\w+)`)
+
+// TestRunTerminalNotPassed runs, from an operator's shell on a real
+// terminal, a jail whose program tries on its stdin, stdout and stderr the
+// terminal ioctls that would let it change the operator's line discipline
+// and modes or stop the terminal's output (in harmless forms that show the
+// access), and reads its stdin. Without -t the service gets no terminal:
+// every ioctl fails with ENOTTY, stdin reads end of file (it cannot take
+// keystrokes meant for the shell), its output still reaches the screen, and
+// the operator's terminal mode is unchanged. The control runs the program
+// directly in the operator's session, where the ioctls succeed.
+func TestRunTerminalNotPassed(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "ttyio", "")
+	probe := filepath.Join(dir, "ttyio-probe")
+	for _, tt := range []struct {
+		name, line string
+		want       string // every result, and the STDIN line
+	}{
+		{"control: directly in the operator's session", probe + " ttyioctl", "ok"},
+		{"run", jailimgBin + " run " + jail + " ttyioctl", "ENOTTY"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			con := operatorShell(t)
+			con.WaitFor(t, 0, regexp.MustCompile(`\$ `))
+			before, err := unix.IoctlGetTermios(int(con.Slave.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end, code := shell(t, con, 0, tt.line)
+			screen := string(con.Screen(0)[:end])
+			reports := ttyReport.FindAllStringSubmatch(screen, -1)
+			if code != "0" || len(reports) != 3 {
+				t.Fatalf("%s: exit status %s, %d TTYIOCTL reports, want 0 and 3:\n%s", tt.line, code, len(reports), screen)
+			}
+			for _, r := range reports {
+				if r[2] != tt.want || r[3] != tt.want || r[4] != tt.want {
+					t.Errorf("fd %s: %s, want every ioctl %s", r[1], r[0], tt.want)
+				}
+			}
+			stdin := "STDIN terminal"
+			if tt.want == "ENOTTY" {
+				stdin = "STDIN EOF"
+			}
+			if !strings.Contains(screen, stdin) {
+				t.Errorf("the program did not report %q:\n%s", stdin, screen)
+			}
+			after, err := unix.IoctlGetTermios(int(con.Slave.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *after != *before {
+				t.Errorf("terminal mode changed:\nbefore %+v\nafter  %+v", before, after)
+			}
+		})
+	}
+}
+
+// TestRunLogFileRelayed runs a jail whose program, given a log file as
+// stdout and stderr (`>> LOG 2>&1`, as dist/jailimg-jail starts jails),
+// tries to rewrite it: clear O_APPEND, write at offset 0, truncate. jailimg
+// relays a file through a pipe, so the attempt fails (ESPIPE, EINVAL), what
+// the log held before is kept and the program's report is appended. The
+// control gives the program the file directly, and the log is rewritten.
+func TestRunLogFileRelayed(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "logw", "")
+	probe := filepath.Join(dir, "logw-probe")
+	const earlier = "EARLIER RUNS: kept\n"
+	for _, tt := range []struct {
+		name, cmd string
+		relayed   bool
+	}{
+		{"control: the file given directly", probe + " logrewrite", false},
+		{"run", jailimgBin + " run " + jail + " logrewrite", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "jail.log")
+			if err := os.WriteFile(log, []byte(earlier), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sh := exec.Command("/bin/sh", "-c", tt.cmd+` >>"$1" 2>&1`, "sh", log)
+			if out, err := sh.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v: %s", tt.cmd, err, out)
+			}
+			b, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(b)
+			want := "LOG F_SETFL=ok PWRITE=ESPIPE FTRUNCATE=EINVAL\n"
+			if tt.relayed && got != earlier+want {
+				t.Errorf("the log after the jail tried to rewrite it: %q, want %q", got, earlier+want)
+			}
+			if !tt.relayed && strings.HasPrefix(got, earlier) {
+				t.Errorf("control: the program given the file did not rewrite it: %q", got)
+			}
+		})
+	}
+}

@@ -37,8 +37,14 @@
 // on a terminal other than one's own needs CAP_SYS_ADMIN), nor be stopped
 // by it. With WithTTY the service child leads a session whose controlling
 // terminal is a pseudo-terminal of its own (package pty), relayed by the
-// launcher. A terminal given as a standard stream without WithTTY is
-// passed as is, for the service to read and write.
+// launcher. Without WithTTY the service never holds a terminal or a file
+// of the host as a standard stream, whose descriptor would let it change
+// the operator's terminal (line discipline, modes, flow control), read the
+// keystrokes meant for the operator's shell, or rewrite a log file shared
+// with earlier runs: a terminal on stdin is replaced by /dev/null, and a
+// stdout or stderr that is not a pipe, a socket or /dev/null is relayed
+// through a pipe the launcher copies from (one pipe when both are the same
+// file, so their order is kept).
 //
 // # The service child's sequence
 //

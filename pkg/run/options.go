@@ -165,7 +165,10 @@ func WithSyslogSocket(path string) Option { return func(o *options) { o.syslogDe
 // main calls Main first. Default: /proc/self/exe. Tests set it.
 func withInit(path string) Option { return func(o *options) { o.initPath = path } }
 
-// WithStdio sets the service's standard streams. Default: the process's own.
+// WithStdio sets the service's standard streams. Default: the process's
+// own. A terminal given as in is not passed (the service reads /dev/null;
+// see WithTTY), and an out or errw that is a file other than a pipe, a
+// socket or /dev/null is relayed through a pipe (see the package doc).
 func WithStdio(in io.Reader, out, errw io.Writer) Option {
 	return func(o *options) { o.stdin, o.stdout, o.stderr = in, out, errw }
 }

@@ -324,7 +324,7 @@ func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, traced bo
 	cmd := exec.CommandContext(ctx, o.initPath)
 	cmd.Args = []string{initArg0}
 	cmd.Env = []string{initEnv + "=1"}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.stdin, o.stdout, o.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(o.stdin, o.stdout, o.stderr)
 	cmd.ExtraFiles = []*os.File{p.specR, p.statW, nil, p.goR} // fds 3 to 6
 	// A session of its own, without a controlling terminal: neither the
 	// init nor the service (which is no session leader) ever has the

@@ -11,6 +11,16 @@
 //	probe write PATH...    try to create (or append to) each path, report
 //	                       "WRITE PATH ok" or "WRITE PATH ERRNO", then sleep
 //	                       as probe sleep does
+//	probe ttyioctl         try on fds 0, 1 and 2 the terminal ioctls a service
+//	                       holding the operator's terminal could misuse, each
+//	                       in a harmless form (set the line discipline and the
+//	                       modes it has, resume output); report "TTYIOCTL FD
+//	                       TIOCSETD=R TCSETS=R TCXONC=R" (R: ok or the errno),
+//	                       then "STDIN terminal", or "STDIN EOF" when reading
+//	                       fd 0 gives end of file
+//	probe logrewrite       do to fd 1 what would rewrite a log file: clear
+//	                       O_APPEND, write at offset 0, truncate to 8 bytes;
+//	                       report "LOG F_SETFL=R PWRITE=R FTRUNCATE=R"
 //	probe files DIR N      create up to N empty files in DIR, report
 //	                       "FILES K ok" or "FILES K ERRNO" (K created, ERRNO
 //	                       of the first failure), then sleep as probe sleep does
@@ -55,6 +65,10 @@ func main() {
 	case "write":
 		write(os.Args[2:])
 		sleep()
+	case "ttyioctl":
+		ttyioctl()
+	case "logrewrite":
+		logrewrite()
 	case "files":
 		n, _ := strconv.Atoi(os.Args[3])
 		files(os.Args[2], n)
@@ -220,6 +234,58 @@ func write(paths []string) {
 		}
 		fmt.Printf("WRITE %s %s\n", p, result)
 	}
+}
+
+// ttyioctl tries the terminal ioctls on fds 0 to 2; see the usage.
+func ttyioctl() {
+	res := func(err error) string {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return errnoName(errno)
+		}
+		return "ok"
+	}
+	for fd := range 3 {
+		ldisc := res(unix.IoctlSetPointerInt(fd, unix.TIOCSETD, 0)) // N_TTY, the default
+		modes := "ENOTTY"
+		if t, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
+			modes = res(unix.IoctlSetTermios(fd, unix.TCSETS, t))
+		} else {
+			modes = res(err)
+		}
+		flow := res(unix.IoctlSetInt(fd, unix.TCXONC, unix.TCOON))
+		fmt.Printf("TTYIOCTL %d TIOCSETD=%s TCSETS=%s TCXONC=%s\n", fd, ldisc, modes, flow)
+	}
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		fmt.Println("STDIN terminal")
+		return
+	}
+	var b [1]byte
+	if n, err := os.Stdin.Read(b[:]); n == 0 && err != nil {
+		fmt.Println("STDIN EOF")
+		return
+	}
+	fmt.Println("STDIN data")
+}
+
+// logrewrite does to fd 1 what would rewrite a log file; see the usage.
+func logrewrite() {
+	res := func(err error) string {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return errnoName(errno)
+		}
+		return "ok"
+	}
+	fl, err := unix.FcntlInt(1, unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(1, unix.F_SETFL, fl&^unix.O_APPEND)
+	}
+	setfl := res(err)
+	_, err = unix.Pwrite(1, []byte("FORGED\n"), 0)
+	pwrite := res(err)
+	ftruncate := res(unix.Ftruncate(1, 8))
+	fmt.Printf("LOG F_SETFL=%s PWRITE=%s FTRUNCATE=%s\n", setfl, pwrite, ftruncate)
 }
 
 // files creates up to n empty files in dir, stopping at the first failure.

@@ -1,0 +1,85 @@
+package run
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// stdio returns the standard streams the jail's init gets, from those of
+// WithStdio: never a terminal or a file of the host, whose descriptor would
+// let the service do more than read and write. A terminal lets it change
+// the operator's line discipline and modes (TIOCSETD, TCSETS), stop its
+// output (TCXONC) and read the keystrokes meant for the operator's shell
+// while it runs in the background; a file lets it clear O_APPEND, rewrite
+// and truncate what was written before (a log file shared with earlier
+// runs). So, as `docker run` without -i and -t does:
+//
+//   - a terminal on stdin is not passed: the service reads /dev/null (with
+//     WithTTY it gets a pty of its own instead);
+//   - stdout and stderr that are anything but a pipe, a socket or
+//     /dev/null are relayed: the service writes to a pipe, and this
+//     process copies what it writes to the stream, until every process of
+//     the jail has closed it. When stdout and stderr are the same file
+//     (2>&1) they share one pipe, so their order is kept.
+func stdio(in io.Reader, out, errw io.Writer) (io.Reader, io.Writer, io.Writer) {
+	if f, ok := in.(*os.File); ok && isTerminal(f) {
+		in = nil // exec.Cmd opens /dev/null
+	}
+	same := sameFile(out, errw)
+	out = relayed(out)
+	if same {
+		return in, out, out
+	}
+	return in, out, relayed(errw)
+}
+
+// relayWriter hides the *os.File it writes to from exec.Cmd, which then
+// gives the child a pipe and copies from it.
+type relayWriter struct{ f *os.File }
+
+func (w relayWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+
+// relayed returns w, or a relayWriter for w when it is a file the jail
+// must not hold (see stdio).
+func relayed(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return w
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil {
+		return relayWriter{f}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return w
+	case unix.S_IFCHR:
+		if st.Rdev == unix.Mkdev(1, 3) { // /dev/null
+			return w
+		}
+	}
+	return relayWriter{f}
+}
+
+// sameFile is whether a and b are the same file (the same device and
+// inode), as stdout and stderr are after 2>&1.
+func sameFile(a, b io.Writer) bool {
+	fa, ok1 := a.(*os.File)
+	fb, ok2 := b.(*os.File)
+	if !ok1 || !ok2 {
+		return false
+	}
+	var sa, sb unix.Stat_t
+	if unix.Fstat(int(fa.Fd()), &sa) != nil || unix.Fstat(int(fb.Fd()), &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// isTerminal is whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
