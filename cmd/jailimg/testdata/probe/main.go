@@ -200,6 +200,8 @@ func creds() {
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	fmt.Printf("NOFILE %d %d\n", lim.Cur, lim.Max)
+	unix.Getrlimit(unix.RLIMIT_CORE, &lim)
+	fmt.Printf("CORE %d %d\n", lim.Cur, lim.Max)
 	wd, _ := os.Getwd()
 	fmt.Printf("CWD %s\n", wd)
 	env := os.Environ()
