@@ -111,7 +111,9 @@ host file as a standard stream, as "docker run" without -i and -t: a
 terminal on stdin is replaced by /dev/null, and a terminal or file on
 stdout or stderr (a log opened with >>) is relayed through a pipe that
 jailimg copies from, so the service can write to it but neither change the
-terminal nor rewrite the file. -t (--tty), like "docker run -t", gives the
+terminal nor rewrite the file (it sees a pipe: its output may be block
+buffered). A write the stream refuses (a full disk) is warned about once,
+and the service writes on. -t (--tty), like "docker run -t", gives the
 service a pseudo-terminal of its own instead, as sudo's use_pty does:
 jailimg puts its terminal in raw mode, relays both ways and the window
 size, and restores the terminal when the service ends; stdin must be a

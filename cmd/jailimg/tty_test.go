@@ -346,3 +346,61 @@ func TestRunLogFileRelayed(t *testing.T) {
 		})
 	}
 }
+
+// TestRunHostPIDLeftovers runs, with --pid host (where no pid namespace
+// ends the jail's processes with its init), a service that leaves a
+// grandchild behind, orphaned and holding its stdout, a log file relayed
+// through a pipe. jailimg run must end with the service's status, and the
+// grandchild must be gone: the init, a subreaper, kills what is reparented
+// to it, including what the children it kills leave.
+func TestRunHostPIDLeftovers(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "orphan", "")
+	log := filepath.Join(dir, "jail.log")
+	sh := exec.Command("/bin/sh", "-c", jailimgBin+" run --pid host "+jail+` orphan >>"$1" 2>&1`, "sh", log)
+	if out, err := sh.CombinedOutput(); err != nil {
+		b, _ := os.ReadFile(log)
+		t.Fatalf("jailimg run --pid host: %v: %s\nlog:\n%s", err, out, b)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`ORPHAN ([0-9]+)\n`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no ORPHAN line in the log:\n%s", b)
+	}
+	pid, _ := strconv.Atoi(string(m[1]))
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		unix.Kill(pid, unix.SIGKILL)
+		t.Errorf("the service's orphaned grandchild (pid %d) still runs after jailimg run ended", pid)
+	}
+}
+
+// TestRunFailingStream runs a service whose stdout is /dev/full, which
+// jailimg relays through a pipe: every write to the stream fails (ENOSPC),
+// but the relay goes on draining the pipe, so the service writes on and
+// ends with its own status, 0, rather than dying of SIGPIPE (141) at its
+// next write once a relay that stopped had closed the pipe. jailimg warns
+// once that the output is lost.
+func TestRunFailingStream(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	jail := probeJail(t, dir, "lines", "")
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	var stderr strings.Builder
+	cmd := exec.Command(jailimgBin, "run", jail, "lines", "10")
+	cmd.Stdout, cmd.Stderr = full, &stderr
+	err = cmd.Run()
+	if err != nil {
+		t.Errorf("jailimg run with stdout /dev/full: %v, want exit 0 (the service's); stderr:\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "the service's output is lost"); n != 1 {
+		t.Errorf("jailimg warned %d times that the output is lost, want once; stderr:\n%s", n, stderr.String())
+	}
+}

@@ -237,8 +237,32 @@ func reap(pid int) syscall.WaitStatus {
 }
 
 // killChildren kills what the service left behind, reparented to the init
-// (a subreaper, without a pid namespace to end them).
+// (a subreaper, without a pid namespace to end them). A killed child's own
+// children are reparented to the init only once it dies, so it reaps the
+// killed and looks again, until none is left.
 func killChildren() {
+	for {
+		pids := children()
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		for range pids {
+			var err error
+			for _, err = unix.Wait4(-1, nil, 0, nil); err == unix.EINTR; _, err = unix.Wait4(-1, nil, 0, nil) {
+			}
+			if err != nil {
+				return // ECHILD: none left
+			}
+		}
+	}
+}
+
+// children lists the init's children, from /proc.
+func children() []int {
+	var pids []int
 	tasks, _ := os.ReadDir("/proc/self/task")
 	for _, t := range tasks {
 		raw, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
@@ -247,10 +271,11 @@ func killChildren() {
 		}
 		for _, f := range strings.Fields(string(raw)) {
 			if pid, err := strconv.Atoi(f); err == nil {
-				unix.Kill(pid, unix.SIGKILL)
+				pids = append(pids, pid)
 			}
 		}
 	}
+	return pids
 }
 
 // readSpec reads the spec from fd specFD, and returns it raw too.

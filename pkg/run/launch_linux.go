@@ -23,8 +23,8 @@ type Launch struct {
 
 // Prepare resolves target and opts into a Launch, as Run does, without
 // starting anything. WithPidfile and WithTTY do not apply to a Launch, and
-// the streams of WithStdio must be files (or nil, for /dev/null): nothing
-// copies them, since the caller, not os/exec, waits for the service.
+// the streams of WithStdio must be files (or nil, for /dev/null): os/exec
+// copies only those relayed (see WithStdio), until Close.
 func Prepare(target string, opts ...Option) (*Launch, error) {
 	o := makeOptions(opts)
 	for _, f := range []any{o.stdin, o.stdout, o.stderr} {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/jailimg/jailimg/pkg/run/pty"
 	"github.com/jailimg/jailimg/pkg/run/syslog"
@@ -315,6 +316,10 @@ func (p *pipes) close(all bool) {
 	}
 }
 
+// relayDelay bounds how long Wait waits for the stdio relays once the
+// jail's init has ended.
+const relayDelay = 2 * time.Second
+
 func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, traced bool) (*child, error) {
 	var p pipes
 	if err := p.open(traced); err != nil {
@@ -324,7 +329,12 @@ func spawnOnce(ctx context.Context, s *spec, o *options, tty *pty.Pty, traced bo
 	cmd := exec.CommandContext(ctx, o.initPath)
 	cmd.Args = []string{initArg0}
 	cmd.Env = []string{initEnv + "=1"}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(o.stdin, o.stdout, o.stderr)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(o)
+	// Wait also waits for the relays of stdio to reach the end of their
+	// pipes, which the jail's processes hold: once the init has ended, only
+	// one it could not end (with the host's pid namespace, none ends them
+	// all) can still hold one, and is not waited for longer than this.
+	cmd.WaitDelay = relayDelay
 	cmd.ExtraFiles = []*os.File{p.specR, p.statW, nil, p.goR} // fds 3 to 6
 	// A session of its own, without a controlling terminal: neither the
 	// init nor the service (which is no session leader) ever has the

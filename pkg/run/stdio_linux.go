@@ -2,7 +2,9 @@ package run
 
 import (
 	"io"
+	"log/slog"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,35 +24,53 @@ import (
 //     /dev/null are relayed: the service writes to a pipe, and this
 //     process copies what it writes to the stream, until every process of
 //     the jail has closed it. When stdout and stderr are the same file
-//     (2>&1) they share one pipe, so their order is kept.
-func stdio(in io.Reader, out, errw io.Writer) (io.Reader, io.Writer, io.Writer) {
+//     (2>&1) they share one pipe, so their order is kept. A write to the
+//     stream that fails (a full disk, a terminal hung up) is logged once
+//     and the pipe is still drained, so the service gets neither EPIPE
+//     nor SIGPIPE for it and the relay goes on once the stream takes
+//     writes again.
+func stdio(o *options) (io.Reader, io.Writer, io.Writer) {
+	in := o.stdin
 	if f, ok := in.(*os.File); ok && isTerminal(f) {
 		in = nil // exec.Cmd opens /dev/null
 	}
-	same := sameFile(out, errw)
-	out = relayed(out)
+	same := sameFile(o.stdout, o.stderr)
+	out := relayed(o.stdout, o.logger)
 	if same {
 		return in, out, out
 	}
-	return in, out, relayed(errw)
+	return in, out, relayed(o.stderr, o.logger)
 }
 
 // relayWriter hides the *os.File it writes to from exec.Cmd, which then
 // gives the child a pipe and copies from it.
-type relayWriter struct{ f *os.File }
+type relayWriter struct {
+	f      *os.File
+	logger *slog.Logger
+	once   sync.Once
+}
 
-func (w relayWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+// Write writes p to the file and reports it written, whatever the file
+// said: exec.Cmd stops copying, and closes the pipe, at the first error.
+func (w *relayWriter) Write(p []byte) (int, error) {
+	if _, err := w.f.Write(p); err != nil {
+		w.once.Do(func() {
+			w.logger.Warn("the service's output is lost while its stream fails", "stream", w.f.Name(), "err", err)
+		})
+	}
+	return len(p), nil
+}
 
 // relayed returns w, or a relayWriter for w when it is a file the jail
 // must not hold (see stdio).
-func relayed(w io.Writer) io.Writer {
+func relayed(w io.Writer, logger *slog.Logger) io.Writer {
 	f, ok := w.(*os.File)
 	if !ok {
 		return w
 	}
 	var st unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &st) != nil {
-		return relayWriter{f}
+		return &relayWriter{f: f, logger: logger}
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO, unix.S_IFSOCK:
@@ -60,7 +80,7 @@ func relayed(w io.Writer) io.Writer {
 			return w
 		}
 	}
-	return relayWriter{f}
+	return &relayWriter{f: f, logger: logger}
 }
 
 // sameFile is whether a and b are the same file (the same device and

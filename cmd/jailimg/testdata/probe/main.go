@@ -21,6 +21,12 @@
 //	probe logrewrite       do to fd 1 what would rewrite a log file: clear
 //	                       O_APPEND, write at offset 0, truncate to 8 bytes;
 //	                       report "LOG F_SETFL=R PWRITE=R FTRUNCATE=R"
+//	probe orphan           start "probe orphan-parent", which starts "probe
+//	                       sleep" with the same stdout, reports "ORPHAN PID"
+//	                       (the sleeper's pid) and exits; then exit, leaving
+//	                       the sleeper orphaned, holding stdout
+//	probe lines N          print "LINE i" for i from 1 to N, 20 ms apart, then
+//	                       "LINES done"
 //	probe files DIR N      create up to N empty files in DIR, report
 //	                       "FILES K ok" or "FILES K ERRNO" (K created, ERRNO
 //	                       of the first failure), then sleep as probe sleep does
@@ -40,6 +46,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -65,6 +72,15 @@ func main() {
 	case "write":
 		write(os.Args[2:])
 		sleep()
+	case "lines":
+		n, _ := strconv.Atoi(os.Args[2])
+		for i := 1; i <= n; i++ {
+			fmt.Printf("LINE %d\n", i)
+			time.Sleep(20 * time.Millisecond)
+		}
+		fmt.Println("LINES done")
+	case "orphan", "orphan-parent":
+		orphan(os.Args[1] == "orphan")
 	case "ttyioctl":
 		ttyioctl()
 	case "logrewrite":
@@ -236,6 +252,25 @@ func write(paths []string) {
 		}
 		fmt.Printf("WRITE %s %s\n", p, result)
 	}
+}
+
+// orphan leaves a process behind that holds stdout; see the usage.
+func orphan(top bool) {
+	next := []string{"orphan-parent"}
+	if !top {
+		next = []string{"sleep"}
+	}
+	cmd := exec.Command(os.Args[0], next...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr // the jail has no /dev/null
+	if err := cmd.Start(); err != nil {
+		fmt.Printf("ORPHAN %v\n", err)
+		os.Exit(1)
+	}
+	if top {
+		cmd.Wait()
+		return
+	}
+	fmt.Printf("ORPHAN %d\n", cmd.Process.Pid)
 }
 
 // ttyioctl tries the terminal ioctls on fds 0 to 2; see the usage.
