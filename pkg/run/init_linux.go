@@ -250,12 +250,19 @@ func killChildren() {
 			unix.Kill(pid, unix.SIGKILL)
 		}
 		for range pids {
-			var err error
-			for _, err = unix.Wait4(-1, nil, 0, nil); err == unix.EINTR; _, err = unix.Wait4(-1, nil, 0, nil) {
-			}
-			if err != nil {
+			if waitAny() != nil {
 				return // ECHILD: none left
 			}
+		}
+	}
+}
+
+// waitAny reaps one child, whichever ends first.
+func waitAny() error {
+	for {
+		_, err := unix.Wait4(-1, nil, 0, nil)
+		if err != unix.EINTR {
+			return err
 		}
 	}
 }
