@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // stdio returns the standard streams the jail's init gets, from those of
@@ -31,7 +32,7 @@ import (
 //     writes again.
 func stdio(o *options) (io.Reader, io.Writer, io.Writer) {
 	in := o.stdin
-	if f, ok := in.(*os.File); ok && isTerminal(f) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		in = nil // exec.Cmd opens /dev/null
 	}
 	same := sameFile(o.stdout, o.stderr)
@@ -83,23 +84,15 @@ func relayed(w io.Writer, logger *slog.Logger) io.Writer {
 	return &relayWriter{f: f, logger: logger}
 }
 
-// sameFile is whether a and b are the same file (the same device and
-// inode), as stdout and stderr are after 2>&1.
+// sameFile is whether a and b are the same file (os.SameFile: the same
+// device and inode), as stdout and stderr are after 2>&1.
 func sameFile(a, b io.Writer) bool {
 	fa, ok1 := a.(*os.File)
 	fb, ok2 := b.(*os.File)
 	if !ok1 || !ok2 {
 		return false
 	}
-	var sa, sb unix.Stat_t
-	if unix.Fstat(int(fa.Fd()), &sa) != nil || unix.Fstat(int(fb.Fd()), &sb) != nil {
-		return false
-	}
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
-}
-
-// isTerminal is whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	sa, err1 := fa.Stat()
+	sb, err2 := fb.Stat()
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }

@@ -143,6 +143,19 @@ func tty() {
 	os.Exit(code)
 }
 
+// outcome reports err as the probe's lines do: ok, an errno's name, or the
+// error's text.
+func outcome(err error) string {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &errno):
+		return errnoName(errno)
+	}
+	return err.Error()
+}
+
 func errnoName(e syscall.Errno) string {
 	if n := unix.ErrnoName(e); n != "" {
 		return n
@@ -243,14 +256,7 @@ func write(paths []string) {
 				err = cerr
 			}
 		}
-		result := "ok"
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			result = errnoName(errno)
-		} else if err != nil {
-			result = err.Error()
-		}
-		fmt.Printf("WRITE %s %s\n", p, result)
+		fmt.Printf("WRITE %s %s\n", p, outcome(err))
 	}
 }
 
@@ -275,22 +281,14 @@ func orphan(top bool) {
 
 // ttyioctl tries the terminal ioctls on fds 0 to 2; see the usage.
 func ttyioctl() {
-	res := func(err error) string {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			return errnoName(errno)
-		}
-		return "ok"
-	}
 	for fd := range 3 {
-		ldisc := res(unix.IoctlSetPointerInt(fd, unix.TIOCSETD, 0)) // N_TTY, the default
-		modes := "ENOTTY"
-		if t, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
-			modes = res(unix.IoctlSetTermios(fd, unix.TCSETS, t))
-		} else {
-			modes = res(err)
+		ldisc := outcome(unix.IoctlSetPointerInt(fd, unix.TIOCSETD, 0)) // N_TTY, the default
+		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		if err == nil {
+			err = unix.IoctlSetTermios(fd, unix.TCSETS, t)
 		}
-		flow := res(unix.IoctlSetInt(fd, unix.TCXONC, unix.TCOON))
+		modes := outcome(err)
+		flow := outcome(unix.IoctlSetInt(fd, unix.TCXONC, unix.TCOON))
 		fmt.Printf("TTYIOCTL %d TIOCSETD=%s TCSETS=%s TCXONC=%s\n", fd, ldisc, modes, flow)
 	}
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
@@ -307,21 +305,14 @@ func ttyioctl() {
 
 // logrewrite does to fd 1 what would rewrite a log file; see the usage.
 func logrewrite() {
-	res := func(err error) string {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			return errnoName(errno)
-		}
-		return "ok"
-	}
 	fl, err := unix.FcntlInt(1, unix.F_GETFL, 0)
 	if err == nil {
 		_, err = unix.FcntlInt(1, unix.F_SETFL, fl&^unix.O_APPEND)
 	}
-	setfl := res(err)
+	setfl := outcome(err)
 	_, err = unix.Pwrite(1, []byte("FORGED\n"), 0)
-	pwrite := res(err)
-	ftruncate := res(unix.Ftruncate(1, 8))
+	pwrite := outcome(err)
+	ftruncate := outcome(unix.Ftruncate(1, 8))
 	fmt.Printf("LOG F_SETFL=%s PWRITE=%s FTRUNCATE=%s\n", setfl, pwrite, ftruncate)
 }
 
@@ -331,7 +322,7 @@ func files(dir string, n int) {
 	for ; k < n; k++ {
 		fd, err := unix.Open(filepath.Join(dir, fmt.Sprintf("f%d", k)), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
 		if err != nil {
-			result = errnoName(err.(syscall.Errno))
+			result = outcome(err)
 			break
 		}
 		unix.Close(fd)
