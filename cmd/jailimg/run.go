@@ -89,9 +89,10 @@ The confined settings are the defaults; each opt-out is explicit, and
 of it, unless a flag below decides):
   seccomp   denies the system calls that reshape or leave a jail, reach
             other processes or the kernel's exposed interfaces (mount,
-            chroot, ptrace, unshare, bpf, io_uring, module loading, ...) and
-            ioctl TIOCSTI and TIOCLINUX (matched on the 32 bits the kernel
-            reads); --seccomp-profile FILE replaces the list but not those
+            chroot, ptrace, unshare, bpf, io_uring, module loading, ...),
+            fexecve (execveat AT_EMPTY_PATH: a program written into a memfd,
+            which noexec does not cover) and ioctl TIOCSTI and TIOCLINUX
+            (matched on the 32 bits the kernel reads); --seccomp-profile FILE replaces the list but not those
             two ioctls (format: "go doc github.com/jailimg/jailimg/pkg/run
             Profile"); --no-seccomp turns it off
   Landlock  makes the jail read-only but the directories above and

@@ -96,10 +96,11 @@ func (o *outside) args() []string {
 // chroot through files, credentials and the network, then those outside
 // the file system that issue 15 closes by default (ptrace or signal a host
 // process of the jail user's uid, see host processes, connect to a host's
-// abstract socket, attach its shared memory, set up io_uring).
+// abstract socket, attach its shared memory, set up io_uring), and running
+// a program it wrote into a memfd, which no noexec mount covers.
 var allEscapes = []string{"chroot-breakout", "setuid-0", "mknod-block", "ptrace-parent",
 	"inherited-fd", "tcp-outside", "write-undeclared", "add-key", "write-declared", "loopback-self",
-	"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring"}
+	"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring", "memfd-exec"}
 
 // escaped lists the attempts expected to succeed.
 func escaped(names ...string) map[string]bool {
@@ -133,7 +134,7 @@ func TestEscapes(t *testing.T) {
 			name: "run: every default opted out",
 			opts: []run.Option{run.WithSeccomp(false), run.WithLandlock(false), run.WithPID("host"), run.WithIPC("host")},
 			escaped: escaped("tcp-outside", "add-key", "loopback-self",
-				"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring"),
+				"ptrace-host", "signal-host", "see-host-pid", "abstract-socket", "shm-attach", "io-uring", "memfd-exec"),
 		},
 		{
 			name:    "run: hardened, /data declared, network none",

@@ -57,6 +57,10 @@ type ArgRule struct {
 	Value uint64 `json:"value" yaml:"value"`
 }
 
+// atEmptyPath is execveat's AT_EMPTY_PATH flag: run the file the descriptor
+// names, as fexecve(3) does.
+const atEmptyPath = 0x1000
+
 // Namespace flags of clone(2) and unshare(2), denied by defaultProfile.
 const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 |
 	0x10000000 | 0x20000000 | 0x40000000 | 0x00000080 // NS UTS IPC USER PID NET CGROUP TIME
@@ -104,8 +108,13 @@ const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 |
 // It denies more than either: add_key, keyctl and request_key (systemd
 // allows @keyring), name_to_handle_at (both allow it; the handles feed
 // open_by_handle_at), adjtimex and clock_adjtime (Docker allows their
-// read-only use), mknod of block devices and the namespace flags of clone
-// (both allow them), and, beside the filter, ioctl TIOCSTI and TIOCLINUX.
+// read-only use), mknod of block devices, the namespace flags of clone and
+// execveat with AT_EMPTY_PATH (both allow them), and, beside the filter,
+// ioctl TIOCSTI and TIOCLINUX. execveat(fd, "", AT_EMPTY_PATH) is how a
+// program written into a memfd runs: a memfd lives on no mount, so the
+// noexec of the jail's writable mounts does not cover it, nor does
+// Landlock. The jail has no /proc, so no /proc/self/fd path leads to it
+// either; fexecve(3) of any descriptor fails with EPERM.
 func defaultProfile() *Profile {
 	p := &Profile{
 		Deny: []string{
@@ -128,6 +137,7 @@ func defaultProfile() *Profile {
 			{Syscall: "mknod", Args: blockDevice(1)},
 			{Syscall: "mknodat", Args: blockDevice(2)},
 			{Syscall: "clone", Args: []ArgRule{{Index: 0, Op: "bits_any", Value: cloneNamespaces}}},
+			{Syscall: "execveat", Args: []ArgRule{{Index: 4, Op: "bits_any", Value: atEmptyPath}}},
 		},
 	}
 	p.Deny = slices.DeleteFunc(p.Deny, func(n string) bool { return !knownSyscall(n) })
