@@ -180,7 +180,7 @@ func (o *confineFlags) bind(cmd *cobra.Command) {
 	f.IntVar(&o.syslogRate, "syslog-rate", 0, "messages per second relayed from the jail's /dev/log (default: 200, bursts of 5 seconds' worth)")
 	f.StringVar(&o.syslogSocket, "syslog-socket", "", "the host's syslog socket the jail's /dev/log is relayed to (default: /dev/log)")
 	f.StringVar(&o.umask, "umask", "", "octal umask (default: the policy's, else 077)")
-	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit, soft and hard: cpu, nofile, nproc, fsize, as, core, data, stack, memlock (core is 0 unless set)")
+	f.StringArrayVar(&o.rlimits, "rlimit", nil, "NAME=VALUE resource limit, soft and hard: cpu, nofile, nproc, fsize, as, core, data, stack, memlock (core is 0 and nproc 4096 unless set)")
 	f.BoolVar(&o.strict, "strict", false, "fail when the kernel lacks a requested feature instead of warning")
 }
 

@@ -185,7 +185,7 @@ func TestTraceConfines(t *testing.T) {
 	}
 	confined := []string{"CAPEFF 0000000000000000", "CAPPRM 0000000000000000", "CAPINH 0000000000000000",
 		"CAPBND []", "NO_NEW_PRIVS 1", "SECCOMP 2", "SESSION_LEADER false", "FD0 ISATTY false CTTY false", // the terminal is not passed
-		"UMASK 077", "NOFILE 64 64", "CORE 0 0"}
+		"UMASK 077", "NOFILE 64 64", "CORE 0 0", "NPROC 4096 4096"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			con := testutil.NewConsole(t)

@@ -74,13 +74,10 @@ func (s *spec) umask(pol policy.Policy, o *options) error {
 }
 
 // rlimits sets the policy's rlimits, each overridden by the option's for
-// that name, and refuses a name setrlimit(2) has no resource for. Core
-// dumps are off (soft and hard) unless one of them sets core: the hard
-// limit a service inherits from a root shell is usually unlimited, and a
-// dump would copy the service's memory, secrets included, into whatever
-// it can write, or hand it to the host's core_pattern helper.
+// that name, over defaultRlimits, and refuses a name setrlimit(2) has no
+// resource for.
 func (s *spec) rlimits(pol policy.Policy, o *options) error {
-	s.Rlimits = map[string]uint64{"core": 0}
+	s.Rlimits = defaultRlimits()
 	maps.Copy(s.Rlimits, pol.Rlimits)
 	maps.Copy(s.Rlimits, o.rlimits)
 	for k := range s.Rlimits {

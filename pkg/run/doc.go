@@ -57,7 +57,8 @@
 //  2. resolves the user and groups from the jail's own /etc/passwd and
 //     /etc/group (package passwd; no NSS, no C library), refusing uid 0
 //     unless allowed (ErrRoot);
-//  3. sets rlimits and the umask (077 by default);
+//  3. sets rlimits (core 0 and nproc 4096 unless set) and the umask (077
+//     by default);
 //  4. with Landlock (the default), restricts itself to read/execute
 //     everywhere and write only below the directories the init mounted
 //     for it and WithWritable's, and from ABI 6 scopes signals and
@@ -90,6 +91,7 @@
 // them cannot run a jail.
 //
 // What it does not do: it mounts no /proc, /sys or /dev file system, makes
-// no cgroup or user namespace, and does not confine the network beyond
+// no cgroup or user namespace (so nproc, counted per uid across the host,
+// is what bounds a fork bomb), and does not confine the network beyond
 // "none". The jail's contents are not checked here; see package check.
 package run

@@ -38,6 +38,11 @@
 //	                       "SETID PATH MODE" or "SETID PATH ERROR"
 //	probe keyring NAME     look for the user key NAME from its session
 //	                       keyring; report "KEY value" or "KEY ERRNO"
+//	probe forks N          fork bomb: start up to N children that only
+//	                       wait, report "FORKS K ok" or "FORKS K ERRNO" (K
+//	                       started, ERRNO of the fork that failed), then
+//	                       sleep as probe sleep does (the jail's init ends
+//	                       the children with the jail)
 package main
 
 import (
@@ -97,6 +102,10 @@ func main() {
 		setid(os.Args[2])
 	case "keyring":
 		keyring(os.Args[2])
+	case "forks":
+		n, _ := strconv.Atoi(os.Args[2])
+		forks(n)
+		sleep()
 	default:
 		fmt.Fprintln(os.Stderr, "probe: unknown mode", os.Args[1])
 		os.Exit(2)
@@ -231,6 +240,8 @@ func creds() {
 	fmt.Printf("NOFILE %d %d\n", lim.Cur, lim.Max)
 	unix.Getrlimit(unix.RLIMIT_CORE, &lim)
 	fmt.Printf("CORE %d %d\n", lim.Cur, lim.Max)
+	unix.Getrlimit(unix.RLIMIT_NPROC, &lim)
+	fmt.Printf("NPROC %d %d\n", lim.Cur, lim.Max)
 	wd, _ := os.Getwd()
 	fmt.Printf("CWD %s\n", wd)
 	env := os.Environ()
@@ -388,4 +399,23 @@ func keyring(name string) {
 	default:
 		fmt.Printf("KEY %s\n", buf[:min(n, len(buf))])
 	}
+}
+
+// forks starts up to n children, each a bare fork that only waits for a
+// signal: it makes system calls and nothing else, so needs none of the Go
+// runtime's other threads.
+func forks(n int) {
+	for k := 0; k < n; k++ {
+		pid, _, e := unix.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if e != 0 {
+			fmt.Printf("FORKS %d %s\n", k, errnoName(e))
+			return
+		}
+		if pid == 0 {
+			for {
+				unix.RawSyscall(unix.SYS_PAUSE, 0, 0, 0)
+			}
+		}
+	}
+	fmt.Printf("FORKS %d ok\n", n)
 }
