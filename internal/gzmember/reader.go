@@ -1,0 +1,313 @@
+package gzmember
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// ErrMember is a member with the "JM" subfield that breaks its rules.
+var ErrMember = errors.New("gzip member")
+
+// ReaderOption configures a Reader.
+type ReaderOption func(*Reader)
+
+// WithWorkers sets how many members are decoded at once (default 2).
+func WithWorkers(n int) ReaderOption {
+	return func(r *Reader) { r.workers = max(n, 1) }
+}
+
+// WithBuffers makes the Reader take its buffers from get, which returns a
+// slice of n bytes, and give them back to put once closed (default: make,
+// and nothing). Their contents on get do not matter.
+func WithBuffers(get func(n int) []byte, put func([]byte)) ReaderOption {
+	return func(r *Reader) { r.get, r.put = get, put }
+}
+
+// WithStop makes Read fail with err once stop is closed, instead of
+// waiting for a member.
+func WithStop(stop <-chan struct{}, err error) ReaderOption {
+	return func(r *Reader) { r.stop, r.stopErr = stop, err }
+}
+
+// A Reader decodes a gzip stream, its members with the "JM" subfield on
+// several goroutines at once (see the package's documentation).
+type Reader struct {
+	workers int
+	get     func(int) []byte
+	put     func([]byte)
+	stop    <-chan struct{}
+	stopErr error
+
+	src   io.Reader
+	slots []*slot
+	quit  chan struct{} // closed by Close
+	free  chan *slot    // slots not in use
+	order chan *slot    // slots in stream order, to Read
+	work  chan *slot    // slots to decode
+	wg    sync.WaitGroup
+
+	cur  *slot
+	off  int
+	tail io.Reader // the rest of the stream, decoded in Read
+	err  error
+	once sync.Once
+}
+
+// slot is one member's way through the Reader: its bytes, then its output.
+type slot struct {
+	in   []byte // MaxMember
+	out  []byte // BlockSize
+	m    []byte // the member: a prefix of in
+	data []byte // its output: a prefix of out
+	at   int64  // its offset in the stream
+	err  error
+	done chan struct{} // closed once decoded
+
+	// tail, when set, ends the members: the rest of the stream, from the
+	// first member without the subfield (its first bytes are in).
+	tail io.Reader
+}
+
+// Slots returns how many members a Reader of the given workers holds at
+// once, each in a buffer of MaxMember bytes and one of BlockSize: one per
+// worker, and the one Read copies out of. The dispatcher reads the next
+// member into a slot as soon as Read is done with one.
+func Slots(workers int) int { return max(workers, 1) + 1 }
+
+// NewReader starts decoding src.
+func NewReader(src io.Reader, opts ...ReaderOption) *Reader {
+	r := &Reader{workers: 2, get: func(n int) []byte { return make([]byte, n) }, put: func([]byte) {}, src: src, quit: make(chan struct{})}
+	for _, o := range opts {
+		o(r)
+	}
+	slots := Slots(r.workers)
+	r.free = make(chan *slot, slots)
+	r.order = make(chan *slot, slots)
+	r.work = make(chan *slot, slots)
+	for range slots {
+		s := &slot{in: r.get(MaxMember)[:MaxMember], out: r.get(BlockSize)[:BlockSize]}
+		r.slots = append(r.slots, s)
+		r.free <- s
+	}
+	r.wg.Add(1 + r.workers)
+	go r.dispatch()
+	for range r.workers {
+		go r.decode()
+	}
+	return r
+}
+
+// dispatch reads the stream member by member, in order, and hands each
+// member with the subfield to the workers.
+func (r *Reader) dispatch() {
+	defer r.wg.Done()
+	defer close(r.work)
+	defer close(r.order)
+	var at int64
+	for {
+		var s *slot
+		select {
+		case s = <-r.free:
+		case <-r.quit:
+			return
+		}
+		s.at, s.err, s.tail, s.data = at, nil, nil, nil
+		s.done = make(chan struct{})
+		n, length, err := readHeader(r.src, s.in)
+		switch {
+		case err == io.EOF && n == 0 && at > 0: // the end, after a member
+			return
+		case err != nil && err != io.EOF: // the source's
+			s.err = err
+			close(s.done)
+		case length == 0: // not ours, cut short, or nothing: the rest, as it comes
+			s.tail = io.MultiReader(bytes.NewReader(s.in[:n]), r.src)
+			close(s.done)
+		case length < headerSize+10 || length > MaxMember:
+			s.err = fmt.Errorf("%w at byte %d: length %d, want %d to %d", ErrMember, at, length, headerSize+10, MaxMember)
+			close(s.done)
+		default:
+			s.m = s.in[:length]
+			if _, err := io.ReadFull(r.src, s.m[n:]); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				s.err = fmt.Errorf("gzip member at byte %d, of length %d: %w", at, length, err)
+				close(s.done)
+			}
+		}
+		r.order <- s // never blocks: order holds every slot
+		if s.err != nil || s.tail != nil {
+			return
+		}
+		r.work <- s
+		at += int64(len(s.m))
+	}
+}
+
+// readHeader reads a member's header into buf: its length when the header
+// is the one the Writer writes, else 0, with n the bytes read (fewer than
+// headerSize only at the end of src, when err is io.EOF).
+func readHeader(src io.Reader, buf []byte) (n int, length int, err error) {
+	n, err = io.ReadFull(src, buf[:headerSize])
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	if err != nil {
+		return n, 0, err
+	}
+	h := buf[:headerSize]
+	// magic, deflate, FLG=FEXTRA only; XLEN 8; subfield JM of 4 bytes
+	if h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || h[3] != 4 ||
+		!bytes.Equal(h[10:16], []byte{8, 0, 'J', 'M', 4, 0}) {
+		return n, 0, nil
+	}
+	return n, int(binary.LittleEndian.Uint32(h[16:headerSize])), nil
+}
+
+// decode decodes the members the dispatcher hands out.
+func (r *Reader) decode() {
+	defer r.wg.Done()
+	var zr gzip.Reader
+	for s := range r.work {
+		s.data, s.err = decodeMember(&zr, s.m, s.out)
+		if s.err != nil {
+			s.err = fmt.Errorf("gzip member at byte %d: %w", s.at, s.err)
+		}
+		close(s.done)
+	}
+}
+
+// decodeMember decodes the member m into out, which it must fill at most,
+// and checks that m ends where the member does.
+func decodeMember(zr *gzip.Reader, m, out []byte) ([]byte, error) {
+	br := bytes.NewReader(m)
+	if err := zr.Reset(br); err != nil {
+		return nil, cutShort(err, len(m))
+	}
+	zr.Multistream(false)
+	n := 0
+	for {
+		k, err := zr.Read(out[n:])
+		n += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, cutShort(err, len(m))
+		}
+		if n == len(out) { // the member must end here, its trailer checked
+			if err := atEnd(zr); err != nil {
+				return nil, cutShort(err, len(m))
+			}
+			break
+		}
+	}
+	if br.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes past its end within its length %d", ErrMember, br.Len(), len(m))
+	}
+	return out[:n], nil
+}
+
+// atEnd reads the end of a member whose output filled its buffer.
+func atEnd(zr *gzip.Reader) error {
+	var one [1]byte
+	for {
+		k, err := zr.Read(one[:])
+		switch {
+		case k > 0:
+			return fmt.Errorf("%w: decodes to more than %d bytes", ErrMember, BlockSize)
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// cutShort names the member's length as the cause of its end of data:
+// the whole member was there, by its length.
+func cutShort(err error, length int) error {
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return fmt.Errorf("%w: runs past its length %d", ErrMember, length)
+	}
+	return err
+}
+
+// Read implements io.Reader.
+func (r *Reader) Read(p []byte) (int, error) {
+	for r.cur == nil || r.off >= len(r.cur.data) {
+		if r.cur != nil {
+			r.free <- r.cur // never blocks: free holds every slot
+			r.cur = nil
+		}
+		if r.err != nil {
+			return 0, r.err
+		}
+		if r.tail != nil {
+			return r.tail.Read(p)
+		}
+		r.err = r.next()
+	}
+	n := copy(p, r.cur.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// next takes the next member's output, or the rest of the stream.
+func (r *Reader) next() error {
+	var s *slot
+	var ok bool
+	select {
+	case s, ok = <-r.order:
+	case <-r.stop:
+		return r.stopErr
+	}
+	if !ok {
+		return io.EOF
+	}
+	select {
+	case <-s.done:
+	case <-r.stop:
+		return r.stopErr
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if s.tail != nil {
+		zr, err := gzip.NewReader(s.tail)
+		if err == io.EOF { // no member at all
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+		r.tail = zr
+		return nil
+	}
+	r.cur, r.off = s, 0
+	return nil
+}
+
+// Close stops the Reader's goroutines, waits for them and gives its
+// buffers back. It does not close the source. Read must not be called
+// after it.
+func (r *Reader) Close() error {
+	r.once.Do(func() {
+		close(r.quit)
+		// The dispatcher ends at the next member (or its source's end),
+		// the workers once they have decoded what they hold.
+		r.wg.Wait()
+		for _, s := range r.slots {
+			r.put(s.in)
+			r.put(s.out)
+		}
+	})
+	return nil
+}
