@@ -42,5 +42,5 @@ run: {writable: [/var/log/svc], rlimits: {nofile: 64}}
 	digest, _ := img.Digest()
 	fmt.Println(digest)
 	// Output:
-	// sha256:725ff1ceb236631d059a4ac38ee1931bb6d01074ae56130d609c3881cf28f238
+	// sha256:cf54c8bd4d1f4c986b5210c3f640cb6cf823a32c7cd772219cc8404cabe2fb90
 }

@@ -5,8 +5,12 @@
 // (numeric owners, empty user and group names, one mtime, no atime, ctime or
 // xattrs), PAX format only where USTAR cannot hold a field, and host files
 // that share an inode stored as tar hardlinks to the first path in walk
-// order. Compression uses fixed settings and an empty gzip header, so the
-// same tree yields the same digest on any machine.
+// order. Compression uses fixed settings and empty gzip headers, so the
+// same tree yields the same digest on any machine, whatever its cores. A
+// gzip layer is a series of independent members of 256 KiB of tar each
+// (see internal/gzmember): any gzip reader reads it as one stream, and
+// jailimg unpack decodes its members on every core; they cost about 0.5%
+// of size over one stream.
 //
 // FromTree reads each host file once. A layer's compressed bytes are not
 // held in memory: they go to a temporary file in os.TempDir() (TMPDIR), or

@@ -26,6 +26,6 @@ func ExampleFromTree() {
 	fmt.Println(digest)
 	fmt.Println(diffID)
 	// Output:
-	// sha256:392fa424f76a8e885ce8240f7dc72ff4feb30e5ef9b48d8180da05466552bb76
+	// sha256:e18e55537810b19ac4d9bf319c39aeaa30707a53650bfca02666b22733211fba
 	// sha256:508d752f303187400eca2dd6991d0db66a12fb064d503a2eb6f36d8cb74f4353
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/jailimg/jailimg/pkg/tree"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/klauspost/pgzip"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 )
 
 // Option configures FromTree.
@@ -117,9 +118,6 @@ func (l *Layer) write(ctx context.Context, t *tree.Tree, o options, blob *blobWr
 	return nil
 }
 
-// gzipBlock is the gzip block size: fixed, as it shapes the output.
-const gzipBlock = 1 << 20
-
 // zstdWindow is the zstd window: fixed, as it shapes the output. It is the
 // window of the zstd command at its default level for large inputs
 // (windowLog 21), not klauspost's default of 8 MiB: every unpack holds one
@@ -136,18 +134,12 @@ func compressor(w io.Writer, c compression.Compression) (io.WriteCloser, error) 
 		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdWindow),
 			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
 	}
-	// pgzip compresses 1 MiB blocks on every core; each block is primed with
-	// the previous block's last 32 KiB, so the bytes depend only on the input,
-	// the level and the block size, not on how many blocks run at once.
-	zw, err := pgzip.NewWriterLevel(w, gzip.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
-	if err := zw.SetConcurrency(gzipBlock, runtime.GOMAXPROCS(0)); err != nil {
-		return nil, err
-	}
-	zw.Header = pgzip.Header{OS: 255} // no name, no mtime: nothing of the host
-	return zw, nil
+	// Independent members of 256 KiB, compressed on every core, which
+	// jailimg unpack decodes on every core too; any gzip reader reads them
+	// as one stream. The bytes depend only on the input and the level, not
+	// on how many members run at once; each header holds no name and no
+	// mtime, nothing of the host.
+	return gzmember.NewWriter(w, gzip.DefaultCompression, runtime.GOMAXPROCS(0))
 }
 
 func sum(h hash.Hash) v1.Hash {
