@@ -1,10 +1,13 @@
 package unpack
 
 import (
+	"runtime"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 )
 
 // The pipeline's buffers (the chunks of a layer stream, the writers'
@@ -36,15 +39,62 @@ const _ = uint(hugePage - arenaSize)
 // buffers is the process's arena.
 var buffers arena
 
+// decodeWorkers returns how many goroutines decode a gzip layer's members:
+// one per core, up to maxDecoders.
+func decodeWorkers() int { return min(runtime.GOMAXPROCS(0), maxDecoders) }
+
+// maxDecoders bounds the gzip decoders: writing the files, not decoding,
+// bounds an unpack long before.
+const maxDecoders = 4
+
+// memberBuffers holds the buffers of gzip members (gzmember.Reader's), of
+// two sizes, from an arena of their own: a huge page holds those of two
+// decoders (more come from the heap).
+var memberBuffers = memberLists{
+	in:  newBufferList(gzmember.MaxMember, gzmember.Slots(maxDecoders), newMemberBuffer),
+	out: newBufferList(gzmember.BlockSize, gzmember.Slots(maxDecoders), newMemberBuffer),
+}
+
+// members is the arena of memberBuffers.
+var members arena
+
+func newMemberBuffer(n int) []byte { return from(&members, n) }
+
+// A compile-time check that two decoders' members fit in one huge page.
+const _ = uint(hugePage - 3*(gzmember.MaxMember+gzmember.BlockSize))
+
+// memberLists are the free lists of gzip members' buffers, by size.
+type memberLists struct{ in, out *bufferList }
+
+func (m memberLists) get(n int) []byte {
+	if n == gzmember.BlockSize {
+		return m.out.get()
+	}
+	return m.in.get()
+}
+
+func (m memberLists) put(b []byte) {
+	if len(b) == gzmember.BlockSize {
+		m.out.put(b)
+		return
+	}
+	m.in.put(b)
+}
+
 // newBuffer returns a zeroed buffer of n bytes, from the process's arena
 // while it lasts, else from the heap. Under the race detector (and asan,
 // msan) every buffer comes from the heap: they do not watch memory mapped
 // by hand, and the buffers are where a reuse bug would show.
-func newBuffer(n int) []byte {
+func newBuffer(n int) []byte { return from(&buffers, n) }
+
+// from returns a zeroed buffer of n bytes from a, or from the heap under
+// the race detector (and asan, msan): they do not watch memory mapped by
+// hand, and the buffers are where a reuse bug would show.
+func from(a *arena, n int) []byte {
 	if checkedMemory {
 		return make([]byte, n)
 	}
-	return buffers.get(n)
+	return a.get(n)
 }
 
 // An arena hands out buffers from one huge page, mapped on first use.
@@ -63,7 +113,7 @@ func (a *arena) get(n int) []byte {
 	if !a.mapped {
 		a.mapped = true
 		a.region = mapHugePage()
-		a.rest = a.region[:min(arenaSize, len(a.region))]
+		a.rest = a.region
 	}
 	if n > len(a.rest) {
 		return make([]byte, n)
@@ -105,12 +155,13 @@ func trimToHugePage(p unsafe.Pointer) []byte {
 type bufferList struct {
 	size int
 	free chan []byte
+	new  func(n int) []byte
 }
 
 // newBufferList returns an empty list of buffers of size bytes that keeps
-// at most keep of them free.
-func newBufferList(size, keep int) *bufferList {
-	return &bufferList{size: size, free: make(chan []byte, keep)}
+// at most keep of them free, and makes new ones with alloc.
+func newBufferList(size, keep int, alloc func(n int) []byte) *bufferList {
+	return &bufferList{size: size, free: make(chan []byte, keep), new: alloc}
 }
 
 // get returns a free buffer, or a new one.
@@ -119,7 +170,7 @@ func (l *bufferList) get() []byte {
 	case b := <-l.free:
 		return b
 	default:
-		return newBuffer(l.size)
+		return l.new(l.size)
 	}
 }
 

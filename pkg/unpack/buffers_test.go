@@ -122,7 +122,7 @@ func TestTrimToHugePage(t *testing.T) {
 // TestBufferList checks that a buffer put back is the next one got, and
 // that a full list drops what is put instead of blocking.
 func TestBufferList(t *testing.T) {
-	l := newBufferList(4096, 1)
+	l := newBufferList(4096, 1, newBuffer)
 	a, b := l.get(), l.get()
 	if addr(a) == addr(b) {
 		t.Fatal("two gets returned the same buffer")

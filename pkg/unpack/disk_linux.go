@@ -45,7 +45,7 @@ func newDisk(root int) *disk {
 
 // copyBufs holds the copy buffers of disk appliers, for files larger than
 // maxJob.
-var copyBufs = newBufferList(copyBufSize, 1)
+var copyBufs = newBufferList(copyBufSize, 1, newBuffer)
 
 const copyBufSize = 128 << 10
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 	"github.com/klauspost/compress/zstd"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -109,7 +111,24 @@ func sha(b []byte) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(b))}
 }
 
+// gz compresses b as jailimg build does: independent gzip members, which
+// unpack decodes on every core.
 func gz(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w, err := gzmember.NewWriter(&buf, gzip.BestSpeed, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gzForeign compresses b as most other tools do: one gzip member, which
+// unpack decodes on one goroutine.
+func gzForeign(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	w.Write(b)

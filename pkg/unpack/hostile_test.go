@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 )
 
 // hostileCase builds its layers knowing the absolute path of a directory
@@ -117,6 +119,39 @@ func hostileCases() []hostileCase {
 			blob := gz(t, tb)
 			return honest(tb, blob[:len(blob)/2], types.OCILayer)
 		}), nil, ErrCorrupt, "EOF"},
+		{"truncated gzip, another tool's", raw(func(t *testing.T) *rawLayer {
+			tb := tarOf(t, file("big", big))
+			blob := gzForeign(t, tb)
+			return honest(tb, blob[:len(blob)/2], types.OCILayer)
+		}), nil, ErrCorrupt, "EOF"},
+		{"truncated at a gzip member's end", raw(func(t *testing.T) *rawLayer {
+			tb := tarOf(t, file("big", strings.Repeat(big, 100)))
+			blob := gz(t, tb)
+			return honest(tb, blob[:binary.LittleEndian.Uint32(blob[16:20])], types.OCILayer)
+		}), nil, ErrCorrupt, "EOF"},
+		{"gzip member shorter than its length says", raw(func(t *testing.T) *rawLayer {
+			tb := tarOf(t, file("f", big))
+			blob := gz(t, tb)
+			binary.LittleEndian.PutUint32(blob[16:20], binary.LittleEndian.Uint32(blob[16:20])+1)
+			return honest(tb, blob, types.OCILayer)
+		}), nil, ErrCorrupt, "gzip member at byte 0"},
+		{"gzip member longer than its length says", raw(func(t *testing.T) *rawLayer {
+			tb := tarOf(t, file("f", big))
+			blob := gz(t, tb)
+			binary.LittleEndian.PutUint32(blob[16:20], binary.LittleEndian.Uint32(blob[16:20])-1)
+			return honest(tb, blob, types.OCILayer)
+		}), nil, ErrCorrupt, "runs past its length"},
+		{"gzip member of more than 256 KiB", raw(func(t *testing.T) *rawLayer {
+			tb := tarOf(t, file("big", strings.Repeat(big, 100)))
+			var buf bytes.Buffer
+			w := gzip.NewWriter(&buf)
+			w.Header = gzip.Header{OS: 255, Extra: []byte{'J', 'M', 4, 0, 0, 0, 0, 0}}
+			w.Write(tb)
+			w.Close()
+			blob := buf.Bytes()
+			binary.LittleEndian.PutUint32(blob[16:20], uint32(len(blob)))
+			return honest(tb, blob, types.OCILayer)
+		}), nil, ErrCorrupt, "more than 262144 bytes"},
 		{"gzip claimed, zstd given", raw(func(t *testing.T) *rawLayer {
 			tb := tarOf(t, file("f", "x"))
 			return honest(tb, zst(t, tb), types.OCILayer)

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 )
 
 // layerRef is one layer to apply, with what the manifest and config say
@@ -97,14 +97,22 @@ func applyLayer(ctx context.Context, ref layerRef, b *budget, devs map[Device]bo
 	return nil
 }
 
-// decompressor returns the function that opens a blob of media type mt
-// for reading its tar stream, nil for an uncompressed layer.
-func decompressor(mt types.MediaType) (func(io.Reader) (io.Reader, error), error) {
+// opener opens a layer blob src for reading its tar stream; a Read waiting
+// on work of its own fails with errStopped once stop is closed.
+type opener func(src io.Reader, stop <-chan struct{}) (io.Reader, error)
+
+// decompressor returns the opener of a blob of media type mt, nil for an
+// uncompressed layer. A gzip blob's members are decoded on every core
+// (gzmember; jailimg build writes them), a zstd blob on one goroutine.
+func decompressor(mt types.MediaType) (opener, error) {
 	switch mt {
 	case types.OCILayer, types.DockerLayer:
-		return func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }, nil
+		return func(r io.Reader, stop <-chan struct{}) (io.Reader, error) {
+			return gzmember.NewReader(r, gzmember.WithWorkers(decodeWorkers()),
+				gzmember.WithBuffers(memberBuffers.get, memberBuffers.put), gzmember.WithStop(stop, errStopped)), nil
+		}, nil
 	case types.OCILayerZStd:
-		return func(r io.Reader) (io.Reader, error) {
+		return func(r io.Reader, _ <-chan struct{}) (io.Reader, error) {
 			zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
 			if err != nil {
 				return nil, fmt.Errorf("zstd: %w", err)

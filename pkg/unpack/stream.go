@@ -115,13 +115,13 @@ const streamDepth = 4
 
 // newLayerStream starts decoding the blob src (size bytes declared) with
 // open, the decompressor for its media type (nil: uncompressed).
-func newLayerStream(ctx context.Context, src io.Reader, size int64, open func(io.Reader) (io.Reader, error), b *budget) (*layerStream, error) {
+func newLayerStream(ctx context.Context, src io.Reader, size int64, open opener, b *budget) (*layerStream, error) {
 	s := &layerStream{stop: make(chan struct{}), unc: make(chan *chunk, streamDepth), diffH: newHash()}
 	s.comp = newCompressedReader(src, size, b, s.stop)
 	s.out = chunkReader{ch: s.unc, stop: s.stop, h: s.diffH}
 	var dec io.Reader = s.comp
 	if open != nil {
-		d, err := open(s.comp)
+		d, err := open(s.comp, s.stop)
 		if err != nil {
 			s.comp.close()
 			return nil, streamErr(err)
@@ -165,10 +165,7 @@ func (s *layerStream) decode(ctx context.Context, dec io.Reader, compressed bool
 	var n int64
 	for {
 		c := newChunk()
-		k, err := io.ReadFull(dec, c.buf)
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		k, err := fill(dec, c.buf)
 		c.data = c.buf[:k]
 		n += int64(k)
 		b.bytes += int64(k)
@@ -189,6 +186,21 @@ func (s *layerStream) decode(ctx context.Context, dec io.Reader, compressed bool
 	}
 }
 
+// fill reads r into buf until it is full or r fails, and returns r's
+// error: io.EOF at its end, io.ErrUnexpectedEOF from a decoder cut short
+// (io.ReadFull would turn the one into the other).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // check applies the byte and ratio limits to the n uncompressed bytes of
 // the layer decoded so far, and the context.
 func (s *layerStream) check(ctx context.Context, err error, n int64, compressed bool, b *budget) error {
@@ -197,8 +209,8 @@ func (s *layerStream) check(ctx context.Context, err error, n int64, compressed 
 		return err
 	case b.bytes > b.lim.MaxBytes:
 		return fmt.Errorf("%w: more than %d uncompressed bytes", ErrLimit, b.lim.MaxBytes)
-	case compressed && n > ratioFloor && n > b.lim.MaxRatio*s.comp.used:
-		return fmt.Errorf("%w: compression ratio above %d (%d bytes from %d)", ErrLimit, b.lim.MaxRatio, n, s.comp.used)
+	case compressed && n > ratioFloor && n > b.lim.MaxRatio*s.comp.used.Load():
+		return fmt.Errorf("%w: compression ratio above %d (%d bytes from %d)", ErrLimit, b.lim.MaxRatio, n, s.comp.used.Load())
 	case err == nil && ctx.Err() != nil:
 		return ctx.Err()
 	}
@@ -278,9 +290,9 @@ type compressedReader struct {
 	stop <-chan struct{}
 
 	h    hash.Hash
-	n    int64 // bytes read from src
-	used int64 // bytes handed to the decompressor
-	next int   // size of the next read from src
+	n    int64        // bytes read from src
+	used atomic.Int64 // bytes handed to the decompressor (whose goroutines may read ahead of the decoding one)
+	next int          // size of the next read from src
 	cur  *chunk
 	off  int
 	err  error
@@ -312,7 +324,7 @@ func (c *compressedReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.cur.data[c.off:])
 	c.off += n
-	c.used += int64(n)
+	c.used.Add(int64(n))
 	return n, nil
 }
 

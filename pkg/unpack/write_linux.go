@@ -311,4 +311,4 @@ func (w *writers) close() {
 
 // blocks holds the content blocks of the writers that are closed, for the
 // next unpack in this process.
-var blocks = newBufferList(blockSize, maxQueued/blockSize)
+var blocks = newBufferList(blockSize, maxQueued/blockSize, newBuffer)
