@@ -6,9 +6,11 @@
 // the smallest Go program that can decode the blob, so that the floor is
 // not raised by the bench's own start or buffers. The gzip reader writes
 // its output straight from its window to io.Discard (WriterTo); the zstd
-// decoder decodes into its own buffers, as in jailimg.
+// decoder decodes into its own buffers, as in jailimg. "gzip-members"
+// decodes the members jailimg build writes on every core (up to four), as
+// jailimg unpack does (internal/gzmember), into buffers from the heap.
 //
-// Usage: decodealone gzip|zstd FILE
+// Usage: decodealone gzip|gzip-members|zstd FILE
 package main
 
 import (
@@ -16,9 +18,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 )
 
 func main() {
@@ -30,7 +35,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) != 2 {
-		return fmt.Errorf("usage: decodealone gzip|zstd FILE")
+		return fmt.Errorf("usage: decodealone gzip|gzip-members|zstd FILE")
 	}
 	f, err := os.Open(args[1])
 	if err != nil {
@@ -44,6 +49,10 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		r = g
+	case "gzip-members":
+		g := gzmember.NewReader(bufio.NewReaderSize(f, 64<<10), gzmember.WithWorkers(min(runtime.GOMAXPROCS(0), 4)))
+		defer g.Close()
 		r = g
 	case "zstd":
 		z, err := zstd.NewReader(f, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
