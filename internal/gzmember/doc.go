@@ -13,21 +13,25 @@
 //	                                  length, header to trailer, little-endian
 //	deflate data, CRC-32, ISIZE
 //
-// The Reader reads a member's header, takes the member's bytes by that
-// length, without decoding them, and decodes the members on a pool of
-// goroutines, handing their output back in order. From the first member
-// without that header (a stream another tool wrote) it decodes the rest as
-// any gzip reader does, in one goroutine.
+// Every member holds BlockSize bytes of input but the last, which holds
+// from 0 to BlockSize. The Reader reads a member's header, takes the
+// member's bytes by that length, without decoding them, and decodes the
+// members on a pool of goroutines, handing their output back in order.
+// From the first member without that header (a stream another tool wrote)
+// it decodes the rest as any gzip reader does, in one goroutine.
 //
 // Guarantees:
 //   - The Writer's bytes depend only on its input and level, not on how
 //     many members it compresses at once.
 //   - Whatever its input, the Reader returns exactly what a sequential
 //     multi-member gzip reader (klauspost/compress/gzip) returns, or fails:
-//     every member's CRC-32 and length are checked. It fails, where a
-//     sequential reader would not, only on a member that has the "JM"
-//     subfield and breaks its rules: a length that is not the member's, or
-//     more than BlockSize bytes of output.
+//     every member's CRC-32 and length are checked, and an error of the
+//     source is returned as it is, never taken for the end. It fails, where
+//     a sequential reader would not, only with ErrMember, on a member that
+//     has the "JM" subfield and breaks its rules: a length that is not the
+//     member's, or beyond MaxMember; more than BlockSize bytes of output;
+//     or less, followed by another member with the subfield (members of a
+//     few bytes would cost far more to hand out than to decode).
 //   - Its memory is bounded: a fixed number of buffers of MaxMember and
 //     BlockSize bytes, whatever the stream holds.
 package gzmember

@@ -149,8 +149,9 @@ func TestWriter(t *testing.T) {
 }
 
 // TestWriterError: a failing destination fails Write or Close with its
-// error.
+// error, and Close ends the Writer's goroutines all the same.
 func TestWriterError(t *testing.T) {
+	before := runtime.NumGoroutine()
 	boom := errors.New("disk full")
 	w, err := NewWriter(failWriter{boom}, gzip.DefaultCompression, 2)
 	if err != nil {
@@ -162,6 +163,7 @@ func TestWriterError(t *testing.T) {
 	if !errors.Is(werr, boom) && !errors.Is(cerr, boom) {
 		t.Errorf("Write: %v, Close: %v; want %v from one of them", werr, cerr, boom)
 	}
+	waitGoroutines(t, before)
 	if _, err := NewWriter(io.Discard, 42, 1); err == nil {
 		t.Error("NewWriter accepted gzip level 42")
 	}
@@ -225,7 +227,9 @@ func TestReader(t *testing.T) {
 		fails     bool // the Reader fails otherwise
 	}{
 		{name: "the Writer's", stream: ours},
-		{name: "hand-made members", stream: cat(good, member(b, 0, -1, -1), member(nil, 0, -1, -1))},
+		{name: "hand-made members", stream: cat(member(b, 0, -1, -1), member(b, 0, -1, -1), good)},
+		{name: "a short member before another", stream: cat(good, member(b, 0, -1, -1)), errMember: true},
+		{name: "empty members", stream: cat(member(nil, 0, -1, -1), member(nil, 0, -1, -1)), errMember: true},
 		{name: "another tool's", stream: foreign(b)},
 		{name: "another tool's, two members", stream: cat(foreign(a), foreign(b))},
 		{name: "members, then another tool's", stream: cat(ours, foreign(a), good)},
@@ -242,6 +246,7 @@ func TestReader(t *testing.T) {
 		{name: "length beyond MaxMember", stream: member(a, MaxMember+1, -1, -1), errMember: true},
 		{name: "length short of the member", stream: member(a, len(good)-3, -1, -1), errMember: true},
 		{name: "length past the member", stream: cat(member(a, len(good)+len(good), -1, -1), good), errMember: true},
+		{name: "length past the stream's end", stream: member(a, len(good)+1, -1, -1), errMember: true},
 		{name: "more than BlockSize of output", stream: big, errMember: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,6 +281,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(cat(member(a, 0, -1, -1), foreign(a[:10])))
 	f.Add(foreign(a))
 	f.Add(compress(f, a, 1))
+	f.Add(member(a, len(member(a, 0, -1, -1))+1, -1, -1)) // a length past the stream's end
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		want, serr := sequential(stream)
 		got, err := parallel(stream, 2)
@@ -289,6 +295,26 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderSourceError: a source that fails, even with
+// io.ErrUnexpectedEOF (an HTTP body cut short) right at a member's end,
+// fails the Reader; it is not the stream's end.
+func TestReaderSourceError(t *testing.T) {
+	stream := compress(t, input(3*BlockSize, 7), 2)
+	cut := stream[:len(members(t, stream)[0])]
+	for _, err := range []error{io.ErrUnexpectedEOF, errors.New("connection reset")} {
+		r := NewReader(io.MultiReader(bytes.NewReader(cut), failReader{err}))
+		got, rerr := io.ReadAll(r)
+		r.Close()
+		if !errors.Is(rerr, err) {
+			t.Errorf("source failing with %v after the first member: read %d bytes, error %v; want the source's error", err, len(got), rerr)
+		}
+	}
+}
+
+type failReader struct{ err error }
+
+func (r failReader) Read([]byte) (int, error) { return 0, r.err }
 
 // TestReaderStops: closed early, the Reader ends its goroutines; with
 // WithStop, a Read waiting on a source that stalls returns the stop's

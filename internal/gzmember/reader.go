@@ -14,6 +14,10 @@ import (
 // ErrMember is a member with the "JM" subfield that breaks its rules.
 var ErrMember = errors.New("gzip member")
 
+// ErrClosed is what a Read running while the Reader is closed returns,
+// instead of a clean end.
+var ErrClosed = errors.New("gzmember: reader closed")
+
 // ReaderOption configures a Reader.
 type ReaderOption func(*Reader)
 
@@ -52,11 +56,15 @@ type Reader struct {
 	work  chan *slot    // slots to decode
 	wg    sync.WaitGroup
 
-	cur  *slot
-	off  int
-	tail io.Reader // the rest of the stream, decoded in Read
-	err  error
-	once sync.Once
+	cur *slot
+	off int
+	// short is the offset of a member with less than BlockSize of output,
+	// which must be the last with the subfield, or -1; shortLen its output.
+	short    int64
+	shortLen int
+	tail     io.Reader // the rest of the stream, decoded in Read
+	err      error
+	once     sync.Once
 }
 
 // slot is one member's way through the Reader: its bytes, then its output.
@@ -82,7 +90,7 @@ func Slots(workers int) int { return max(workers, 1) + 1 }
 
 // NewReader starts decoding src.
 func NewReader(src io.Reader, opts ...ReaderOption) *Reader {
-	r := &Reader{workers: 2, get: func(n int) []byte { return make([]byte, n) }, put: func([]byte) {}, src: src, quit: make(chan struct{})}
+	r := &Reader{workers: 2, get: func(n int) []byte { return make([]byte, n) }, put: func([]byte) {}, src: src, quit: make(chan struct{}), short: -1}
 	for _, o := range opts {
 		o(r)
 	}
@@ -113,6 +121,11 @@ func (r *Reader) dispatch() {
 	for {
 		var s *slot
 		select {
+		case <-r.quit:
+			return
+		default:
+		}
+		select {
 		case s = <-r.free:
 		case <-r.quit:
 			return
@@ -135,8 +148,8 @@ func (r *Reader) dispatch() {
 		default:
 			s.m = s.in[:length]
 			if _, err := io.ReadFull(r.src, s.m[n:]); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					err = fmt.Errorf("%w: runs past the stream's end: %w", ErrMember, io.ErrUnexpectedEOF)
 				}
 				s.err = fmt.Errorf("gzip member at byte %d, of length %d: %w", at, length, err)
 				close(s.done)
@@ -155,9 +168,15 @@ func (r *Reader) dispatch() {
 // is the one the Writer writes, else 0, with n the bytes read (fewer than
 // headerSize only at the end of src, when err is io.EOF).
 func readHeader(src io.Reader, buf []byte) (n int, length int, err error) {
-	n, err = io.ReadFull(src, buf[:headerSize])
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
+	// Not io.ReadFull: it makes io.ErrUnexpectedEOF of a short read, which
+	// could not be told from the source's own (a response cut short).
+	for n < headerSize && err == nil {
+		var k int
+		k, err = src.Read(buf[n:headerSize])
+		n += k
+	}
+	if n == headerSize && err == io.EOF {
+		err = nil // the member's body meets the end again
 	}
 	if err != nil {
 		return n, 0, err
@@ -270,6 +289,11 @@ func (r *Reader) next() error {
 		return r.stopErr
 	}
 	if !ok {
+		select {
+		case <-r.quit:
+			return ErrClosed // the dispatcher stopped, not at the end
+		default:
+		}
 		return io.EOF
 	}
 	select {
@@ -279,6 +303,16 @@ func (r *Reader) next() error {
 	}
 	if s.err != nil {
 		return s.err
+	}
+	if s.tail == nil {
+		// Only the last member may hold less than BlockSize: members of
+		// a few bytes would cost far more to hand out than to decode.
+		if r.short >= 0 {
+			return fmt.Errorf("%w at byte %d: %d bytes of output, fewer than %d, and not the last", ErrMember, r.short, r.shortLen, BlockSize)
+		}
+		if len(s.data) < BlockSize {
+			r.short, r.shortLen = s.at, len(s.data)
+		}
 	}
 	if s.tail != nil {
 		zr, err := gzip.NewReader(s.tail)
@@ -297,7 +331,8 @@ func (r *Reader) next() error {
 
 // Close stops the Reader's goroutines, waits for them and gives its
 // buffers back. It does not close the source. Read must not be called
-// after it.
+// after it, nor while it runs (such a Read fails with ErrClosed, or reads
+// a buffer given back).
 func (r *Reader) Close() error {
 	r.once.Do(func() {
 		close(r.quit)

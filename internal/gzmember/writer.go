@@ -35,8 +35,9 @@ var extra = []byte{'J', 'M', 4, 0, 0, 0, 0, 0}
 type Writer struct {
 	w io.Writer
 
-	cur *job // the member being filled
-	any bool // a member was started: Close writes at least one
+	cur    *job // the member being filled
+	any    bool // a member was started: Close writes at least one
+	closed bool
 
 	queue chan *job     // jobs in input order, to the goroutine writing them
 	done  chan struct{} // closed when that goroutine ends
@@ -98,8 +99,14 @@ func (z *Writer) Write(p []byte) (int, error) {
 
 // Close writes the last member (an empty one when nothing was written, as
 // a gzip stream holds at least one) and waits for every member to be
-// written. It does not close the underlying writer.
+// written. It does not close the underlying writer. It must be called, also
+// after an error, to end the Writer's goroutine; a second call returns the
+// first's error, and Write must not follow it.
 func (z *Writer) Close() error {
+	if z.closed {
+		return z.error()
+	}
+	z.closed = true
 	if z.cur == nil && !z.any {
 		z.cur = <-z.jobs
 	}

@@ -5,8 +5,9 @@
 // (numeric owners, empty user and group names, one mtime, no atime, ctime or
 // xattrs), PAX format only where USTAR cannot hold a field, and host files
 // that share an inode stored as tar hardlinks to the first path in walk
-// order. Compression uses fixed settings and empty gzip headers, so the
-// same tree yields the same digest on any machine, whatever its cores. A
+// order. Compression uses fixed settings, and gzip headers hold nothing of
+// the host (no name, no mtime), so the same tree yields the same digest on
+// any machine, whatever its cores. A
 // gzip layer is a series of independent members of 256 KiB of tar each
 // (see internal/gzmember): any gzip reader reads it as one stream, and
 // jailimg unpack decodes its members on every core; they cost about 0.5%

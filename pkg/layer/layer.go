@@ -102,6 +102,7 @@ func (l *Layer) write(ctx context.Context, t *tree.Tree, o options, blob *blobWr
 	}
 	if _, err := io.Copy(zw, pr); err != nil {
 		pr.CloseWithError(err)
+		zw.Close() // ends the compressor's goroutines; the blob is thrown away
 		if _, werr := blob.result(); werr != nil {
 			return werr // the disk's error, not the compressor's echo of it
 		}

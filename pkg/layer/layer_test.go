@@ -165,11 +165,23 @@ func TestFileChangedDuringBuild(t *testing.T) {
 	}
 }
 
+// TestCancel: a build whose context is cancelled fails with it, and
+// leaves none of the compressor's goroutines behind, for either
+// compression.
 func TestCancel(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := FromTree(ctx, sample(t)); !errors.Is(err, context.Canceled) {
-		t.Errorf("FromTree with a cancelled context: %v", err)
+	before := runtime.NumGoroutine()
+	for _, c := range []compression.Compression{compression.GZip, compression.ZStd} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := FromTree(ctx, sample(t), WithCompression(c)); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: FromTree with a cancelled context: %v", c, err)
+		}
+	}
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 500 {
+			t.Fatalf("%d goroutines left after cancelled builds, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -120,7 +120,8 @@
 // layer that jailimg build wrote, a series of independent members, is
 // decoded on every core, up to four (see internal/gzmember): each member
 // on its own, checked against its CRC-32 and size, its output handed on in
-// order, in buffers of a second huge page (1.5 MiB for two cores); from
+// order, in buffers of a second huge page (1.5 MiB for two cores; with
+// four, 2.5 MiB, the rest from the heap); from
 // the first member another tool wrote, the rest is decoded on one
 // goroutine, as any gzip layer is.
 //

@@ -38,8 +38,9 @@ func sumOf(h hash.Hash) v1.Hash {
 }
 
 // A layer streams through two goroutines besides the one walking the tar
-// (see layerStream): the decoder, and the hasher of the blob. Bytes move
-// between them in chunks, each released by the goroutine that reads it.
+// (see layerStream): the decoder, and the hasher of the blob; a gzip
+// decoder has goroutines of its own. Bytes move between them in chunks,
+// each released by the goroutine that reads it.
 type chunk struct {
 	buf  []byte // len chunkSize
 	data []byte // the bytes: a prefix of buf
@@ -95,9 +96,13 @@ var errStopped = errors.New("stream stopped")
 // against the declared size and reads it in chunks that grow from 4 KiB to
 // chunkSize, so that it never reads more than about twice what the
 // decompressor has used: a bomb is stopped (ratio limit) after reading a
-// small part of it, as when it was read on the decoder's demand. The limits
-// on uncompressed bytes and on the ratio are checked by the decoder as it
-// produces, so they stop a bomb while streaming.
+// small part of it, as when it was read on the decoder's demand. A gzip
+// layer's members are read ahead of decoding, a few at a time
+// (gzmember.Slots), each producing at most gzmember.BlockSize: the ratio
+// is then checked against what was read, those members included, which
+// lets a bomb produce at most that many more blocks before it stops. The
+// limits on uncompressed bytes and on the ratio are checked by the decoder
+// as it produces, so they stop a bomb while streaming.
 type layerStream struct {
 	stop chan struct{} // closed by close: every stage returns
 	wg   sync.WaitGroup
