@@ -61,11 +61,13 @@ var members arena
 func newMemberBuffer(n int) []byte { return from(&members, n) }
 
 // A compile-time check that two decoders' members fit in one huge page.
-const _ = uint(hugePage - 3*(gzmember.MaxMember+gzmember.BlockSize))
+const _ = uint(hugePage - (2+1)*(gzmember.MaxMember+gzmember.BlockSize)) // gzmember.Slots(2)
 
-// memberLists are the free lists of gzip members' buffers, by size.
+// memberLists are the free lists of gzip members' buffers, by size: the
+// get and put of gzmember.WithBuffers.
 type memberLists struct{ in, out *bufferList }
 
+// get returns a buffer of n bytes, gzmember.BlockSize or MaxMember.
 func (m memberLists) get(n int) []byte {
 	if n == gzmember.BlockSize {
 		return m.out.get()
@@ -73,6 +75,7 @@ func (m memberLists) get(n int) []byte {
 	return m.in.get()
 }
 
+// put makes b, from get, free for the next get.
 func (m memberLists) put(b []byte) {
 	if len(b) == gzmember.BlockSize {
 		m.out.put(b)
@@ -82,9 +85,7 @@ func (m memberLists) put(b []byte) {
 }
 
 // newBuffer returns a zeroed buffer of n bytes, from the process's arena
-// while it lasts, else from the heap. Under the race detector (and asan,
-// msan) every buffer comes from the heap: they do not watch memory mapped
-// by hand, and the buffers are where a reuse bug would show.
+// while it lasts, else from the heap (see from).
 func newBuffer(n int) []byte { return from(&buffers, n) }
 
 // from returns a zeroed buffer of n bytes from a, or from the heap under

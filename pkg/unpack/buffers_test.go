@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jailimg/jailimg/internal/gzmember"
 )
 
 // TestArena checks that an arena hands out buffers from one region aligned
@@ -116,6 +118,40 @@ func TestTrimToHugePage(t *testing.T) {
 			wantHg(t, b)
 			unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), hugePage)
 		})
+	}
+}
+
+// TestMemberBuffers: the buffers of a gzip layer's reader on two cores
+// all fit in one huge page, and what it gives back is what the next
+// layer's reader gets. It uses lists and an arena of its own, made as
+// memberBuffers is, not the process's, which other tests use.
+func TestMemberBuffers(t *testing.T) {
+	var a arena
+	lists := memberLists{
+		in:  newBufferList(gzmember.MaxMember, gzmember.Slots(maxDecoders), a.get),
+		out: newBufferList(gzmember.BlockSize, gzmember.Slots(maxDecoders), a.get),
+	}
+	var got [][]byte
+	for range gzmember.Slots(2) {
+		got = append(got, lists.get(gzmember.MaxMember), lists.get(gzmember.BlockSize))
+	}
+	for _, b := range got {
+		if !inside(b, a.region) {
+			t.Fatalf("member buffer %#x+%d is not in the arena %#x+%d", addr(b), len(b), addr(a.region), len(a.region))
+		}
+	}
+	for _, b := range got {
+		lists.put(b)
+	}
+	again := map[uintptr]bool{}
+	for range gzmember.Slots(2) {
+		again[addr(lists.get(gzmember.MaxMember))] = true
+		again[addr(lists.get(gzmember.BlockSize))] = true
+	}
+	for _, b := range got {
+		if !again[addr(b)] {
+			t.Errorf("buffer %#x+%d was given back but not got again", addr(b), len(b))
+		}
 	}
 }
 
