@@ -15,8 +15,12 @@ deps:
 	hack/deps.sh test
 
 # The whole suite, as CI runs it. Root-only tests run when root (and must, under CI=true).
+# Then the packages whose goroutines share buffers (the unpack pipeline, the
+# gzip member reader and writer) again under the race detector (cgo).
+RACE_PKGS = ./internal/gzmember ./pkg/unpack
 test: deps vet
 	$(GO) test -count=1 -timeout 25m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
 # Unit tests only: no root, no outside tools.
 test-short:

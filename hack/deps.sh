@@ -40,6 +40,8 @@ want ip iproute2
 want jq jq
 # the terminal recording of pull's progress bars (cmd/jailimg/progress_test.go)
 want tmux tmux
+# the race detector of make test's second pass needs cgo, hence a C compiler
+want gcc gcc
 # resolve's host test compares these binaries' closures with ldd's
 want git git
 want ssh openssh-client
