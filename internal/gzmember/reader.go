@@ -14,6 +14,33 @@ import (
 // ErrMember is a member with the "JM" subfield that breaks its rules.
 var ErrMember = errors.New("gzip member")
 
+// brokenRule is the error of a member that breaks a rule of the format:
+// it is ErrMember, and says which rule; err, when set, is what the rule's
+// check met (the source's end).
+type brokenRule struct {
+	why string
+	err error
+}
+
+func (e *brokenRule) Error() string {
+	if e.err != nil {
+		return e.why + ": " + e.err.Error()
+	}
+	return e.why
+}
+
+func (e *brokenRule) Is(target error) bool { return target == ErrMember }
+func (e *brokenRule) Unwrap() error        { return e.err }
+
+func broken(err error, format string, args ...any) error {
+	return &brokenRule{why: fmt.Sprintf(format, args...), err: err}
+}
+
+// memberError places err at the member at byte at of the stream.
+func memberError(at int64, err error) error {
+	return fmt.Errorf("gzip member at byte %d: %w", at, err)
+}
+
 // ErrClosed is what a Read running while the Reader is closed returns,
 // instead of a clean end.
 var ErrClosed = errors.New("gzmember: reader closed")
@@ -130,38 +157,46 @@ func (r *Reader) dispatch() {
 		case <-r.quit:
 			return
 		}
-		s.at, s.err, s.tail, s.data = at, nil, nil, nil
-		s.done = make(chan struct{})
-		n, length, err := readHeader(r.src, s.in)
-		switch {
-		case err == io.EOF && n == 0 && at > 0: // the end, after a member
+		if r.readMember(s, at) {
 			return
-		case err != nil && err != io.EOF: // the source's
-			s.err = err
-			close(s.done)
-		case length == 0: // not ours, cut short, or nothing: the rest, as it comes
-			s.tail = io.MultiReader(bytes.NewReader(s.in[:n]), r.src)
-			close(s.done)
-		case length < headerSize+10 || length > MaxMember:
-			s.err = fmt.Errorf("%w at byte %d: length %d, want %d to %d", ErrMember, at, length, headerSize+10, MaxMember)
-			close(s.done)
-		default:
-			s.m = s.in[:length]
-			if _, err := io.ReadFull(r.src, s.m[n:]); err != nil {
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					err = fmt.Errorf("%w: runs past the stream's end: %w", ErrMember, io.ErrUnexpectedEOF)
-				}
-				s.err = fmt.Errorf("gzip member at byte %d, of length %d: %w", at, length, err)
-				close(s.done)
-			}
 		}
 		r.order <- s // never blocks: order holds every slot
 		if s.err != nil || s.tail != nil {
+			close(s.done)
 			return
 		}
 		r.work <- s
 		at += int64(len(s.m))
 	}
+}
+
+// readMember reads the member at byte at of the stream into s: its bytes,
+// or the rest of the stream (s.tail) from a member without the subfield,
+// or the error that ends the stream. It reports the stream's end after a
+// member.
+func (r *Reader) readMember(s *slot, at int64) (end bool) {
+	s.at, s.err, s.tail, s.data = at, nil, nil, nil
+	s.done = make(chan struct{})
+	n, length, err := readHeader(r.src, s.in)
+	switch {
+	case err == io.EOF && n == 0 && at > 0:
+		return true
+	case err != nil && err != io.EOF: // the source's
+		s.err = err
+	case length == 0: // not ours, cut short, or nothing: the rest, as it comes
+		s.tail = io.MultiReader(bytes.NewReader(s.in[:n]), r.src)
+	case length < headerSize+10 || length > MaxMember:
+		s.err = memberError(at, broken(nil, "length %d, want %d to %d", length, headerSize+10, MaxMember))
+	default:
+		s.m = s.in[:length]
+		if _, err := io.ReadFull(r.src, s.m[n:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = broken(io.ErrUnexpectedEOF, "length %d runs past the stream's end", length)
+			}
+			s.err = memberError(at, err)
+		}
+	}
+	return false
 }
 
 // readHeader reads a member's header into buf: its length when the header
@@ -197,7 +232,7 @@ func (r *Reader) decode() {
 	for s := range r.work {
 		s.data, s.err = decodeMember(&zr, s.m, s.out)
 		if s.err != nil {
-			s.err = fmt.Errorf("gzip member at byte %d: %w", s.at, s.err)
+			s.err = memberError(s.at, s.err)
 		}
 		close(s.done)
 	}
@@ -229,7 +264,7 @@ func decodeMember(zr *gzip.Reader, m, out []byte) ([]byte, error) {
 		}
 	}
 	if br.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes past its end within its length %d", ErrMember, br.Len(), len(m))
+		return nil, broken(nil, "%d bytes past its end within its length %d", br.Len(), len(m))
 	}
 	return out[:n], nil
 }
@@ -241,7 +276,7 @@ func atEnd(zr *gzip.Reader) error {
 		k, err := zr.Read(one[:])
 		switch {
 		case k > 0:
-			return fmt.Errorf("%w: decodes to more than %d bytes", ErrMember, BlockSize)
+			return broken(nil, "decodes to more than %d bytes", BlockSize)
 		case err == io.EOF:
 			return nil
 		case err != nil:
@@ -254,7 +289,7 @@ func atEnd(zr *gzip.Reader) error {
 // the whole member was there, by its length.
 func cutShort(err error, length int) error {
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return fmt.Errorf("%w: runs past its length %d", ErrMember, length)
+		return broken(nil, "runs past its length %d", length)
 	}
 	return err
 }
@@ -308,7 +343,7 @@ func (r *Reader) next() error {
 		// Only the last member may hold less than BlockSize: members of
 		// a few bytes would cost far more to hand out than to decode.
 		if r.short >= 0 {
-			return fmt.Errorf("%w at byte %d: %d bytes of output, fewer than %d, and not the last", ErrMember, r.short, r.shortLen, BlockSize)
+			return memberError(r.short, broken(nil, "%d bytes of output, fewer than %d, and not the last", r.shortLen, BlockSize))
 		}
 		if len(s.data) < BlockSize {
 			r.short, r.shortLen = s.at, len(s.data)
